@@ -1,0 +1,18 @@
+# qumulo-flow on the official Node-RED image.
+#   npm run pack:docker            # builds and packs the bundle into docker/qumulo-flow.tgz
+#   docker compose up -d --build   # Node-RED on :1880 with Redis beside it
+# The bundle is installed into /usr/src/node-red (found by Node-RED's module scan), so it survives
+# a /data volume and the example flows show under Import > Examples > @qumulo-flow/node-red-qumulo-flow.
+ARG NODE_RED_IMAGE=nodered/node-red:4.1.13-20
+FROM ${NODE_RED_IMAGE}
+
+USER root
+COPY docker/qumulo-flow.tgz /tmp/qumulo-flow.tgz
+WORKDIR /usr/src/node-red
+RUN npm install --omit=dev --no-audit --no-fund --no-update-notifier /tmp/qumulo-flow.tgz \
+ && rm /tmp/qumulo-flow.tgz
+COPY docker/settings.js /usr/src/node-red/qumulo-flow-settings.js
+USER node-red
+
+# The image's entrypoint passes extra arguments on to Node-RED.
+ENTRYPOINT ["./entrypoint.sh", "--settings", "/usr/src/node-red/qumulo-flow-settings.js"]
