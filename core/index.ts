@@ -1,0 +1,12 @@
+// Public surface of the pure core (no Node-RED imports anywhere under core/).
+export * from './event';
+export * from './qumulo/types';
+export * from './qumulo/errors';
+export * from './qumulo/refs';
+export { ConcurrencyLimiter } from './qumulo/limiter';
+export { QumuloClient } from './qumulo/client';
+export type { QumuloClientOptions, CallOptions, MutationOptions, ClientStats, FetchInit } from './qumulo/client';
+export { NotifyPayloadParser, DEFAULT_MAX_LINE_LENGTH } from './qumulo/sse';
+export type { MalformedKind, MalformedReport, ValidNotification } from './qumulo/sse';
+export { NotifySubscription } from './qumulo/subscription';
+export type { SubscriptionState, SubscriptionStatus, SubscriptionOptions, GapReason, GapRecord, FailureKind } from './qumulo/subscription';
