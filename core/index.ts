@@ -10,3 +10,7 @@ export { NotifyPayloadParser, DEFAULT_MAX_LINE_LENGTH } from './qumulo/sse';
 export type { MalformedKind, MalformedReport, ValidNotification } from './qumulo/sse';
 export { NotifySubscription } from './qumulo/subscription';
 export type { SubscriptionState, SubscriptionStatus, SubscriptionOptions, GapReason, GapRecord, FailureKind } from './qumulo/subscription';
+export { ClientPool, clientPool, connectionKey, clientFingerprint } from './qumulo/pool';
+export type { ClientLease } from './qumulo/pool';
+export { WatchRegistry, watchRegistry, watchKey } from './watch/registry';
+export type { WatchSpec, WatchConsumer, WatchHandle, WatchInfo, BufferOverflow, RegistryOptions } from './watch/registry';

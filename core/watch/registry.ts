@@ -1,0 +1,361 @@
+// Process-level registry of change-notify subscriptions, so a watch survives Node-RED deploys.
+//
+// Key = (connection identity, path, recursive, types): every node asking the same thing shares
+// one cluster subscription. Each consumer (a watch node, identified by its node id) has a slot.
+// When a consumer is released without `removed` (a deploy restarts it) its slot stays for a grace
+// period and buffers events (bounded, overflow counted); the consumer that comes back — same id,
+// or any newcomer for the key when no slot has its id — drains the slot in order before live
+// events. Nothing is dropped or duplicated across deploys. A release with `removed`, or the grace
+// period running out, frees the slot; the subscription closes with its last slot.
+
+import { createHash } from 'node:crypto';
+import type { NotificationType, QumuloEvent } from '../event';
+import type { QumuloClientOptions } from '../qumulo/client';
+import { type ClientLease, ClientPool, clientPool, connectionKey } from '../qumulo/pool';
+import type { MalformedReport } from '../qumulo/sse';
+import { type GapRecord, NotifySubscription, type SubscriptionStatus } from '../qumulo/subscription';
+
+export interface WatchSpec {
+  /** Connection settings and credentials of the cluster (from the qumulo-cluster config node). */
+  client: QumuloClientOptions;
+  /** Directory to watch: absolute path or file id. */
+  ref: string;
+  recursive: boolean;
+  /** Notification types; null or empty = all. */
+  types: readonly NotificationType[] | null;
+}
+
+/** Events dropped from a consumer's buffer because it grew past the limit. */
+export interface BufferOverflow {
+  dropped: number;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+export interface WatchConsumer {
+  /** Stable identity (the Node-RED node id): a restarted node gets its own buffer back. */
+  readonly id: string;
+  onEvent(event: QumuloEvent): void;
+  onStatus?(status: SubscriptionStatus): void;
+  /** The stream was lost; events may be missed until it is back. */
+  onDisconnected?(gap: GapRecord): void;
+  /** The stream is back; `gap` says when events may have been lost. */
+  onGap?(gap: GapRecord): void;
+  onMalformed?(report: MalformedReport): void;
+  /** Delivered on resume when the buffer overflowed while the consumer was away. */
+  onBufferOverflow?(overflow: BufferOverflow): void;
+}
+
+export interface WatchHandle {
+  readonly key: string;
+  readonly watchId: string;
+  readonly status: SubscriptionStatus;
+  /** Delivers what was buffered (in order) and then live events. Call once the consumer can send. */
+  resume(): void;
+  release(options?: { removed?: boolean }): void;
+}
+
+export interface RegistryOptions {
+  /** How long a released (not removed) consumer's slot keeps buffering (default 30 s). */
+  graceMs?: number;
+  /** Events buffered per slot at most (default 100,000); the rest are counted as dropped. */
+  bufferLimit?: number;
+  /** Reconnect/idle settings handed to new subscriptions. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  idleTimeoutMs?: number;
+}
+
+type Notice =
+  | { kind: 'disconnected'; gap: GapRecord }
+  | { kind: 'gap'; gap: GapRecord }
+  | { kind: 'malformed'; report: MalformedReport };
+
+const MAX_NOTICES = 200;
+
+/** Events and notices in arrival order, so a replayed gap sits between the right events. */
+type Buffered = QumuloEvent | Notice;
+
+function isNotice(item: Buffered): item is Notice {
+  return 'kind' in item;
+}
+
+interface Slot {
+  id: string;
+  consumer: WatchConsumer | null;
+  paused: boolean;
+  buffer: Buffered[];
+  bufferedEvents: number;
+  bufferedNotices: number;
+  overflow: BufferOverflow | null;
+  graceTimer: NodeJS.Timeout | null;
+}
+
+interface Entry {
+  key: string;
+  watchId: string;
+  subscription: NotifySubscription;
+  lease: ClientLease;
+  /** Older clients the open stream may still use; released once a newer connection is up. */
+  retired: ClientLease[];
+  slots: Map<string, Slot>;
+}
+
+export interface WatchInfo {
+  key: string;
+  watchId: string;
+  status: SubscriptionStatus;
+  consumers: number;
+  waiting: number;
+  buffered: number;
+}
+
+export function watchKey(spec: WatchSpec): string {
+  const types = spec.types && spec.types.length > 0 ? [...new Set(spec.types)].sort().join(',') : '*';
+  return `${connectionKey(spec.client)}|ref=${spec.ref}|recursive=${spec.recursive !== false}|types=${types}`;
+}
+
+export class WatchRegistry {
+  private readonly entries = new Map<string, Entry>();
+  private options: Required<RegistryOptions>;
+
+  constructor(
+    options: RegistryOptions = {},
+    private readonly pool: ClientPool = clientPool,
+  ) {
+    this.options = {
+      graceMs: options.graceMs ?? 30_000,
+      bufferLimit: options.bufferLimit ?? 100_000,
+      backoffInitialMs: options.backoffInitialMs ?? 1_000,
+      backoffMaxMs: options.backoffMaxMs ?? 30_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    };
+  }
+
+  /** Changes the settings (new subscriptions get the reconnect settings; grace/buffer apply at once). */
+  configure(options: RegistryOptions): void {
+    this.options = { ...this.options, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  }
+
+  get settings(): Readonly<Required<RegistryOptions>> {
+    return this.options;
+  }
+
+  acquire(spec: WatchSpec, consumer: WatchConsumer): WatchHandle {
+    const key = watchKey(spec);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = this.createEntry(key, spec);
+    } else {
+      this.maybeSwitchClient(entry, spec);
+    }
+    const slot = this.attachSlot(entry, consumer);
+    const current = entry;
+    let released = false;
+    return {
+      key,
+      watchId: entry.watchId,
+      get status() {
+        return current.subscription.status;
+      },
+      resume: () => {
+        if (!released) this.resume(current, slot, consumer);
+      },
+      release: (options) => {
+        if (released) return;
+        released = true;
+        this.release(current, slot, consumer, options?.removed === true);
+      },
+    };
+  }
+
+  /** Diagnostics: one line per subscription. */
+  list(): WatchInfo[] {
+    return [...this.entries.values()].map((entry) => ({
+      key: entry.key,
+      watchId: entry.watchId,
+      status: entry.subscription.status,
+      consumers: [...entry.slots.values()].filter((s) => s.consumer && !s.paused).length,
+      waiting: [...entry.slots.values()].filter((s) => !s.consumer || s.paused).length,
+      buffered: [...entry.slots.values()].reduce((n, s) => n + s.bufferedEvents, 0),
+    }));
+  }
+
+  /** The subscription behind a key (tests, gap healing). */
+  subscriptionOf(key: string): NotifySubscription | undefined {
+    return this.entries.get(key)?.subscription;
+  }
+
+  /** Closes every subscription now (process shutdown, tests). */
+  closeAll(): void {
+    for (const entry of [...this.entries.values()]) this.closeEntry(entry);
+  }
+
+  // ----- internals ----------------------------------------------------------------------------
+
+  private createEntry(key: string, spec: WatchSpec): Entry {
+    const lease = this.pool.acquire(spec.client);
+    const watchId = createHash('sha256').update(key).digest('hex').slice(0, 12);
+    const subscription = new NotifySubscription({
+      client: lease.client,
+      ref: spec.ref,
+      recursive: spec.recursive,
+      types: spec.types,
+      watchId,
+      backoffInitialMs: this.options.backoffInitialMs,
+      backoffMaxMs: this.options.backoffMaxMs,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+    });
+    const entry: Entry = { key, watchId, subscription, lease, retired: [], slots: new Map() };
+    subscription.on('event', (event) => this.dispatch(entry, event));
+    subscription.on('status', (status) => {
+      if (status.state === 'watching') this.releaseRetired(entry);
+      for (const slot of entry.slots.values()) if (slot.consumer) call(() => slot.consumer?.onStatus?.(status));
+    });
+    subscription.on('disconnected', (gap) => this.notify(entry, { kind: 'disconnected', gap }));
+    subscription.on('gap', (gap) => this.notify(entry, { kind: 'gap', gap }));
+    subscription.on('malformed', (report) => this.notify(entry, { kind: 'malformed', report }));
+    this.entries.set(key, entry);
+    subscription.start();
+    return entry;
+  }
+
+  /** Same connection identity, other credentials: use the new client for the next connection. */
+  private maybeSwitchClient(entry: Entry, spec: WatchSpec): void {
+    const lease = this.pool.acquire(spec.client);
+    if (lease.fingerprint === entry.lease.fingerprint) {
+      lease.release();
+      return;
+    }
+    entry.retired.push(entry.lease);
+    entry.lease = lease;
+    entry.subscription.setClient(lease.client);
+  }
+
+  private releaseRetired(entry: Entry): void {
+    if (entry.retired.length === 0 || entry.subscription.currentClient !== entry.lease.client) return;
+    for (const old of entry.retired.splice(0)) old.release();
+  }
+
+  private attachSlot(entry: Entry, consumer: WatchConsumer): Slot {
+    let slot = entry.slots.get(consumer.id);
+    if (!slot) {
+      // A newcomer inherits the oldest waiting slot of this key (e.g. a node pasted with a new id).
+      for (const candidate of entry.slots.values()) {
+        if (!candidate.consumer) {
+          slot = candidate;
+          entry.slots.delete(candidate.id);
+          slot.id = consumer.id;
+          entry.slots.set(consumer.id, slot);
+          break;
+        }
+      }
+    }
+    if (!slot) {
+      slot = { id: consumer.id, consumer: null, paused: true, buffer: [], bufferedEvents: 0, bufferedNotices: 0, overflow: null, graceTimer: null };
+      entry.slots.set(consumer.id, slot);
+    }
+    if (slot.graceTimer) clearTimeout(slot.graceTimer);
+    slot.graceTimer = null;
+    slot.consumer = consumer;
+    slot.paused = true;
+    return slot;
+  }
+
+  private resume(entry: Entry, slot: Slot, consumer: WatchConsumer): void {
+    if (slot.consumer !== consumer || !slot.paused) return;
+    call(() => consumer.onStatus?.(entry.subscription.status));
+    // Drain synchronously: nothing can interleave, so buffered events stay ahead of live ones.
+    const buffered = slot.buffer;
+    slot.buffer = [];
+    slot.bufferedEvents = 0;
+    slot.bufferedNotices = 0;
+    for (const item of buffered) {
+      if (isNotice(item)) deliverNotice(consumer, item);
+      else call(() => consumer.onEvent(item));
+    }
+    if (slot.overflow) {
+      const overflow = slot.overflow;
+      slot.overflow = null;
+      call(() => consumer.onBufferOverflow?.(overflow));
+    }
+    slot.paused = false;
+  }
+
+  private release(entry: Entry, slot: Slot, consumer: WatchConsumer, removed: boolean): void {
+    if (slot.consumer !== consumer) return;
+    if (removed) {
+      this.dropSlot(entry, slot);
+      return;
+    }
+    slot.consumer = null;
+    slot.paused = true;
+    slot.graceTimer = setTimeout(() => this.dropSlot(entry, slot), this.options.graceMs);
+    slot.graceTimer.unref();
+  }
+
+  private dropSlot(entry: Entry, slot: Slot): void {
+    if (slot.graceTimer) clearTimeout(slot.graceTimer);
+    slot.graceTimer = null;
+    slot.buffer = [];
+    slot.bufferedEvents = 0;
+    if (entry.slots.get(slot.id) === slot) entry.slots.delete(slot.id);
+    if (entry.slots.size === 0) this.closeEntry(entry);
+  }
+
+  private closeEntry(entry: Entry): void {
+    if (this.entries.get(entry.key) !== entry) return;
+    this.entries.delete(entry.key);
+    for (const slot of entry.slots.values()) if (slot.graceTimer) clearTimeout(slot.graceTimer);
+    entry.slots.clear();
+    entry.subscription.close();
+    entry.lease.release();
+    for (const old of entry.retired.splice(0)) old.release();
+  }
+
+  private dispatch(entry: Entry, event: QumuloEvent): void {
+    for (const slot of entry.slots.values()) {
+      if (slot.consumer && !slot.paused) {
+        const consumer = slot.consumer;
+        call(() => consumer.onEvent(event));
+      } else if (slot.bufferedEvents < this.options.bufferLimit && !slot.overflow) {
+        slot.buffer.push(event);
+        slot.bufferedEvents++;
+      } else if (slot.overflow) {
+        slot.overflow.dropped++;
+        slot.overflow.lastSeq = event.seq;
+      } else {
+        slot.overflow = { dropped: 1, firstSeq: event.seq, lastSeq: event.seq };
+      }
+    }
+  }
+
+  private notify(entry: Entry, notice: Notice): void {
+    for (const slot of entry.slots.values()) {
+      if (slot.consumer && !slot.paused) {
+        deliverNotice(slot.consumer, notice);
+      } else if (slot.bufferedNotices < MAX_NOTICES) {
+        slot.buffer.push(notice);
+        slot.bufferedNotices++;
+      }
+    }
+  }
+}
+
+function deliverNotice(consumer: WatchConsumer, notice: Notice): void {
+  if (notice.kind === 'disconnected') call(() => consumer.onDisconnected?.(notice.gap));
+  else if (notice.kind === 'gap') call(() => consumer.onGap?.(notice.gap));
+  else call(() => consumer.onMalformed?.(notice.report));
+}
+
+/** A consumer's exception must not reach the subscription (or the other consumers). */
+function call(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // The node adapter reports its own errors; nothing sensible to do here.
+  }
+}
+
+/** The registry the Node-RED nodes share (one per process). */
+export const watchRegistry = new WatchRegistry();
