@@ -1,0 +1,204 @@
+// Hop counter per file: how many times in a row our own actions on a file were followed by another
+// event for that file that the ledger did not recognise as an echo. This is AWS Lambda's recursion
+// guard (anchors.md §2.1) adapted to a file system: Lambda carries the count inside the event, but
+// our causal chain goes through the cluster, which carries nothing, so the count lives per file id
+// (stable across renames; the simulator's and the cluster's ids are inode-like) with the path as
+// fallback when an event has no spine.
+//
+// A chain: event (hop 1) → action → event the ledger missed (hop 2) → action → … An event starts a
+// new chain at hop 1 when the last action on its file is older than the chain window. When the
+// ledger does recognise the echo of the latest action, that action is accounted for and the next
+// event is not counted as caused by it: a user saving a file every few seconds, each save acted
+// on, never climbs the hop count as long as our own echoes are recognised.
+
+import type { QumuloEvent } from '../event';
+import type { MutationKind } from '../qumulo/types';
+
+export interface ChainStep {
+  /** `event` for an event the guard passed or diverted, `action` for a recorded intent. */
+  step: 'event' | 'action';
+  /** Epoch ms: the event's receivedAt, or the intent's recording time. */
+  at: number;
+  hop: number;
+  /** Notification type, or the mutation kind. */
+  what: string;
+  path: string;
+  source?: string;
+}
+
+export interface ChainState {
+  hop: number;
+  lastActionAt: number;
+  /** Serial of the ledger entry recorded with the latest action (to match its echo). */
+  lastActionSerial: number;
+  /** An action happened that no later event has been counted against yet. */
+  actionPending: boolean;
+  actions: number;
+  startedAt: number;
+  history: ChainStep[];
+  /** Any of the keys this state is stored under, for housekeeping. */
+  readonly keys: { fileIds: Set<string>; paths: Set<string> };
+}
+
+export interface ChainWindow {
+  /** An event more than this long after the last action on its file starts a new chain. */
+  chainWindowMs: number;
+  /** Tolerance for an event stamped slightly before the action (different clocks). */
+  skewMs: number;
+}
+
+export const DEFAULT_CHAIN_WINDOW: Readonly<ChainWindow> = { chainWindowMs: 5_000, skewMs: 250 };
+
+export interface ChainOptions {
+  /** History steps kept per chain (for the tripped output). */
+  historyLimit: number;
+  /** Chains kept in memory at most; the least recently acted-on go first. */
+  maxChains: number;
+  /** How long a chain is kept after its last action (processing clock; covers queue delay). */
+  retentionMs: number;
+}
+
+export const DEFAULT_CHAIN_OPTIONS: Readonly<ChainOptions> = {
+  historyLimit: 24,
+  maxChains: 50_000,
+  retentionMs: 10 * 60_000,
+};
+
+export interface ChainVerdict {
+  hop: number;
+  /** The chain state when the file has one (only files we acted on have one). */
+  chain: ChainState | null;
+}
+
+/** A new chain (no recent action on the file): the common case, shared to avoid allocation. */
+const FRESH: ChainVerdict = Object.freeze({ hop: 1, chain: null }) as ChainVerdict;
+
+export class ChainTracker {
+  private readonly byFileId = new Map<string, ChainState>();
+  private readonly byPath = new Map<string, ChainState>();
+  /** Chains in order of their latest action (Map keeps insertion order; re-inserted on action). */
+  private readonly byRecency = new Map<ChainState, true>();
+  private readonly options: ChainOptions;
+
+  constructor(options: Partial<ChainOptions> = {}, private readonly now: () => number = Date.now) {
+    this.options = { ...DEFAULT_CHAIN_OPTIONS, ...options };
+  }
+
+  get size(): number {
+    return this.byRecency.size;
+  }
+
+  /** An action on these files was announced (a mutation intent). */
+  recordAction(
+    target: { fileIds: readonly string[]; paths: readonly string[] },
+    action: { kind: MutationKind; at: number; ledgerSerial: number; source?: string },
+  ): ChainState | null {
+    if (target.fileIds.length === 0 && target.paths.length === 0) return null;
+    let state: ChainState | undefined;
+    for (const id of target.fileIds) state ??= this.byFileId.get(id);
+    for (const path of target.paths) state ??= this.byPath.get(path);
+    if (state === undefined) {
+      state = {
+        hop: 1,
+        lastActionAt: action.at,
+        lastActionSerial: action.ledgerSerial,
+        actionPending: true,
+        actions: 0,
+        startedAt: action.at,
+        history: [],
+        keys: { fileIds: new Set(), paths: new Set() },
+      };
+    }
+    // Index under every id and path of the action, so a rename's destination finds the chain too.
+    for (const id of target.fileIds) this.index(this.byFileId, state.keys.fileIds, id, state);
+    for (const path of target.paths) this.index(this.byPath, state.keys.paths, path, state);
+    state.lastActionAt = Math.max(state.lastActionAt, action.at);
+    state.lastActionSerial = action.ledgerSerial;
+    state.actionPending = true;
+    state.actions++;
+    pushHistory(state, this.options.historyLimit, {
+      step: 'action',
+      at: action.at,
+      hop: state.hop,
+      what: action.kind,
+      path: target.paths[target.paths.length - 1] ?? target.fileIds[0],
+      source: action.source,
+    });
+    this.byRecency.delete(state);
+    this.byRecency.set(state, true);
+    this.sweep();
+    return state;
+  }
+
+  /** The ledger recognised an echo of the action recorded with this ledger serial. */
+  echoRecognised(event: QumuloEvent, ledgerSerial: number): void {
+    const state = this.lookup(event);
+    if (state !== undefined && state.lastActionSerial === ledgerSerial) state.actionPending = false;
+  }
+
+  /** Hop number of an event the ledger did not recognise; advances the chain when it follows an action. */
+  observe(event: QumuloEvent, window: ChainWindow = DEFAULT_CHAIN_WINDOW): ChainVerdict {
+    const state = this.lookup(event);
+    if (state === undefined) return FRESH;
+    const sinceAction = event.receivedAt - state.lastActionAt;
+    if (sinceAction > window.chainWindowMs) {
+      // Quiet long enough: whatever this is, our actions did not cause it. New chain.
+      state.hop = 1;
+      state.actionPending = false;
+      state.startedAt = event.receivedAt;
+      state.history.length = 0;
+    } else if (state.actionPending && sinceAction >= -window.skewMs) {
+      // Follows an action whose echo was not recognised: the next link of the chain.
+      state.hop++;
+      state.actionPending = false;
+    }
+    pushHistory(state, this.options.historyLimit, { step: 'event', at: event.receivedAt, hop: state.hop, what: event.type, path: event.path });
+    return { hop: state.hop, chain: state };
+  }
+
+  /**
+   * The chain of the event's file: by file id; by path only when the event has no id, or when the
+   * chain found at that path knows no id yet (then it adopts this one). A chain that knows other
+   * ids is another file that used to live at this path (e.g. renamed away): not this one.
+   */
+  lookup(event: QumuloEvent): ChainState | undefined {
+    if (this.byRecency.size === 0) return undefined;
+    if (event.fileId === null) return this.byPath.get(event.path);
+    const byId = this.byFileId.get(event.fileId);
+    if (byId !== undefined) return byId;
+    const byPath = this.byPath.get(event.path);
+    if (byPath === undefined || byPath.keys.fileIds.size > 0) return undefined;
+    this.index(this.byFileId, byPath.keys.fileIds, event.fileId, byPath);
+    return byPath;
+  }
+
+  sweep(now: number = this.now()): void {
+    const oldestAllowed = now - this.options.retentionMs;
+    for (const state of this.byRecency.keys()) {
+      if (this.byRecency.size <= this.options.maxChains && state.lastActionAt >= oldestAllowed) break;
+      this.forget(state);
+    }
+  }
+
+  private index(map: Map<string, ChainState>, keys: Set<string>, key: string, state: ChainState): void {
+    const previous = map.get(key);
+    if (previous !== undefined && previous !== state) {
+      // The path or id now belongs to another chain (e.g. a new file at a renamed-away path).
+      previous.keys.fileIds.delete(key);
+      previous.keys.paths.delete(key);
+    }
+    map.set(key, state);
+    keys.add(key);
+  }
+
+  private forget(state: ChainState): void {
+    this.byRecency.delete(state);
+    for (const id of state.keys.fileIds) if (this.byFileId.get(id) === state) this.byFileId.delete(id);
+    for (const path of state.keys.paths) if (this.byPath.get(path) === state) this.byPath.delete(path);
+  }
+}
+
+function pushHistory(state: ChainState, limit: number, step: ChainStep): void {
+  state.history.push(step);
+  if (state.history.length > limit) state.history.splice(0, state.history.length - limit);
+}

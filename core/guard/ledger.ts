@@ -1,0 +1,235 @@
+// Self-write ledger: what this process (or, with a shared ledger, a peer) is about to change on the
+// cluster, so that the change-notify echo of our own mutation can be recognised and dropped.
+// Qumulo notifications carry no user or origin (qumulo-api.md §3.3), so "who did it" is unknowable
+// from the event itself; the ledger is an lsyncd-style list of expected own writes
+// (anchors.md §2.5), keyed by file id and path, with the notification types each write may cause.
+//
+// Matching is on the event's `receivedAt` (when the watcher saw it) against the time the intent
+// was recorded, never on the time the guard happens to process the event: events may wait in a
+// Redis queue for minutes, and a clock taken at processing time would let late echoes through and
+// drop genuine events that were merely delayed.
+
+import type { NotificationType, QumuloEvent } from '../event';
+import type { MutationIntent, MutationKind } from '../qumulo/types';
+
+export interface LedgerMatchWindow {
+  /** How long after the mutation its echo may be received by a watcher. */
+  echoWindowMs: number;
+  /** Once the first echo of an intent arrives, the rest must follow within this window. */
+  settleMs: number;
+  /** Tolerance for an event stamped slightly *before* the intent (clocks of different hosts). */
+  localSkewMs: number;
+  /** Same, for intents recorded by another instance (shared ledger): different hosts, different clocks. */
+  remoteSkewMs: number;
+}
+
+export const DEFAULT_MATCH_WINDOW: Readonly<LedgerMatchWindow> = {
+  echoWindowMs: 10_000,
+  settleMs: 1_000,
+  localSkewMs: 0,
+  remoteSkewMs: 250,
+};
+
+export interface LedgerCapacity {
+  /** How long entries stay in memory (processing clock); covers events queued in Redis. */
+  retentionMs: number;
+  /** Hard cap on entries; the oldest go first. */
+  maxEntries: number;
+}
+
+export const DEFAULT_LEDGER_CAPACITY: Readonly<LedgerCapacity> = {
+  retentionMs: 10 * 60_000,
+  maxEntries: 50_000,
+};
+
+/** Who recorded an intent: this process, or a peer instance through the shared ledger. */
+export const LOCAL_SOURCE = 'local';
+
+export interface LedgerEntry {
+  readonly serial: number;
+  readonly kind: MutationKind;
+  readonly paths: readonly string[];
+  readonly fileIds: readonly string[];
+  readonly expectedTypes: ReadonlySet<NotificationType>;
+  /** Epoch ms at which the intent was recorded (before the request was sent). */
+  readonly recordedAt: number;
+  /** `LOCAL_SOURCE` or the peer instance id. */
+  readonly source: string;
+  readonly origin?: string;
+  /** receivedAt of the first recognised echo; starts the settle window. */
+  firstEchoAt: number | null;
+  /** Recognised echoes: `watchId \u0000 type` → seq, so each watch consumes each echo type once. */
+  readonly consumed: Map<string, number>;
+  echoCount: number;
+  /** Set when the entry left the ledger (expired or evicted). */
+  removed: boolean;
+}
+
+export interface LedgerStats {
+  entries: number;
+  recorded: number;
+  recordedRemote: number;
+  recognised: number;
+  evicted: number;
+  expired: number;
+}
+
+/**
+ * In-memory ledger of mutation intents, indexed by file id and by path. Memory is bounded by
+ * `maxEntries` and `retentionMs`; expiry is swept lazily on `record` (no timers).
+ */
+export class SelfWriteLedger {
+  private readonly byFileId = new Map<string, LedgerEntry[]>();
+  private readonly byPath = new Map<string, LedgerEntry[]>();
+  /** Entries in recording order; `head` is the index of the oldest live one. */
+  private queue: LedgerEntry[] = [];
+  private head = 0;
+  private serial = 0;
+  private capacity: LedgerCapacity;
+  private readonly stats: LedgerStats = { entries: 0, recorded: 0, recordedRemote: 0, recognised: 0, evicted: 0, expired: 0 };
+
+  constructor(capacity: Partial<LedgerCapacity> = {}, private readonly now: () => number = Date.now) {
+    this.capacity = { ...DEFAULT_LEDGER_CAPACITY, ...capacity };
+  }
+
+  /** Raises (never lowers) capacity, so a guard asking for a longer retention gets it. */
+  ensureCapacity(capacity: Partial<LedgerCapacity>): void {
+    this.capacity = {
+      retentionMs: Math.max(this.capacity.retentionMs, capacity.retentionMs ?? 0),
+      maxEntries: Math.max(this.capacity.maxEntries, capacity.maxEntries ?? 0),
+    };
+  }
+
+  get size(): number {
+    return this.queue.length - this.head;
+  }
+
+  record(intent: MutationIntent, recordedAt: number = this.now(), source: string = LOCAL_SOURCE): LedgerEntry | null {
+    if (intent.expectedTypes.length === 0) return null; // e.g. a snapshot: nothing to recognise
+    const entry: LedgerEntry = {
+      serial: ++this.serial,
+      kind: intent.kind,
+      paths: intent.paths.slice(),
+      fileIds: intent.fileIds.slice(),
+      expectedTypes: new Set(intent.expectedTypes),
+      recordedAt,
+      source,
+      origin: intent.origin,
+      firstEchoAt: null,
+      consumed: new Map(),
+      echoCount: 0,
+      removed: false,
+    };
+    for (const fileId of new Set(entry.fileIds)) pushIndex(this.byFileId, fileId, entry);
+    for (const path of new Set(entry.paths)) pushIndex(this.byPath, path, entry);
+    this.queue.push(entry);
+    this.stats.recorded++;
+    if (source !== LOCAL_SOURCE) this.stats.recordedRemote++;
+    this.sweep();
+    return entry;
+  }
+
+  /**
+   * Finds the oldest live entry this event is an echo of, and consumes that echo. A match needs
+   * (fileId or path) AND type ∈ expected types AND receivedAt inside the entry's window. The same
+   * notification seen again (same watch, type and seq: a Redis redelivery, or a second guard on
+   * the same stream) matches again; a *new* notification of an already consumed type does not.
+   */
+  recognise(event: QumuloEvent, window: LedgerMatchWindow = DEFAULT_MATCH_WINDOW): LedgerEntry | null {
+    const viaId = event.fileId !== null ? this.byFileId.get(event.fileId) : undefined;
+    const viaPath = this.byPath.get(event.path);
+    if (viaId === undefined && viaPath === undefined) return null; // the hot path: not ours
+    const found = oldestMatch(viaId, event, window, oldestMatch(viaPath, event, window, null));
+    if (found === null) return null;
+    const consumeKey = event.watchId + '\u0000' + event.type;
+    if (!found.consumed.has(consumeKey)) {
+      found.consumed.set(consumeKey, event.seq);
+      found.echoCount++;
+      if (found.firstEchoAt === null || event.receivedAt < found.firstEchoAt) found.firstEchoAt = event.receivedAt;
+    }
+    this.stats.recognised++;
+    return found;
+  }
+
+  /** Entries currently held for a file id or path (diagnostics and the shared-ledger tests). */
+  entriesFor(key: { fileId?: string | null; path?: string }): LedgerEntry[] {
+    const result = new Set<LedgerEntry>();
+    if (key.fileId) for (const e of this.byFileId.get(key.fileId) ?? []) result.add(e);
+    if (key.path) for (const e of this.byPath.get(key.path) ?? []) result.add(e);
+    return [...result].sort((a, b) => a.serial - b.serial);
+  }
+
+  getStats(): LedgerStats {
+    return { ...this.stats, entries: this.size };
+  }
+
+  /** Drops expired entries from the front and enforces the cap. */
+  sweep(now: number = this.now()): void {
+    const oldestAllowed = now - this.capacity.retentionMs;
+    while (this.head < this.queue.length) {
+      const oldest = this.queue[this.head];
+      const overCap = this.queue.length - this.head > this.capacity.maxEntries;
+      if (!overCap && oldest.recordedAt >= oldestAllowed) break;
+      this.remove(oldest);
+      if (overCap) this.stats.evicted++;
+      else this.stats.expired++;
+      this.head++;
+    }
+    // Compact the queue array once the dead prefix dominates (amortised O(1)).
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private remove(entry: LedgerEntry): void {
+    entry.removed = true;
+    for (const fileId of new Set(entry.fileIds)) dropIndex(this.byFileId, fileId, entry);
+    for (const path of new Set(entry.paths)) dropIndex(this.byPath, path, entry);
+  }
+}
+
+/** The end of an entry's echo window: the full window, shrunk to the settle window once an echo came. */
+export function echoDeadline(entry: LedgerEntry, window: LedgerMatchWindow): number {
+  const full = entry.recordedAt + window.echoWindowMs;
+  return entry.firstEchoAt === null ? full : Math.min(full, entry.firstEchoAt + window.settleMs);
+}
+
+function matches(entry: LedgerEntry, event: QumuloEvent, window: LedgerMatchWindow): boolean {
+  if (entry.removed || !entry.expectedTypes.has(event.type)) return false;
+  // Same path but another file id: a different file now lives there (not our echo).
+  if (event.fileId !== null && entry.fileIds.length > 0 && !entry.fileIds.includes(event.fileId)) return false;
+  const skew = entry.source === LOCAL_SOURCE ? window.localSkewMs : window.remoteSkewMs;
+  if (event.receivedAt < entry.recordedAt - skew) return false; // happened before we acted
+  if (event.receivedAt > echoDeadline(entry, window)) return false;
+  const seenSeq = entry.consumed.get(event.watchId + '\u0000' + event.type);
+  return seenSeq === undefined || seenSeq === event.seq;
+}
+
+function oldestMatch(
+  entries: LedgerEntry[] | undefined,
+  event: QumuloEvent,
+  window: LedgerMatchWindow,
+  best: LedgerEntry | null,
+): LedgerEntry | null {
+  if (entries === undefined) return best;
+  for (const entry of entries) {
+    if (best !== null && entry.serial >= best.serial) break; // index arrays are in recording order
+    if (matches(entry, event, window)) return entry;
+  }
+  return best;
+}
+
+function pushIndex(index: Map<string, LedgerEntry[]>, key: string, entry: LedgerEntry): void {
+  const list = index.get(key);
+  if (list === undefined) index.set(key, [entry]);
+  else list.push(entry);
+}
+
+function dropIndex(index: Map<string, LedgerEntry[]>, key: string, entry: LedgerEntry): void {
+  const list = index.get(key);
+  if (list === undefined) return;
+  const at = list.indexOf(entry);
+  if (at >= 0) list.splice(at, 1);
+  if (list.length === 0) index.delete(key);
+}

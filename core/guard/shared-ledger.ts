@@ -1,0 +1,221 @@
+// The self-write ledger shared through Redis, so several Node-RED instances acting on the same
+// cluster recognise each other's writes (without it, instance B acts on the echo of instance A's
+// action, A acts on B's echo, and so on).
+//
+// Design: one Redis stream per cluster identity. Each instance XADDs its intents to it *before*
+// the mutation is sent (the client awaits its mutation listeners), and reads its peers' intents
+// into its local in-memory ledger, so matching stays a local Map lookup.
+//
+// Consistency: a peer's intent is in Redis before the cluster even receives the mutation, hence
+// before the watcher can see the echo. So before deciding on an event received at time E, the guard
+// makes sure it has read the stream as of a moment later than E (+ clock skew): a "read barrier".
+// Events that waited in a queue are already covered and cost nothing; live events cost at most one
+// XREAD per batch (reads are coalesced: one read covers every event received before it was issued).
+// Clocks: E is stamped by the watcher's host and the barrier by ours; `remoteSkewMs` bounds the
+// difference. If Redis is unreachable the guard fails open (local ledger only, errors reported):
+// the hop limit and the breaker still bound any ping-pong that results.
+
+import type { NotificationType } from '../event';
+import type { MutationIntent, MutationKind } from '../qumulo/types';
+import type { GuardCore, IntentRecord } from './guard';
+import { LOCAL_SOURCE } from './ledger';
+
+/** The few Redis commands used; an ioredis client satisfies it. */
+export interface RedisCommandRunner {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
+export interface SharedLedgerOptions {
+  /** Stream key, one per cluster identity. */
+  streamKey: string;
+  /** Distinguishes this process's intents from its peers'. */
+  instanceId: string;
+  /** Approximate cap on the stream length (XADD MAXLEN ~). */
+  maxLength: number;
+  /** Key TTL, and how far back a starting instance reads. */
+  retentionMs: number;
+  /** Clock difference tolerated between the watcher's host and ours. */
+  remoteSkewMs: number;
+  /** Entries per XREAD. */
+  readCount: number;
+}
+
+export const DEFAULT_SHARED_LEDGER_OPTIONS: Omit<SharedLedgerOptions, 'streamKey' | 'instanceId'> = {
+  maxLength: 100_000,
+  retentionMs: 10 * 60_000,
+  remoteSkewMs: 250,
+  readCount: 1_000,
+};
+
+export function sharedLedgerStreamKey(clusterIdentity: string): string {
+  return `qumulo-flow:guard:{${clusterIdentity}}:intents`;
+}
+
+export interface SharedLedgerStats {
+  published: number;
+  applied: number;
+  reads: number;
+  errors: number;
+  lastError: string | null;
+}
+
+export class SharedLedger {
+  private readonly options: SharedLedgerOptions;
+  private lastId = '0-0';
+  /** Our clock when the latest complete read was issued: every peer intent before it is applied. */
+  private coveredUntil = 0;
+  private inflight: { issuedAt: number; done: Promise<void> } | null = null;
+  private removePublisher: (() => void) | null = null;
+  private stopped = false;
+  private readonly stats: SharedLedgerStats = { published: 0, applied: 0, reads: 0, errors: 0, lastError: null };
+
+  constructor(
+    private readonly core: GuardCore,
+    private readonly redis: RedisCommandRunner,
+    options: Pick<SharedLedgerOptions, 'streamKey' | 'instanceId'> & Partial<SharedLedgerOptions>,
+    private readonly onError: (error: Error) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.options = { ...DEFAULT_SHARED_LEDGER_OPTIONS, ...options };
+  }
+
+  /**
+   * Starts publishing local intents and reads the stream from `fromId` (where an earlier reader in
+   * this process stopped, so nothing is applied twice) or else from `retentionMs` ago.
+   */
+  async start(fromId?: string): Promise<void> {
+    this.lastId = fromId ?? `${Math.max(0, this.now() - this.options.retentionMs)}-0`;
+    this.removePublisher = this.core.addPublisher((record) => this.publish(record));
+    await this.sync();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.removePublisher?.();
+    this.removePublisher = null;
+  }
+
+  /** Id of the last stream entry read. */
+  get position(): string {
+    return this.lastId;
+  }
+
+  getStats(): SharedLedgerStats {
+    return { ...this.stats };
+  }
+
+  /**
+   * Null when every peer intent that could have caused an event received at `receivedAt` is
+   * already in the local ledger; otherwise a promise that settles once it is (never rejects).
+   */
+  barrier(receivedAt: number): Promise<void> | null {
+    const needed = receivedAt + this.options.remoteSkewMs;
+    if (needed < this.coveredUntil || this.stopped) return null;
+    if (this.inflight !== null && this.inflight.issuedAt > needed) return this.inflight.done;
+    return this.sync();
+  }
+
+  /** Reads every peer intent added since the last read. Coalesced; never rejects. */
+  sync(): Promise<void> {
+    const previous = this.inflight?.done ?? Promise.resolve();
+    const issuedAt = this.now();
+    const done = previous.then(() => this.readAll(issuedAt));
+    const flight = { issuedAt, done };
+    this.inflight = flight;
+    void done.then(() => {
+      if (this.inflight === flight) this.inflight = null;
+    });
+    return done;
+  }
+
+  private async publish(record: IntentRecord): Promise<void> {
+    if (record.source !== LOCAL_SOURCE || this.stopped) return;
+    const { intent } = record;
+    const fields: string[] = ['src', this.options.instanceId, 't', String(record.recordedAt), 'k', intent.kind];
+    fields.push('p', JSON.stringify(intent.paths), 'f', JSON.stringify(record.fileIds), 'x', JSON.stringify(intent.expectedTypes));
+    if (intent.origin !== undefined) fields.push('o', intent.origin);
+    try {
+      await this.redis.call('XADD', this.options.streamKey, 'MAXLEN', '~', this.options.maxLength, '*', ...fields);
+      this.stats.published++;
+      if (this.stats.published % 256 === 1) {
+        void this.redis.call('PEXPIRE', this.options.streamKey, this.options.retentionMs).catch((err: unknown) => this.fail(err));
+      }
+    } catch (err) {
+      this.fail(err); // fail open: the mutation still goes ahead, the hop limit bounds any ping-pong
+    }
+  }
+
+  private async readAll(issuedAt: number): Promise<void> {
+    try {
+      for (;;) {
+        this.stats.reads++;
+        const reply = await this.redis.call('XREAD', 'COUNT', this.options.readCount, 'STREAMS', this.options.streamKey, this.lastId);
+        const entries = streamEntries(reply);
+        for (const [id, fields] of entries) {
+          this.lastId = id;
+          this.apply(fields);
+        }
+        if (entries.length < this.options.readCount) break;
+      }
+      this.coveredUntil = Math.max(this.coveredUntil, issuedAt);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private apply(fields: string[]): void {
+    const map = new Map<string, string>();
+    for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i], fields[i + 1]);
+    const source = map.get('src');
+    if (source === undefined || source === this.options.instanceId) return; // our own: already local
+    const recordedAt = Number(map.get('t'));
+    const intent = parseIntent(map);
+    if (!Number.isFinite(recordedAt) || intent === null) return;
+    this.core.recordIntent(intent, recordedAt, source);
+    this.stats.applied++;
+  }
+
+  private fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.stats.errors++;
+    this.stats.lastError = error.message;
+    this.onError(error);
+  }
+}
+
+function parseIntent(map: Map<string, string>): MutationIntent | null {
+  try {
+    const paths = JSON.parse(map.get('p') ?? '[]') as unknown;
+    const fileIds = JSON.parse(map.get('f') ?? '[]') as unknown;
+    const expectedTypes = JSON.parse(map.get('x') ?? '[]') as unknown;
+    if (!isStringArray(paths) || !isStringArray(fileIds) || !isStringArray(expectedTypes)) return null;
+    return {
+      kind: (map.get('k') ?? 'set-attributes') as MutationKind,
+      paths,
+      fileIds,
+      expectedTypes: expectedTypes as NotificationType[],
+      origin: map.get('o'),
+    };
+  } catch {
+    return null;
+  }
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** `[[key, [[id, [field, value, …]], …]]]` (RESP2 shape) → entries; tolerant of null. */
+function streamEntries(reply: unknown): [string, string[]][] {
+  if (!Array.isArray(reply)) return [];
+  const result: [string, string[]][] = [];
+  for (const stream of reply) {
+    if (!Array.isArray(stream) || !Array.isArray(stream[1])) continue;
+    for (const entry of stream[1] as unknown[]) {
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && Array.isArray(entry[1])) {
+        result.push([entry[0], (entry[1] as unknown[]).map(String)]);
+      }
+    }
+  }
+  return result;
+}
