@@ -1,0 +1,80 @@
+// Runs one action for one event and turns whatever happens into exactly one ActionResult.
+
+import type { QumuloEvent } from '../event';
+import { AllStopRefusal, describeError, type Action, type ActionContext, type ActionName, type ActionResult } from './types';
+
+/** An action failed after doing part of its work; `partial` keeps what was done (e.g. newPath). */
+export class ActionFailure extends Error {
+  constructor(
+    message: string,
+    readonly partial: Record<string, unknown> = {},
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = 'ActionFailure';
+  }
+
+  privilege?: string;
+}
+
+export interface RunOutcome {
+  result: ActionResult;
+  /** Set when the outcome is `failed`: what the node hands to `done(err)`. */
+  error?: Error;
+}
+
+/**
+ * Wraps a client error into an ActionFailure whose message says what failed, Qumulo's status and
+ * error class, and — for a 403 that is not a locked-file refusal — the privilege that is missing.
+ */
+export function actionFailure(what: string, err: unknown, partial: Record<string, unknown> = {}, privilege?: string): ActionFailure {
+  if (err instanceof ActionFailure) return err;
+  const d = describeError(err);
+  let message = `${what} failed: ${d.message}`;
+  const hint = d.privilege ?? (d.status === 403 && d.errorClass !== 'fs_read_only_error' ? privilege : undefined);
+  if (hint && !message.includes(hint)) message += ` (the Qumulo user needs ${hint})`;
+  const failure = new ActionFailure(message, partial, err);
+  if (hint) failure.privilege = hint;
+  return failure;
+}
+
+/** Checks that a message payload is a usable event (path string at least). */
+export function eventProblem(payload: unknown): string | null {
+  if (!payload || typeof payload !== 'object') return 'msg.payload is not a Qumulo event (expected an object with a path)';
+  const e = payload as Partial<QumuloEvent>;
+  if (typeof e.path !== 'string' || !e.path.startsWith('/')) return 'msg.payload.path must be an absolute path';
+  return null;
+}
+
+export async function runAction(name: ActionName, action: Action, event: QumuloEvent, ctx: ActionContext): Promise<RunOutcome> {
+  const started = process.hrtime.bigint();
+  const elapsed = (): number => Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+  const base = { action: name, path: typeof event?.path === 'string' ? event.path : '', fileId: event?.fileId ?? null };
+  const problem = eventProblem(event);
+  if (problem) {
+    const error = new Error(problem);
+    return { result: { ...base, outcome: 'failed', detail: problem, durationMs: elapsed(), error: { message: problem } }, error };
+  }
+  try {
+    const partial = await action(event, ctx);
+    const result: ActionResult = { ...base, ...partial, path: partial.path ?? base.path, outcome: partial.outcome, detail: partial.detail, durationMs: elapsed() };
+    if (ctx.dryRun) result.dryRun = true;
+    return { result };
+  } catch (err) {
+    if (err instanceof AllStopRefusal) {
+      return { result: { ...base, outcome: 'skipped', detail: err.message, refusedBy: 'all-stop', durationMs: elapsed() } };
+    }
+    const cause = err instanceof ActionFailure && err.cause !== undefined ? err.cause : err;
+    const description = describeError(cause);
+    if (err instanceof ActionFailure) {
+      description.message = err.message;
+      if (err.privilege) description.privilege = err.privilege;
+    }
+    const partial = err instanceof ActionFailure ? err.partial : {};
+    const error = err instanceof Error ? err : new Error(String(err));
+    return {
+      result: { ...base, ...partial, outcome: 'failed', detail: description.message, durationMs: elapsed(), error: description },
+      error,
+    };
+  }
+}
