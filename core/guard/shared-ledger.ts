@@ -8,12 +8,13 @@
 //
 // Consistency: a peer's intent is in Redis before the cluster even receives the mutation, hence
 // before the watcher can see the echo. So before deciding on an event received at time E, the guard
-// makes sure it has read the stream as of a moment later than E (+ clock skew): a "read barrier".
-// Events that waited in a queue are already covered and cost nothing; live events cost at most one
-// XREAD per batch (reads are coalesced: one read covers every event received before it was issued).
-// Clocks: E is stamped by the watcher's host and the barrier by ours; `remoteSkewMs` bounds the
-// difference. If Redis is unreachable the guard fails open (local ledger only, errors reported):
-// the hop limit and the breaker still bound any ping-pong that results.
+// makes sure it has read the stream as of a moment later than E: a "read barrier". Events that
+// waited in a queue are already covered and cost nothing; live events cost at most one XREAD per
+// batch (reads are coalesced: one read covers every event received before it was issued).
+// Clocks: E is stamped by the watcher's host and the barrier by ours (`watcherSkewMs`); the
+// peer's intent time is compared with E by the ledger's `remoteSkewMs`.
+// If Redis is unreachable the guard fails open (local ledger only, errors reported): the hop
+// limit and the breaker still bound any ping-pong that results.
 
 import type { NotificationType } from '../event';
 import type { MutationIntent, MutationKind } from '../qumulo/types';
@@ -34,8 +35,12 @@ export interface SharedLedgerOptions {
   maxLength: number;
   /** Key TTL, and how far back a starting instance reads. */
   retentionMs: number;
-  /** Clock difference tolerated between the watcher's host and ours. */
-  remoteSkewMs: number;
+  /**
+   * How far the clock of the host whose watcher stamped `receivedAt` may run ahead of ours (0 when
+   * the watcher runs in this process, the usual case; raise it when events come through a Redis
+   * queue from a watcher on another host). Live events wait this long for the read barrier.
+   */
+  watcherSkewMs: number;
   /** Entries per XREAD. */
   readCount: number;
 }
@@ -43,7 +48,7 @@ export interface SharedLedgerOptions {
 export const DEFAULT_SHARED_LEDGER_OPTIONS: Omit<SharedLedgerOptions, 'streamKey' | 'instanceId'> = {
   maxLength: 100_000,
   retentionMs: 10 * 60_000,
-  remoteSkewMs: 250,
+  watcherSkewMs: 0,
   readCount: 1_000,
 };
 
@@ -64,7 +69,9 @@ export class SharedLedger {
   private lastId = '0-0';
   /** Our clock when the latest complete read was issued: every peer intent before it is applied. */
   private coveredUntil = 0;
-  private inflight: { issuedAt: number; done: Promise<void> } | null = null;
+  private runningRead: Promise<boolean> | null = null;
+  private runningIssuedAt = 0;
+  private queuedRead: Promise<boolean> | null = null;
   private removePublisher: (() => void) | null = null;
   private stopped = false;
   private readonly stats: SharedLedgerStats = { published: 0, applied: 0, reads: 0, errors: 0, lastError: null };
@@ -106,26 +113,54 @@ export class SharedLedger {
 
   /**
    * Null when every peer intent that could have caused an event received at `receivedAt` is
-   * already in the local ledger; otherwise a promise that settles once it is (never rejects).
+   * already in the local ledger; otherwise a promise that settles once it is (never rejects; on a
+   * Redis error it settles anyway and the guard decides with what it has: fail open).
    */
   barrier(receivedAt: number): Promise<void> | null {
-    const needed = receivedAt + this.options.remoteSkewMs;
+    const needed = receivedAt + this.options.watcherSkewMs;
     if (needed < this.coveredUntil || this.stopped) return null;
-    if (this.inflight !== null && this.inflight.issuedAt > needed) return this.inflight.done;
-    return this.sync();
+    return this.coverUntil(needed);
   }
 
-  /** Reads every peer intent added since the last read. Coalesced; never rejects. */
-  sync(): Promise<void> {
-    const previous = this.inflight?.done ?? Promise.resolve();
-    const issuedAt = this.now();
-    const done = previous.then(() => this.readAll(issuedAt));
-    const flight = { issuedAt, done };
-    this.inflight = flight;
-    void done.then(() => {
-      if (this.inflight === flight) this.inflight = null;
+  /** Reads every peer intent added so far. Never rejects. */
+  async sync(): Promise<void> {
+    await this.nextRead(this.now());
+  }
+
+  private async coverUntil(needed: number): Promise<void> {
+    while (!this.stopped && needed >= this.coveredUntil) {
+      // A read only covers what was added before it was issued: wait until our clock is past
+      // the event (at most a millisecond for a watcher in this process), then read.
+      const wait = needed - this.now() + 1;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!(await this.nextRead(needed))) return;
+    }
+  }
+
+  /**
+   * A read that covers `needed`: the running one if it was issued after it, else the one queued
+   * behind it (not issued yet, so it covers every caller that joins it).
+   */
+  private nextRead(needed: number): Promise<boolean> {
+    if (this.runningRead !== null && this.runningIssuedAt > needed) return this.runningRead;
+    if (this.queuedRead !== null) return this.queuedRead;
+    if (this.runningRead === null) return this.runRead();
+    const queued = this.runningRead.then(() => {
+      this.queuedRead = null;
+      return this.runRead();
     });
-    return done;
+    this.queuedRead = queued;
+    return queued;
+  }
+
+  private runRead(): Promise<boolean> {
+    this.runningIssuedAt = this.now();
+    const running = this.readAll(this.runningIssuedAt);
+    this.runningRead = running;
+    void running.then(() => {
+      if (this.runningRead === running) this.runningRead = null;
+    });
+    return running;
   }
 
   private async publish(record: IntentRecord): Promise<void> {
@@ -145,7 +180,7 @@ export class SharedLedger {
     }
   }
 
-  private async readAll(issuedAt: number): Promise<void> {
+  private async readAll(issuedAt: number): Promise<boolean> {
     try {
       for (;;) {
         this.stats.reads++;
@@ -158,8 +193,10 @@ export class SharedLedger {
         if (entries.length < this.options.readCount) break;
       }
       this.coveredUntil = Math.max(this.coveredUntil, issuedAt);
+      return true;
     } catch (err) {
       this.fail(err);
+      return false;
     }
   }
 
