@@ -1,0 +1,587 @@
+// The consumer-group reader behind qumulo-redis-in: at-least-once delivery with bounded memory.
+//
+// - Start: XGROUP CREATE … MKSTREAM (if missing), then re-read this consumer's own pending
+//   entries (XREADGROUP … 0: what it was given before a crash or restart), then new ones (`>`),
+//   in blocking batches on a dedicated connection.
+// - At most `maxInFlight` entries are held between delivery and settlement (ack confirmed by
+//   Redis, failure recorded, or timeout), whatever the backlog: reads ask only for free slots.
+// - Entries left pending longer than `claimIdleMs` (dead consumer, or a failed attempt) are taken
+//   over with XAUTOCLAIM and delivered again. Entries this process still works on are kept fresh
+//   with XCLAIM … JUSTID (no delivery-count bump) so nobody else claims them.
+// - An entry delivered more than `maxDeliveries` times, or one that cannot be decoded, is copied
+//   to the dead-letter stream with the last recorded error, then acknowledged.
+import type { RedisClient } from './connection';
+import { decodeEvent, type StoredEvent } from './encoding';
+
+export interface StreamConsumerOptions {
+  /** Full stream key (prefix applied). */
+  stream: string;
+  group: string;
+  consumer: string;
+  /** Where a newly created group starts: `0` = whole stream (default), `$` = only new entries. */
+  startId?: '0' | '$';
+  /** Entries per XREADGROUP / XAUTOCLAIM (default 100). */
+  batchSize?: number;
+  /** BLOCK time of one read, ms (default 2000). */
+  blockMs?: number;
+  /** Most entries delivered and not yet settled (default 1000). */
+  maxInFlight?: number;
+  /** Pending entries idle longer than this are claimed and redelivered, ms (default 30000). */
+  claimIdleMs?: number;
+  /** Deliveries allowed before an entry goes to the dead-letter stream (default 5). */
+  maxDeliveries?: number;
+  /** An entry delivered but not settled after this long is released (not acked), ms; 0 = never (default 300000). */
+  ackTimeoutMs?: number;
+  /** Full key of the dead-letter stream (default `<stream>:dead`). */
+  deadLetterStream?: string;
+  /** `MAXLEN ~` for the dead-letter stream; 0 = no trim (default 100000). */
+  deadLetterMaxLen?: number;
+  /** How often to refresh pending/lag figures, ms; 0 = never (default 2000). */
+  statsIntervalMs?: number;
+}
+
+export interface DeliveredEntry {
+  id: string;
+  /** Redis' delivery count for this entry, 1 on first delivery. */
+  deliveries: number;
+  event: StoredEvent;
+}
+
+export interface DeadLetterReport {
+  id: string;
+  deadLetterId: string;
+  deadLetterStream: string;
+  deliveries: number;
+  error: string;
+  /** Decoded event when the entry could be decoded. */
+  event?: StoredEvent;
+}
+
+export interface ConsumerStats {
+  inFlight: number;
+  /** Entries delivered to the group and not acknowledged (all consumers), from XINFO GROUPS. */
+  pending?: number;
+  /** Entries not yet delivered to the group (Redis 7+), from XINFO GROUPS. */
+  lag?: number | null;
+  delivered: number;
+  acked: number;
+  failed: number;
+  deadLettered: number;
+}
+
+export interface ConsumerHandlers {
+  /** Hand an entry to the flow. Throwing counts as a failed attempt. */
+  deliver(entry: DeliveredEntry): void;
+  deadLettered?(report: DeadLetterReport): void;
+  /** An entry was given up locally without ack (timeout); it will be redelivered. */
+  released?(id: string, reason: string): void;
+  warning?(text: string): void;
+  /** The read loop hit an error (reported once until it recovers). */
+  error?(err: Error): void;
+  /** The read loop is reading again after an error (or for the first time). */
+  healthy?(): void;
+  stats?(stats: ConsumerStats): void;
+}
+
+type RawEntry = [string, string[] | null];
+type ReadReply = Array<[string, RawEntry[]]> | null;
+
+interface InFlight {
+  deliveries: number;
+  deliveredAt: number;
+  touchedAt: number;
+  /** delivered: with the flow; acking: XACK sent; dead: being dead-lettered. */
+  state: 'delivered' | 'acking' | 'dead';
+}
+
+interface AckBatch {
+  ids: string[];
+  clearErrors: string[];
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const DEFAULTS = {
+  startId: '0' as const,
+  batchSize: 100,
+  blockMs: 2000,
+  maxInFlight: 1000,
+  claimIdleMs: 30_000,
+  maxDeliveries: 5,
+  ackTimeoutMs: 300_000,
+  deadLetterMaxLen: 100_000,
+  statsIntervalMs: 2000,
+};
+
+/** Failure records live this long after the last failure of any entry in the stream. */
+const ERROR_RECORD_TTL_SECONDS = 7 * 24 * 3600;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error);
+  } catch {
+    return String(error);
+  }
+}
+
+export class StreamConsumer {
+  readonly stream: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly deadLetterStream: string;
+  /** Hash of last failure per entry id, read when dead-lettering (shared by the group's consumers). */
+  readonly errorsKey: string;
+  private readonly startId: '0' | '$';
+  private readonly batchSize: number;
+  private readonly blockMs: number;
+  private readonly maxInFlight: number;
+  private readonly claimIdleMs: number;
+  private readonly maxDeliveries: number;
+  private readonly ackTimeoutMs: number;
+  private readonly deadLetterMaxLen: number;
+  private readonly statsIntervalMs: number;
+
+  private readonly inFlight = new Map<string, InFlight>();
+  private capacityWaiters: Array<() => void> = [];
+  private openBatch: AckBatch | undefined;
+  private acksInProgress = 0;
+  private claimCursor = '0-0';
+  private lastClaimAt = 0;
+  private lastStatsAt = 0;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private loopFailing = false;
+  private readonly counters = { delivered: 0, acked: 0, failed: 0, deadLettered: 0 };
+  private lastGroupInfo: { pending?: number; lag?: number | null } = {};
+
+  constructor(
+    private readonly commands: RedisClient,
+    private readonly blocking: RedisClient,
+    options: StreamConsumerOptions,
+    private readonly handlers: ConsumerHandlers,
+  ) {
+    this.stream = options.stream;
+    this.group = options.group;
+    this.consumer = options.consumer;
+    this.startId = options.startId ?? DEFAULTS.startId;
+    this.batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULTS.batchSize));
+    this.blockMs = Math.max(1, Math.floor(options.blockMs ?? DEFAULTS.blockMs));
+    this.maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? DEFAULTS.maxInFlight));
+    this.claimIdleMs = Math.max(10, Math.floor(options.claimIdleMs ?? DEFAULTS.claimIdleMs));
+    this.maxDeliveries = Math.max(1, Math.floor(options.maxDeliveries ?? DEFAULTS.maxDeliveries));
+    this.ackTimeoutMs = Math.max(0, Math.floor(options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs));
+    this.deadLetterStream = options.deadLetterStream || `${options.stream}:dead`;
+    this.deadLetterMaxLen = Math.max(0, Math.floor(options.deadLetterMaxLen ?? DEFAULTS.deadLetterMaxLen));
+    this.statsIntervalMs = Math.max(0, Math.floor(options.statsIntervalMs ?? DEFAULTS.statsIntervalMs));
+    this.errorsKey = `${options.stream}:errors:${options.group}`;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  isInFlight(id: string): boolean {
+    return this.inFlight.has(id);
+  }
+
+  stats(): ConsumerStats {
+    return { inFlight: this.inFlight.size, ...this.lastGroupInfo, ...this.counters };
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+    this.scheduleMaintenance();
+  }
+
+  /**
+   * Stops reading, waits up to `drainMs` for delivered entries to be settled (their acks still
+   * go out), then returns. Entries still held stay pending in Redis and come back on restart.
+   */
+  async stop(drainMs = 0): Promise<void> {
+    if (this.stopping) {
+      await this.loop;
+      return;
+    }
+    this.stopping = true;
+    if (this.maintenanceTimer) clearTimeout(this.maintenanceTimer);
+    this.wakeCapacityWaiters();
+    this.blocking.disconnect(); // aborts a blocking XREADGROUP at once
+    await this.loop;
+    const deadline = Date.now() + drainMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(Math.min(20, drainMs));
+    if (this.openBatch) this.flushAcks();
+    while (this.acksInProgress > 0 && Date.now() < deadline + 2000) await sleep(10);
+    this.inFlight.clear();
+  }
+
+  /** Acknowledge `id` (batched with others of the same turn). Resolves when Redis confirmed. */
+  ack(id: string): Promise<void> {
+    const entry = this.inFlight.get(id);
+    if (entry) {
+      if (entry.state === 'acking' && this.openBatch?.ids.includes(id)) return this.openBatch.promise;
+      entry.state = 'acking';
+    }
+    return this.enqueueAck(id, !entry || entry.deliveries > 1);
+  }
+
+  /**
+   * The flow failed on `id`: record the error for the dead letter, free the slot and leave the
+   * entry pending, so it is redelivered after `claimIdleMs` (and dead-lettered after the limit).
+   */
+  fail(id: string, error: unknown): void {
+    const entry = this.inFlight.get(id);
+    if (!entry || entry.state !== 'delivered') return;
+    this.counters.failed++;
+    const text = errorText(error);
+    this.commands.hset(this.errorsKey, id, text).catch(() => undefined);
+    this.commands.expire(this.errorsKey, ERROR_RECORD_TTL_SECONDS).catch(() => undefined);
+    this.settle(id);
+  }
+
+  /** Give `id` up locally without ack (it is redelivered later). */
+  release(id: string, reason: string): void {
+    const entry = this.inFlight.get(id);
+    if (!entry || entry.state !== 'delivered') return;
+    this.settle(id);
+    this.handlers.released?.(id, reason);
+  }
+
+  // ---- read loop ---------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let backoffMs = 100;
+    while (!this.stopping) {
+      try {
+        await this.ensureGroup();
+        await this.readOwnPending();
+        this.markHealthy();
+        backoffMs = 100;
+        while (!this.stopping) {
+          await this.waitForCapacity();
+          if (this.stopping) break;
+          await this.readNew();
+          this.markHealthy();
+        }
+      } catch (err) {
+        if (this.stopping) break;
+        if (!this.loopFailing) {
+          this.loopFailing = true;
+          this.handlers.error?.(err instanceof Error ? err : new Error(String(err)));
+        }
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  private markHealthy(): void {
+    if (this.loopFailing || !this.healthyReported) {
+      this.loopFailing = false;
+      this.healthyReported = true;
+      this.handlers.healthy?.();
+    }
+  }
+  private healthyReported = false;
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.blocking.xgroup('CREATE', this.stream, this.group, this.startId, 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test(errorText(err))) throw err;
+    }
+  }
+
+  /** Re-reads what the group already gave this consumer name (before a crash/restart/reconnect). */
+  private async readOwnPending(): Promise<void> {
+    let cursor = '0';
+    while (!this.stopping) {
+      await this.waitForCapacity();
+      if (this.stopping) return;
+      const count = Math.min(this.batchSize, this.freeSlots());
+      const reply = (await this.blocking.xreadgroup(
+        'GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.stream, cursor,
+      )) as ReadReply;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length === 0) return;
+      cursor = entries[entries.length - 1][0];
+      const deliveries = await this.deliveryCounts(entries.map((entry) => entry[0]), true);
+      for (const [id, fields] of entries) this.handle(id, fields, deliveries.get(id) ?? 1);
+    }
+  }
+
+  private async readNew(): Promise<void> {
+    const count = Math.min(this.batchSize, this.freeSlots());
+    const reply = (await this.blocking.xreadgroup(
+      'GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', this.blockMs, 'STREAMS', this.stream, '>',
+    )) as ReadReply;
+    const entries = reply?.[0]?.[1];
+    if (!entries) return;
+    for (const [id, fields] of entries) this.handle(id, fields, 1);
+  }
+
+  /** Delivery counts from the PEL; `ownRange` asks one XPENDING for the id range of this consumer. */
+  private async deliveryCounts(ids: string[], ownRange: boolean): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (ids.length === 0) return counts;
+    type PendingRow = [string, string, number, number];
+    if (ownRange) {
+      const rows = (await this.commands.xpending(
+        this.stream, this.group, ids[0], ids[ids.length - 1], ids.length, this.consumer,
+      )) as PendingRow[];
+      for (const row of rows) counts.set(row[0], Number(row[3]));
+      return counts;
+    }
+    const rows = await Promise.all(
+      ids.map((id) => this.commands.xpending(this.stream, this.group, id, id, 1) as Promise<PendingRow[]>),
+    );
+    for (const list of rows) for (const row of list) counts.set(row[0], Number(row[3]));
+    return counts;
+  }
+
+  /** One entry read from Redis: deliver it, dead-letter it, or drop a deleted one. */
+  private handle(id: string, fields: string[] | null, deliveries: number): void {
+    if (this.inFlight.has(id)) return; // already with the flow here (reconnect re-read)
+    if (fields === null) {
+      // The entry was trimmed (MAXLEN) or deleted before it was processed: nothing to deliver.
+      this.handlers.warning?.(`entry ${id} of ${this.stream} no longer exists (trimmed by MAXLEN or deleted) before it was processed; acknowledging it`);
+      this.enqueueAck(id, true).catch(() => undefined);
+      return;
+    }
+    if (deliveries > this.maxDeliveries) {
+      void this.deadLetter(id, fields, deliveries, undefined);
+      return;
+    }
+    let event: StoredEvent;
+    try {
+      event = decodeEvent(fields);
+    } catch (err) {
+      void this.deadLetter(id, fields, deliveries, `cannot decode entry: ${errorText(err)}`);
+      return;
+    }
+    const now = Date.now();
+    this.inFlight.set(id, { deliveries, deliveredAt: now, touchedAt: now, state: 'delivered' });
+    this.counters.delivered++;
+    try {
+      this.handlers.deliver({ id, deliveries, event });
+    } catch (err) {
+      this.fail(id, err);
+    }
+  }
+
+  // ---- capacity ----------------------------------------------------------------------------
+
+  private freeSlots(): number {
+    return Math.max(0, this.maxInFlight - this.inFlight.size);
+  }
+
+  private waitForCapacity(): Promise<void> {
+    if (this.stopping || this.inFlight.size < this.maxInFlight) return Promise.resolve();
+    return new Promise((resolve) => this.capacityWaiters.push(resolve));
+  }
+
+  private wakeCapacityWaiters(): void {
+    if (this.capacityWaiters.length === 0) return;
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private settle(id: string): void {
+    if (this.inFlight.delete(id) && (this.stopping || this.inFlight.size < this.maxInFlight)) this.wakeCapacityWaiters();
+  }
+
+  // ---- acks --------------------------------------------------------------------------------
+
+  private enqueueAck(id: string, clearError: boolean): Promise<void> {
+    let batch = this.openBatch;
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => undefined); // callers that ignore the result must not cause unhandled rejections
+      batch = { ids: [], clearErrors: [], promise, resolve, reject };
+      this.openBatch = batch;
+      setImmediate(() => this.flushAcks());
+    }
+    batch.ids.push(id);
+    if (clearError) batch.clearErrors.push(id);
+    if (batch.ids.length >= 1000) this.flushAcks();
+    return batch.promise;
+  }
+
+  private flushAcks(): void {
+    const batch = this.openBatch;
+    if (!batch || batch.ids.length === 0) return;
+    this.openBatch = undefined;
+    this.acksInProgress++;
+    const xack = this.commands.xack(this.stream, this.group, ...batch.ids);
+    // Separate commands rather than one pipeline: in Cluster mode the hash may live in another slot.
+    const hdel = batch.clearErrors.length > 0 ? this.commands.hdel(this.errorsKey, ...batch.clearErrors).catch(() => 0) : Promise.resolve(0);
+    Promise.all([xack, hdel]).then(
+      () => {
+        this.acksInProgress--;
+        for (const id of batch.ids) {
+          if (this.inFlight.get(id)?.state === 'acking') {
+            this.counters.acked++;
+            this.settle(id);
+          }
+        }
+        batch.resolve();
+      },
+      (err: Error) => {
+        this.acksInProgress--;
+        batch.reject(err);
+        // Keep the slots and try again: the work is done, only the XACK is missing.
+        if (this.stopping) return;
+        setTimeout(() => {
+          for (const id of batch.ids) {
+            if (this.inFlight.get(id)?.state === 'acking') this.enqueueAck(id, batch.clearErrors.includes(id)).catch(() => undefined);
+          }
+        }, 500).unref();
+      },
+    );
+  }
+
+  // ---- dead letters ------------------------------------------------------------------------
+
+  private async deadLetter(id: string, fields: string[], deliveries: number, reason: string | undefined): Promise<void> {
+    const now = Date.now();
+    this.inFlight.set(id, { deliveries, deliveredAt: now, touchedAt: now, state: 'dead' });
+    try {
+      let error = reason;
+      if (error === undefined) {
+        const recorded = await this.commands.hget(this.errorsKey, id);
+        const attempts = deliveries - 1;
+        error = recorded
+          ? `failed ${attempts} time${attempts === 1 ? '' : 's'} (limit ${this.maxDeliveries}); last error: ${recorded}`
+          : `not acknowledged after ${attempts} deliveries (limit ${this.maxDeliveries}); no error recorded (consumer crashed, timed out or dropped the message)`;
+      }
+      const deadFields = fields.concat([
+        'dead.id', id,
+        'dead.stream', this.stream,
+        'dead.group', this.group,
+        'dead.consumer', this.consumer,
+        'dead.deliveries', String(deliveries),
+        'dead.error', error,
+        'dead.at', new Date(now).toISOString(),
+      ]);
+      const trim = this.deadLetterMaxLen > 0 ? ['MAXLEN', '~', String(this.deadLetterMaxLen)] : [];
+      // Copy first, ack second: a crash in between duplicates the dead letter, never loses it.
+      const deadLetterId = String(await this.commands.xadd(this.deadLetterStream, ...trim, '*', ...deadFields));
+      await Promise.all([this.commands.xack(this.stream, this.group, id), this.commands.hdel(this.errorsKey, id)]);
+      this.counters.deadLettered++;
+      let event: StoredEvent | undefined;
+      try {
+        event = decodeEvent(fields);
+      } catch {
+        event = undefined;
+      }
+      this.handlers.deadLettered?.({ id, deadLetterId, deadLetterStream: this.deadLetterStream, deliveries, error, event });
+    } catch (err) {
+      // Still pending in Redis: the claimer tries again later.
+      this.handlers.warning?.(`could not move entry ${id} to ${this.deadLetterStream}: ${errorText(err)}`);
+    } finally {
+      this.settle(id);
+    }
+  }
+
+  // ---- maintenance: heartbeat, timeouts, claiming, stats -----------------------------------
+
+  private tickMs(): number {
+    return Math.max(20, Math.min(Math.floor(this.claimIdleMs / 3), 5000));
+  }
+
+  private scheduleMaintenance(): void {
+    if (this.stopping) return;
+    this.maintenanceTimer = setTimeout(() => {
+      this.maintain().finally(() => this.scheduleMaintenance());
+    }, this.tickMs());
+    this.maintenanceTimer.unref();
+  }
+
+  private async maintain(): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.heartbeatAndTimeouts(now);
+      if (now - this.lastClaimAt >= Math.max(this.tickMs(), Math.floor(this.claimIdleMs / 2))) {
+        this.lastClaimAt = now;
+        await this.claimIdle();
+      }
+      if (this.statsIntervalMs > 0 && now - this.lastStatsAt >= this.statsIntervalMs) {
+        this.lastStatsAt = now;
+        await this.refreshStats();
+      }
+    } catch {
+      // Connection trouble: the read loop reports it; maintenance just tries again next tick.
+    }
+  }
+
+  private async heartbeatAndTimeouts(now: number): Promise<void> {
+    const touch: string[] = [];
+    const third = Math.floor(this.claimIdleMs / 3);
+    for (const [id, entry] of this.inFlight) {
+      if (entry.state !== 'delivered') continue;
+      if (this.ackTimeoutMs > 0 && now - entry.deliveredAt > this.ackTimeoutMs) {
+        this.release(id, `not settled within ${this.ackTimeoutMs} ms (a node did not call done()?)`);
+        continue;
+      }
+      // Once our last touch is older than the claim idle time another consumer may own it: leave it.
+      const sinceTouch = now - entry.touchedAt;
+      if (sinceTouch >= third && sinceTouch < this.claimIdleMs) {
+        entry.touchedAt = now;
+        touch.push(id);
+      }
+    }
+    for (let i = 0; i < touch.length; i += 500) {
+      // XCLAIM to ourselves with JUSTID resets the idle time without counting a delivery.
+      await this.commands.call('XCLAIM', this.stream, this.group, this.consumer, '0', ...touch.slice(i, i + 500), 'JUSTID');
+    }
+  }
+
+  /** XAUTOCLAIM entries idle longer than claimIdleMs (any consumer, including failed ones of ours). */
+  private async claimIdle(): Promise<void> {
+    for (let round = 0; round < 10 && !this.stopping; round++) {
+      const free = this.freeSlots();
+      if (free === 0) return;
+      const reply = (await this.commands.xautoclaim(
+        this.stream, this.group, this.consumer, this.claimIdleMs, this.claimCursor, 'COUNT', Math.min(this.batchSize, free),
+      )) as [string, RawEntry[], string[]?];
+      const [next, entries] = reply;
+      this.claimCursor = next;
+      const fresh = entries.filter(([id]) => !this.inFlight.has(id));
+      if (fresh.length > 0) {
+        const deliveries = await this.deliveryCounts(fresh.map((entry) => entry[0]), false);
+        for (const [id, fields] of fresh) this.handle(id, fields, deliveries.get(id) ?? 2);
+      }
+      // Stop when the scan wrapped around or found nothing to do.
+      if (next === '0-0' || entries.length === 0) return;
+    }
+  }
+
+  private async refreshStats(): Promise<void> {
+    const groups = (await this.commands.xinfo('GROUPS', this.stream)) as unknown[][];
+    for (const group of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < group.length; i += 2) info.set(String(group[i]), group[i + 1]);
+      if (info.get('name') !== this.group) continue;
+      const lag = info.get('lag');
+      this.lastGroupInfo = {
+        pending: Number(info.get('pending') ?? 0),
+        lag: lag === undefined || lag === null ? null : Number(lag),
+      };
+    }
+    this.handlers.stats?.(this.stats());
+  }
+}

@@ -1,0 +1,123 @@
+// Appends events to streams with few round trips: appends made in the same event-loop turn
+// (a burst from the watch node arrives that way) go out as one pipeline of XADDs, at most
+// `maxBatch` per pipeline. Each append resolves with the entry id once Redis has answered, so
+// the caller can report "durable" (done()) only then.
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './connection';
+import { encodeEvent } from './encoding';
+
+export interface StreamWriterOptions {
+  /** Approximate cap on stream length (`MAXLEN ~ n`); 0 or undefined = never trim. */
+  maxLen?: number;
+  /** Most XADDs per pipeline (default 500). */
+  maxBatch?: number;
+}
+
+interface PendingAppend {
+  stream: string;
+  fields: string[];
+  resolve: (id: string) => void;
+  reject: (err: Error) => void;
+}
+
+export class StreamWriter {
+  private queue: PendingAppend[] = [];
+  private scheduled = false;
+  private readonly maxLen: number;
+  private readonly maxBatch: number;
+  private sentUnanswered = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly client: RedisClient,
+    options: StreamWriterOptions = {},
+  ) {
+    this.maxLen = options.maxLen && options.maxLen > 0 ? Math.floor(options.maxLen) : 0;
+    this.maxBatch = options.maxBatch && options.maxBatch > 0 ? Math.floor(options.maxBatch) : 500;
+  }
+
+  /** Encodes and appends one event; resolves with the new entry id. */
+  append(stream: string, event: unknown): Promise<string> {
+    let fields: string[];
+    try {
+      fields = encodeEvent(event);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.appendFields(stream, fields);
+  }
+
+  /** Appends already-encoded fields (used for dead letters and tests). */
+  appendFields(stream: string, fields: string[]): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.queue.push({ stream, fields, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Appends not yet answered by Redis (queued + sent). */
+  get pending(): number {
+    return this.queue.length + this.sentUnanswered;
+  }
+
+  /** Resolves when every append made so far has been answered. */
+  whenIdle(): Promise<void> {
+    if (this.queue.length === 0 && this.sentUnanswered === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      if (this.client instanceof Cluster) {
+        // A cluster pipeline must stay within one slot: one pipeline per stream key.
+        const byStream = new Map<string, PendingAppend[]>();
+        for (const item of batch) {
+          const list = byStream.get(item.stream);
+          if (list) list.push(item);
+          else byStream.set(item.stream, [item]);
+        }
+        for (const items of byStream.values()) this.send(items);
+      } else {
+        this.send(batch);
+      }
+    }
+  }
+
+  private send(batch: PendingAppend[]): void {
+    const pipeline = this.client.pipeline();
+    for (const item of batch) {
+      if (this.maxLen > 0) pipeline.xadd(item.stream, 'MAXLEN', '~', this.maxLen, '*', ...item.fields);
+      else pipeline.xadd(item.stream, '*', ...item.fields);
+    }
+    this.sentUnanswered += batch.length;
+    pipeline.exec().then(
+      (results) => {
+        for (let i = 0; i < batch.length; i++) {
+          const [err, id] = results?.[i] ?? [new Error('no reply from Redis'), null];
+          if (err) batch[i].reject(err);
+          else batch[i].resolve(String(id));
+        }
+        this.settled(batch.length);
+      },
+      (err: Error) => {
+        for (const item of batch) item.reject(err);
+        this.settled(batch.length);
+      },
+    );
+  }
+
+  private settled(count: number): void {
+    this.sentUnanswered -= count;
+    if (this.queue.length === 0 && this.sentUnanswered === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
