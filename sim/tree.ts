@@ -5,6 +5,7 @@
 // right after their own change, so the disk watcher finds nothing left to report.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { NotificationType } from '../core/event';
 import type { FileType } from '../core/qumulo/types';
 import { baseName, depthOf, joinRel, parentOf, type RootJail } from './paths';
@@ -226,7 +227,7 @@ export class FsTree {
     for (const name of names) if (!known.has(name)) this.reconcilePath(joinRel(rel, name), removals, additions, modifications);
   }
 
-  private addSubtree(rel: string, entry: IndexEntry, additions: Addition[]): void {
+  private addSubtree(rel: string, entry: IndexEntry, additions: Addition[], disk = this.jail.disk(rel)): void {
     this.entries.set(rel, entry);
     this.pathById.set(entry.id, rel);
     this.syntheticIds.delete(rel);
@@ -239,18 +240,19 @@ export class FsTree {
     const names = new Set<string>();
     this.children.set(rel, names);
     this.watchDirectory(rel, entry.id); // before reading it, so nothing created meanwhile is missed
-    let listing: fs.Dirent[];
+    let listing: string[];
     try {
-      listing = fs.readdirSync(this.jail.disk(rel), { withFileTypes: true });
+      listing = fs.readdirSync(disk);
     } catch {
       return;
     }
-    for (const dirent of listing) {
-      const childRel = joinRel(rel, dirent.name);
-      const stat = lstatQuiet(this.jail.disk(childRel));
+    for (const name of listing) {
+      // disk paths are concatenated, not joined: on large trees path.join costs more than lstat
+      const childDisk = disk + path.sep + name;
+      const stat = lstatQuiet(childDisk);
       if (!stat) continue;
-      names.add(dirent.name);
-      this.addSubtree(childRel, entryOf(stat, false), additions);
+      names.add(name);
+      this.addSubtree(joinRel(rel, name), entryOf(stat, false), additions, childDisk);
     }
   }
 
