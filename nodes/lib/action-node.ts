@@ -1,0 +1,235 @@
+// The shared adapter of the cluster action nodes (lock, quarantine, chmod, rename): one place
+// for the dry-run switch, the result message, the all-stop check, the status dot, concurrency
+// and done()/done(err). Each node only says how to build its action from its configuration.
+//
+// Concurrency: inputs are handled concurrently (no queue inside the node); the cluster client's
+// shared per-cluster limit bounds what is in flight. Results leave in completion order.
+// Every input yields exactly one output message (`msg.result`, appended to `msg.results`), also
+// on failure — the audit trail needs it — and failures additionally go to done(err), which
+// Node-RED turns into node.error(err, msg) so Catch nodes see them.
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { QumuloEvent } from '../../core/event';
+import {
+  AllStopRefusal,
+  AllStopStore,
+  clusterIdentity,
+  durationMs,
+  parseDuration,
+  parseRetentionSpec,
+  runAction,
+  type Action,
+  type ActionContext,
+  type ActionName,
+  type ActionResult,
+  type ApplyTo,
+  type LegalHoldChoice,
+  type LockOptions,
+} from '../../core/actions';
+import { getCluster, type QumuloClusterNode } from './cluster';
+import { Throttle, status, type StatusDot } from './status';
+
+export interface ActionNodeConfig extends NodeDef {
+  cluster?: string;
+  dryRun?: boolean | string;
+}
+
+export interface ActionNodeSpec<C extends ActionNodeConfig> {
+  type: string;
+  action: ActionName;
+  /** Builds the action; throws with a user-facing message when the configuration is invalid. */
+  build(config: C): Action;
+  /** What the node is set to, for the idle status, e.g. "lock 30d". */
+  describe(config: C): string;
+}
+
+export type ResultMessage = NodeMessage & { payload: QumuloEvent; result?: ActionResult; results?: ActionResult[] };
+
+const STATUS_INTERVAL_MS = 500;
+/** Close waits this long for actions in flight so their results are not lost on a deploy. */
+const CLOSE_WAIT_MS = 10_000;
+
+export function isTrue(value: unknown): boolean {
+  return value === true || value === 'true';
+}
+
+/** Where node state files live: `QUMULO_FLOW_STATE_DIR`, else Node-RED's userDir. */
+export function stateDirectory(RED: NodeAPI): string {
+  const fromEnv = process.env.QUMULO_FLOW_STATE_DIR;
+  if (fromEnv) return fromEnv;
+  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+  return userDir || path.join(os.homedir(), '.node-red');
+}
+
+/** The all-stop store and this cluster's key, shared by the action nodes and qumulo-all-stop. */
+export function allStopFor(RED: NodeAPI, cluster: QumuloClusterNode): { store: AllStopStore; key: string } {
+  const options = cluster.clientOptions!;
+  return { store: AllStopStore.forDirectory(stateDirectory(RED)), key: clusterIdentity(options.host, options.port ?? 8000) };
+}
+
+/** Short clock text for status dots: "14:03" today, else the date. */
+export function shortTime(iso: string | null): string {
+  if (!iso) return '?';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '?';
+  const today = new Date();
+  const sameDay = d.toDateString() === today.toDateString();
+  return sameDay ? d.toTimeString().slice(0, 5) : d.toISOString().slice(0, 10);
+}
+
+/** Attaches a result: `msg.result` is this node's, `msg.results` the trail of every action node passed. */
+export function attachResult(msg: ResultMessage, result: ActionResult): void {
+  msg.result = result;
+  msg.results = Array.isArray(msg.results) ? [...msg.results, result] : [result];
+}
+
+/** Lock settings shared by qumulo-lock and qumulo-quarantine's optional lock. */
+export function lockOptionsFromConfig(config: { retention?: string; legalHold?: string; relockThreshold?: string }): LockOptions {
+  const retentionText = String(config.retention ?? '').trim();
+  const legalHold = (['leave', 'on', 'off'].includes(String(config.legalHold)) ? config.legalHold : 'leave') as LegalHoldChoice;
+  const thresholdText = String(config.relockThreshold ?? '').trim();
+  return {
+    retention: retentionText ? parseRetentionSpec(retentionText) : null,
+    legalHold,
+    extendThresholdMs: thresholdText === '' || thresholdText === '0' ? 0 : durationMs(parseDuration(thresholdText), new Date()),
+  };
+}
+
+/** `files` / `directories` / `both` from a config value. */
+export function applyToFrom(value: unknown, fallback: ApplyTo): ApplyTo {
+  return value === 'files' || value === 'directories' || value === 'both' ? value : fallback;
+}
+
+export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spec: ActionNodeSpec<C>): void {
+  function ActionNode(this: Node, config: C): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const dryRun = isTrue(config.dryRun);
+    const origin = `${spec.type}:${node.id}`;
+    const counts = { done: 0, skipped: 0, 'dry-run': 0, failed: 0 };
+    const inflight = new Set<Promise<void>>();
+    let lastFailed: string | null = null;
+    let closed = false;
+
+    const cluster = getCluster(RED, node, config.cluster);
+    let action: Action | null = null;
+    let configError: string | null = cluster ? null : 'no usable qumulo-cluster configured';
+    if (cluster) {
+      try {
+        action = spec.build(config);
+      } catch (err) {
+        configError = (err as Error).message;
+        node.status(status.error(configError));
+        node.error(`${spec.type}: ${configError}`);
+      }
+    }
+    const allStop = cluster && action ? allStopFor(RED, cluster) : null;
+
+    const describe = (): StatusDot => {
+      if (configError) return status.error(configError);
+      if (allStop) {
+        const state = allStop.store.get(allStop.key);
+        if (state.active) return status.error(`ALL-STOP since ${shortTime(state.since)}`);
+      }
+      const prefix = dryRun ? 'dry-run · ' : '';
+      const total = counts.done + counts.skipped + counts['dry-run'] + counts.failed;
+      if (total === 0) return status.ok(`${prefix}${spec.describe(config)}`);
+      const parts = [dryRun ? `${counts['dry-run']} would` : `${counts.done} done`, `${counts.skipped} skipped`];
+      if (counts.failed) parts.push(`${counts.failed} failed`);
+      const text = prefix + parts.join(' · ');
+      return lastFailed ? status.error(`${text} (last: ${lastFailed})`) : status.ok(text);
+    };
+    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
+      if (!closed) node.status(dot);
+    });
+    if (!configError) node.status(describe());
+
+    // Every action node on the cluster turns red the moment an all-stop fires (and back on reset).
+    let warnedFor: string | null = null;
+    const unsubscribe = allStop?.store.onChange(() => statusThrottle.now(describe()));
+    if (cluster) cluster.register(node);
+
+    node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
+      const msg = rawMsg as ResultMessage;
+      if (!cluster || !action || !allStop) {
+        const error = new Error(`${spec.type} is not configured: ${configError ?? 'unknown problem'}`);
+        attachResult(msg, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } });
+        send(msg);
+        done(error);
+        return;
+      }
+      const client = cluster.client;
+      if (!client) {
+        done(new Error(`${spec.type}: the cluster client is closed`));
+        return;
+      }
+      const stopState = allStop.store.get(allStop.key);
+      if (stopState.active && warnedFor !== stopState.since) {
+        warnedFor = stopState.since;
+        node.warn(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`);
+      }
+      const ctx: ActionContext = {
+        client,
+        dryRun,
+        origin,
+        // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
+        beforeMutation: () => {
+          const state = allStop.store.get(allStop.key);
+          if (state.active) throw new AllStopRefusal(state.since ?? 'an unreadable state file');
+        },
+      };
+      const work = (async () => {
+        // Refuse before even reading when the stop is already on.
+        const outcome = stopState.active
+          ? {
+              result: {
+                action: spec.action,
+                path: String(msg.payload?.path ?? ''),
+                fileId: msg.payload?.fileId ?? null,
+                outcome: 'skipped' as const,
+                detail: new AllStopRefusal(stopState.since ?? 'an unreadable state file').message,
+                refusedBy: 'all-stop' as const,
+                durationMs: 0,
+                ...(dryRun ? { dryRun: true } : {}),
+              },
+              error: undefined,
+            }
+          : await runAction(spec.action, action, msg.payload, ctx);
+        const { result, error } = outcome;
+        counts[result.outcome]++;
+        lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
+        attachResult(msg, result);
+        send(msg);
+        statusThrottle.push(describe());
+        if (error) done(error);
+        else done();
+      })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+      inflight.add(work);
+      void work.finally(() => inflight.delete(work));
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        closed = true;
+        statusThrottle.cancel();
+        unsubscribe?.();
+        cluster?.deregister(node);
+        if (removed) node.status({});
+        done();
+      };
+      if (inflight.size === 0) return finish();
+      const timer = setTimeout(finish, CLOSE_WAIT_MS);
+      void Promise.allSettled([...inflight]).then(() => {
+        clearTimeout(timer);
+        finish();
+      });
+    });
+  }
+
+  RED.nodes.registerType(spec.type, ActionNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+}

@@ -1,0 +1,149 @@
+// Shared by the action node specs (test/actions*.test.ts, settle, all-stop, email): events for
+// files on a real simulator, flow snippets, and a collector for output messages.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { QumuloEvent, NotificationType } from '../../core/event';
+import type { ActionResult } from '../../core/actions';
+import type { TestSim } from './sim';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const helper = require('node-red-node-test-helper') as TestHelper;
+
+export interface HelperNode {
+  id: string;
+  on(event: string, cb: (arg: any) => void): void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  receive(msg: object): void;
+  status?: unknown;
+}
+
+export interface TestHelper {
+  init(path: string, settings?: object): void;
+  settings(settings: object): object;
+  startServer(): Promise<void>;
+  stopServer(): Promise<void>;
+  load(nodes: unknown, flow: object[], credentials?: object): Promise<void>;
+  unload(): Promise<void>;
+  getNode(id: string): HelperNode;
+  setFlows(flow: object[], type?: string, credentials?: object): Promise<void>;
+  request(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+let initialised = false;
+/** Initialises the helper once per process with a userDir for all-stop state. */
+export function initHelper(userDir: string): void {
+  if (!initialised) {
+    helper.init(require.resolve('node-red'));
+    initialised = true;
+  }
+  helper.settings({ userDir });
+}
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `qf-${label}-`));
+}
+
+/** A normalized event for a file that exists in the simulator (watch root `/`). */
+export function eventFor(sim: TestSim, rel: string, type: NotificationType = 'child_file_added', extra: Partial<QumuloEvent> = {}): QumuloEvent {
+  const relativePath = rel.replace(/^\/+/, '');
+  const abs = '/' + relativePath;
+  const name = abs.slice(abs.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  let fileId: string | null = null;
+  try {
+    fileId = sim.sim.fileIdOf(relativePath);
+  } catch {
+    fileId = null; // the file does not exist (tests of vanished files)
+  }
+  return {
+    type,
+    path: abs,
+    relativePath,
+    name,
+    extension: dot > 0 && dot < name.length - 1 ? name.slice(dot + 1) : '',
+    parentDir: abs.slice(0, abs.lastIndexOf('/')) || '/',
+    fileId,
+    spine: fileId ? [fileId] : [],
+    isDirectory: type.includes('_dir_') ? true : type.includes('_file_') || type === 'child_data_written' ? false : null,
+    streamName: null,
+    watchId: 'test-watch',
+    watchRoot: '/',
+    seq: 1,
+    receivedAt: Date.now(),
+    ...extra,
+  };
+}
+
+/** The qumulo-cluster config node for a simulator, and its credentials. */
+export function clusterNode(sim: TestSim, id = 'cluster', maxConcurrency = 8): { node: object; credentials: Record<string, object> } {
+  return {
+    node: { id, type: 'qumulo-cluster', name: 'sim', host: sim.host, port: String(sim.port), protocol: 'http', maxConcurrency: String(maxConcurrency) },
+    credentials: { [id]: { username: 'admin', password: 'admin' } },
+  };
+}
+
+export interface ResultMsg {
+  payload: QumuloEvent;
+  result: ActionResult;
+  results: ActionResult[];
+  [key: string]: unknown;
+}
+
+/** Collects messages arriving at a helper node; `next(n)` resolves with the next n of them. */
+export class Collector<M = ResultMsg> {
+  readonly messages: M[] = [];
+  private cursor = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(node: HelperNode) {
+    node.on('input', (msg: M) => {
+      this.messages.push(msg);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  async next(count = 1, waitMs = 15_000): Promise<M[]> {
+    const deadline = Date.now() + waitMs;
+    while (this.messages.length - this.cursor < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} more message(s), got ${this.messages.length - this.cursor}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const out = this.messages.slice(this.cursor, this.cursor + count);
+    this.cursor += count;
+    return out;
+  }
+
+  async one(waitMs?: number): Promise<M> {
+    return (await this.next(1, waitMs))[0];
+  }
+}
+
+/** Mode bits of a file on the simulator's backing disk, as "0640". */
+export function diskMode(file: string): string {
+  return (fs.statSync(file).mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/** A snapshot of the backing tree (relative path → mode:size), to prove nothing changed. */
+export function treeState(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      const rel = path.relative(root, full);
+      if (rel.startsWith('.qumulo') || entry.name.startsWith('.qumulo-sim')) continue;
+      const st = fs.statSync(full);
+      out[rel + (entry.isDirectory() ? '/' : '')] = `${(st.mode & 0o7777).toString(8)}:${entry.isDirectory() ? '-' : st.size}`;
+      if (entry.isDirectory()) walk(full);
+    }
+  };
+  walk(root);
+  return out;
+}
