@@ -10,7 +10,7 @@ import type { NotificationType } from '../core/event';
 import { buildAttributes, formatNs, parseRfc3339, type IdDetails, type Sidecar, type SidecarStore } from './attributes';
 import { ApiError, badRequest, entryExists, notFound, readOnly } from './errors';
 import { DATA_BODY_LIMIT, fsError, parseFlag, parsePositiveInt, readBody, readJson, readJsonObject, sendEmpty, sendJson } from './http-util';
-import { apiPathToRel, isWithin, joinRel, parentOf, relToApi, validateName, type RootJail } from './paths';
+import { apiPathToRel, isWithin, joinRel, relToApi, validateName, type RootJail } from './paths';
 import type { SnapshotStore } from './snapshots';
 import { fileTypeOf, lstatQuiet, ROOT_ID, type Change, type FsTree, type Operation } from './tree';
 

@@ -76,7 +76,7 @@ export class NotifyHub {
         const at = change.spine.indexOf(sub.dirId);
         if (at < 0) continue;
         if (at === change.spine.length - 1) {
-          if (change.type === 'child_dir_removed') selfRemoved = true;
+          if (change.type === 'child_dir_removed' || change.type === 'self_removed') selfRemoved = true;
           continue;
         }
         if (!sub.recursive && at !== change.spine.length - 2) continue;
