@@ -223,15 +223,33 @@ describe('guard core: hop chains', () => {
     assert.deepEqual(owner(t0 + 11 + 1_001), { verdict: 'passed', hop: 1 });
   });
 
-  it('does not climb when our echoes are recognised: a user saving every second, each save acted on', () => {
+  it('counts a peer reacting to our change even though our own echo was recognised', () => {
     const { core, guard, clock } = guardWith({ hopLimit: 3 });
+    let t = clock.now();
+    const verdicts: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      // someone (a user first, then a peer instance without a shared ledger) changes the mode …
+      const decision = guard.evaluate(event('child_acl_changed', 'pp.txt', '904', t));
+      verdicts.push(`${decision.verdict}:${decision.hop}`);
+      if (decision.verdict !== 'passed') break;
+      // … we chmod in answer, and our own echo is recognised and dropped
+      core.recordIntent(intent('set-attributes', [`${ROOT}/pp.txt`], ['904']), t + 2);
+      assert.equal(guard.evaluate(event('child_acl_changed', 'pp.txt', '904', t + 4)).verdict, 'suppressed');
+      t += 10;
+      clock.set(t);
+    }
+    assert.deepEqual(verdicts, ['passed:1', 'passed:2', 'passed:3', 'tripped:4']);
+  });
+
+  it('a user changing a file again after the chain window always starts at hop 1', () => {
+    const { core, guard, clock } = guardWith({ hopLimit: 3, chain: { chainWindowMs: 2_000, skewMs: 0 } });
     let t = clock.now();
     for (let save = 0; save < 20; save++) {
       const decision = guard.evaluate(event('child_data_written', 'doc.txt', '903', t));
       assert.deepEqual(decision, { verdict: 'passed', hop: 1 }, `save ${save}`);
       core.recordIntent(intent('set-attributes', [`${ROOT}/doc.txt`], ['903']), t + 5);
       assert.equal(guard.evaluate(event('child_acl_changed', 'doc.txt', '903', t + 10)).verdict, 'suppressed');
-      t += 1_000;
+      t += 2_100;
       clock.set(t);
     }
     assert.equal(guard.counts().passed, 20);

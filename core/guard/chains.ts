@@ -5,11 +5,13 @@
 // (stable across renames; the simulator's and the cluster's ids are inode-like) with the path as
 // fallback when an event has no spine.
 //
-// A chain: event (hop 1) → action → event the ledger missed (hop 2) → action → … An event starts a
-// new chain at hop 1 when the last action on its file is older than the chain window. When the
-// ledger does recognise the echo of the latest action, that action is accounted for and the next
-// event is not counted as caused by it: a user saving a file every few seconds, each save acted
-// on, never climbs the hop count as long as our own echoes are recognised.
+// A chain: event (hop 1) → action → an event the ledger did not recognise as our echo (hop 2) →
+// action → … Recognised echoes are dropped before they get here and never count; any other event
+// on the file within the chain window after one of our actions does, whoever caused it: a peer
+// instance reacting to our change is exactly the loop to stop (its reaction is not our echo). An
+// event starts a new chain at hop 1 when the last action on its file is older than the chain window.
+// The price: a user changing a file again and again, each change acted on and each following our
+// action within the chain window, also climbs; past the limit it goes to the tripped output.
 
 import type { QumuloEvent } from '../event';
 import type { MutationKind } from '../qumulo/types';
@@ -29,8 +31,6 @@ export interface ChainStep {
 export interface ChainState {
   hop: number;
   lastActionAt: number;
-  /** Serial of the ledger entry recorded with the latest action (to match its echo). */
-  lastActionSerial: number;
   /** An action happened that no later event has been counted against yet. */
   actionPending: boolean;
   actions: number;
@@ -91,7 +91,7 @@ export class ChainTracker {
   /** An action on these files was announced (a mutation intent). */
   recordAction(
     target: { fileIds: readonly string[]; paths: readonly string[] },
-    action: { kind: MutationKind; at: number; ledgerSerial: number; source?: string },
+    action: { kind: MutationKind; at: number; source?: string },
   ): ChainState | null {
     if (target.fileIds.length === 0 && target.paths.length === 0) return null;
     let state: ChainState | undefined;
@@ -101,7 +101,6 @@ export class ChainTracker {
       state = {
         hop: 1,
         lastActionAt: action.at,
-        lastActionSerial: action.ledgerSerial,
         actionPending: true,
         actions: 0,
         startedAt: action.at,
@@ -113,7 +112,6 @@ export class ChainTracker {
     for (const id of target.fileIds) this.index(this.byFileId, state.keys.fileIds, id, state);
     for (const path of target.paths) this.index(this.byPath, state.keys.paths, path, state);
     state.lastActionAt = Math.max(state.lastActionAt, action.at);
-    state.lastActionSerial = action.ledgerSerial;
     state.actionPending = true;
     state.actions++;
     pushHistory(state, this.options.historyLimit, {
@@ -128,12 +126,6 @@ export class ChainTracker {
     this.byRecency.set(state, true);
     this.sweep();
     return state;
-  }
-
-  /** The ledger recognised an echo of the action recorded with this ledger serial. */
-  echoRecognised(event: QumuloEvent, ledgerSerial: number): void {
-    const state = this.lookup(event);
-    if (state !== undefined && state.lastActionSerial === ledgerSerial) state.actionPending = false;
   }
 
   /** Hop number of an event the ledger did not recognise; advances the chain when it follows an action. */

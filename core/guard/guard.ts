@@ -79,7 +79,7 @@ export class GuardCore {
   recordIntent(intent: MutationIntent, recordedAt: number = this.now(), source: string = LOCAL_SOURCE): IntentRecord {
     const fileIds = this.resolveFileIds(intent);
     const entry = this.ledger.record({ ...intent, fileIds }, recordedAt, source);
-    this.chains.recordAction({ fileIds, paths: intent.paths }, { kind: intent.kind, at: recordedAt, ledgerSerial: entry?.serial ?? -1, source });
+    this.chains.recordAction({ fileIds, paths: intent.paths }, { kind: intent.kind, at: recordedAt, source });
     if (source === LOCAL_SOURCE) this.localIntents++;
     else this.remoteIntents++;
     const record: IntentRecord = { intent, fileIds, recordedAt, source, entry };
@@ -229,7 +229,6 @@ export class LoopGuard {
 
     const entry = core.ledger.recognise(event, this.options.echo);
     if (entry !== null) {
-      core.chains.echoRecognised(event, entry.serial);
       this.counters.suppressed++;
       return {
         verdict: 'suppressed',

@@ -1,0 +1,309 @@
+// qumulo-loop-guard: sits in front of action nodes and stops actions from triggering themselves.
+// Thin adapter over core/guard: the per-cluster GuardCore (process level, survives deploys) is
+// attached to the configured cluster's client, so every action node using that cluster records its
+// mutation intents in the ledger with no wiring. Outputs: 1 passed, 2 tripped (and, if asked,
+// suppressed echoes), 3 metrics.
+
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { isNotificationType, type QumuloEvent } from '../core/event';
+import { DEFAULT_CHAIN_WINDOW } from '../core/guard/chains';
+import { DEFAULT_GUARD_OPTIONS, LoopGuard, type GuardAlert, type GuardDecision, type LoopGuardOptions } from '../core/guard/guard';
+import { DEFAULT_MATCH_WINDOW } from '../core/guard/ledger';
+import { acquireSharedLedger, attachCoreToClient, clusterIdentity, guardCoreFor, type OwnedRedisConnection, type SharedLedgerLease } from '../core/guard/registry';
+import { getCluster } from './lib/cluster';
+import { Throttle, status, type StatusDot } from './lib/status';
+
+interface LoopGuardConfig {
+  name?: string;
+  cluster?: string;
+  redis?: string;
+  hopLimit?: string | number;
+  echoWindow?: string | number;
+  settle?: string | number;
+  chainWindow?: string | number;
+  fileThreshold?: string | number;
+  fileWindow?: string | number;
+  ruleThreshold?: string | number;
+  ruleWindow?: string | number;
+  cooldown?: string | number;
+  remoteSkew?: string | number;
+  watcherSkew?: string | number;
+  emitSuppressed?: boolean | string;
+}
+
+type LoopGuardNodeDef = NodeDef & LoopGuardConfig;
+
+/** What the guard adds to every message it sends (`msg.guard`). */
+interface GuardMessageInfo {
+  verdict: GuardDecision['verdict'];
+  hop: number;
+  hopLimit: number;
+  reason?: string;
+  detail?: string;
+  history?: unknown[];
+  breaker?: unknown;
+  echoOf?: unknown;
+  counts: { passed: number; suppressed: number; tripped: number };
+}
+
+const STATUS_INTERVAL_MS = 500;
+/** A trip stays in the status this long, so a human can read it. */
+const TRIP_STATUS_MS = 10_000;
+/** At most this many warnings per minute; the rest are counted in one summary line. */
+const WARNINGS_PER_MINUTE = 10;
+
+function numberSetting(value: unknown, fallback: number, min: number): number {
+  if (value === undefined || value === null || String(value).trim() === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new Error(`invalid number ${JSON.stringify(value)} (at least ${min})`);
+  return n;
+}
+
+/** Builds the core options from the dialog's fields (seconds in the dialog, ms in the core). */
+function guardOptionsFromConfig(config: LoopGuardConfig): LoopGuardOptions {
+  const seconds = (value: unknown, fallbackMs: number, minSeconds = 0) => numberSetting(value, fallbackMs / 1000, minSeconds) * 1000;
+  const defaults = DEFAULT_GUARD_OPTIONS;
+  const cooldownMs = seconds(config.cooldown, defaults.fileBreaker.cooldownMs, 1);
+  return {
+    hopLimit: Math.floor(numberSetting(config.hopLimit, defaults.hopLimit, 1)),
+    echo: {
+      echoWindowMs: seconds(config.echoWindow, DEFAULT_MATCH_WINDOW.echoWindowMs, 0.1),
+      settleMs: seconds(config.settle, DEFAULT_MATCH_WINDOW.settleMs, 0),
+      localSkewMs: DEFAULT_MATCH_WINDOW.localSkewMs,
+      remoteSkewMs: numberSetting(config.remoteSkew, DEFAULT_MATCH_WINDOW.remoteSkewMs, 0),
+    },
+    chain: { chainWindowMs: seconds(config.chainWindow, DEFAULT_CHAIN_WINDOW.chainWindowMs, 0.1), skewMs: DEFAULT_CHAIN_WINDOW.skewMs },
+    fileBreaker: { threshold: Math.floor(numberSetting(config.fileThreshold, defaults.fileBreaker.threshold, 0)), windowMs: seconds(config.fileWindow, defaults.fileBreaker.windowMs, 1), cooldownMs },
+    ruleBreaker: { threshold: Math.floor(numberSetting(config.ruleThreshold, defaults.ruleBreaker.threshold, 0)), windowMs: seconds(config.ruleWindow, defaults.ruleBreaker.windowMs, 1), cooldownMs },
+  };
+}
+
+/** A message payload the guard can judge: a QumuloEvent (core/event.ts). */
+function asEvent(payload: unknown): QumuloEvent | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const e = payload as Partial<QumuloEvent>;
+  if (!isNotificationType(e.type) || typeof e.path !== 'string' || typeof e.receivedAt !== 'number' || typeof e.watchId !== 'string') return null;
+  if (e.fileId !== null && typeof e.fileId !== 'string') return null;
+  return e as QumuloEvent;
+}
+
+function ruleNamesOf(msg: NodeMessage): string[] {
+  const rules = (msg as { rules?: unknown }).rules;
+  if (!Array.isArray(rules)) return [];
+  const names: string[] = [];
+  for (const rule of rules) {
+    const name = typeof rule === 'string' ? rule : (rule as { name?: unknown } | null)?.name;
+    if (typeof name === 'string' && name) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * The shared ledger's Redis connection from a qumulo-redis config node: its shared command
+ * connection (`connection.acquire()` / `release()`), key prefix applied by `connection.key()`.
+ */
+interface RedisConfigNodeLike extends Node {
+  connection?: {
+    acquire(): { call(command: string, ...args: (string | number)[]): Promise<unknown> };
+    release(): Promise<void>;
+    key(name: string): string;
+    config?: { url?: string };
+  } | null;
+  configError?: string | null;
+}
+
+type Job = { msg: NodeMessageInFlow; event: QumuloEvent; send: (msg: Array<NodeMessage | null>) => void; done: (err?: Error) => void };
+
+export = function register(RED: NodeAPI): void {
+  function QumuloLoopGuardNode(this: Node, config: LoopGuardNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let options: LoopGuardOptions;
+    try {
+      options = guardOptionsFromConfig(config);
+    } catch (err) {
+      node.status(status.error('invalid settings'));
+      node.error(`Loop guard settings: ${(err as Error).message}`);
+      return;
+    }
+    const cluster = getCluster(RED, node, config.cluster);
+    if (!cluster || !cluster.client || !cluster.clientOptions) return;
+
+    const clusterId = clusterIdentity(cluster.clientOptions);
+    const core = guardCoreFor(clusterId, { ledger: { retentionMs: Math.max(10 * 60_000, options.echo.echoWindowMs * 4) } });
+    const emitSuppressed = config.emitSuppressed === true || config.emitSuppressed === 'true';
+    let closed = false;
+    let lastTrip: { at: number; text: string } | null = null;
+    let sharedError: string | null = null;
+
+    // ---- warnings, rate-limited so a storm of trips cannot flood the log ------------------------
+    let warnWindowStart = 0;
+    let warnsInWindow = 0;
+    let warnsDropped = 0;
+    const warn = (text: string) => {
+      const now = Date.now();
+      if (now - warnWindowStart >= 60_000) {
+        if (warnsDropped > 0) node.warn(`loop guard: ${warnsDropped} more warnings in the last minute (see the tripped output and metrics)`);
+        warnWindowStart = now;
+        warnsInWindow = 0;
+        warnsDropped = 0;
+      }
+      if (warnsInWindow++ < WARNINGS_PER_MINUTE) node.warn(text);
+      else warnsDropped++;
+    };
+
+    const onAlert = (alert: GuardAlert) => {
+      lastTrip = { at: Date.now(), text: alert.kind === 'hop-limit' ? `hop limit: ${alert.path}` : `breaker: ${alert.key.replace(/^(id|path):/, '')}` };
+      warn(`loop guard: ${alert.detail}`);
+      refreshStatus();
+    };
+    const guard = new LoopGuard(core, options, onAlert);
+    const releaseClient = attachCoreToClient(core, cluster.client, node);
+
+    // ---- optional shared ledger (Redis) ---------------------------------------------------------
+    let shared: SharedLedgerLease | null = null;
+    if (config.redis) {
+      const redisNode = RED.nodes.getNode(config.redis) as RedisConfigNodeLike | null;
+      const connection = redisNode?.connection ?? null;
+      if (!connection) {
+        node.status(status.error('redis: not configured'));
+        node.error(`Loop guard: the shared ledger's Redis config is missing or invalid${redisNode?.configError ? `: ${redisNode.configError}` : ''}; using the local ledger only`);
+      } else {
+        const redisIdentity = `${config.redis}|${connection.config?.url ?? ''}|${connection.key('')}`;
+        const connect = (): OwnedRedisConnection => {
+          const client = connection.acquire();
+          return { call: (command, ...args) => client.call(command, ...args), quit: () => connection.release() };
+        };
+        shared = acquireSharedLedger(
+          clusterId,
+          redisIdentity,
+          connect,
+          node,
+          { streamKey: connection.key(`qumulo-flow:guard:{${clusterId}}:intents`), watcherSkewMs: numberSetting(config.watcherSkew, 0, 0) },
+          (error) => {
+            sharedError = error.message;
+            warn(`loop guard: shared ledger (Redis) error, deciding with the local ledger: ${error.message}`);
+            refreshStatus();
+          },
+        );
+      }
+    }
+
+    // ---- status ---------------------------------------------------------------------------------
+    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
+      if (!closed) node.status(dot);
+    });
+    function refreshStatus(): void {
+      const c = guard.counts();
+      const counts = `${c.passed} passed · ${c.suppressed} echoes · ${c.tripped} tripped`;
+      if (lastTrip && Date.now() - lastTrip.at < TRIP_STATUS_MS) statusThrottle.push(status.warning(`${lastTrip.text} · ${counts}`));
+      else if (sharedError) statusThrottle.push(status.error(`redis: ${sharedError}`));
+      else statusThrottle.push(c.tripped > 0 ? status.warning(counts) : status.ok(counts));
+    }
+    refreshStatus();
+
+    // ---- decisions ------------------------------------------------------------------------------
+    function decide(job: Job): void {
+      const decision = guard.evaluate(job.event, ruleNamesOf(job.msg));
+      const counts = guard.counts();
+      const info: GuardMessageInfo = {
+        verdict: decision.verdict,
+        hop: decision.hop,
+        hopLimit: options.hopLimit,
+        counts: { passed: counts.passed, suppressed: counts.suppressed, tripped: counts.tripped },
+      };
+      if (decision.verdict === 'passed') {
+        (job.msg as NodeMessage & { guard?: GuardMessageInfo }).guard = info;
+        job.send([job.msg, null, null]);
+      } else if (decision.verdict === 'tripped') {
+        info.reason = decision.reason;
+        info.detail = decision.detail;
+        info.history = decision.history;
+        if (decision.breaker) info.breaker = decision.breaker;
+        (job.msg as NodeMessage & { guard?: GuardMessageInfo }).guard = info;
+        job.send([null, job.msg, null]);
+      } else if (emitSuppressed) {
+        info.reason = 'echo';
+        info.echoOf = decision.echoOf;
+        info.detail = `echo of our own ${decision.echoOf.kind} (${decision.echoOf.echoLagMs} ms after it was sent)`;
+        (job.msg as NodeMessage & { guard?: GuardMessageInfo }).guard = info;
+        job.send([null, job.msg, null]);
+      }
+      refreshStatus();
+      job.done();
+    }
+
+    // Events wait for the shared ledger's read barrier in arrival order (never overtaking).
+    const backlog: Job[] = [];
+    let draining = false;
+    async function drain(): Promise<void> {
+      draining = true;
+      while (backlog.length > 0) {
+        const job = backlog[0];
+        const barrier = closed ? null : (shared?.ledger.barrier(job.event.receivedAt) ?? null);
+        if (barrier !== null) await barrier;
+        if (backlog[0] !== job) continue; // closed meanwhile: the close handler decided it
+        backlog.shift();
+        decide(job);
+      }
+      draining = false;
+    }
+
+    function metricsMessage(msg: NodeMessage): NodeMessage {
+      return {
+        ...msg,
+        topic: 'metrics',
+        payload: {
+          ...guard.metrics(),
+          cluster: clusterId,
+          sharedLedger: shared ? shared.ledger.getStats() : null,
+          lastTrip: lastTrip ? { at: new Date(lastTrip.at).toISOString(), text: lastTrip.text } : null,
+        },
+      };
+    }
+
+    node.on('input', (msg: NodeMessageInFlow, send, done) => {
+      if (msg.topic === 'metrics') {
+        send([null, null, metricsMessage(msg)]);
+        done();
+        return;
+      }
+      const event = asEvent(msg.payload);
+      if (event === null) {
+        const err = new Error('msg.payload is not a Qumulo event (expected the output of qumulo-watch, a filter or qumulo-redis-in)');
+        node.error(err, msg);
+        node.status(status.error('not a Qumulo event'));
+        done(err);
+        return;
+      }
+      const job: Job = { msg, event, send, done };
+      if (!draining) {
+        const barrier = shared?.ledger.barrier(event.receivedAt) ?? null;
+        if (barrier === null) {
+          decide(job);
+          return;
+        }
+      }
+      backlog.push(job);
+      if (!draining) void drain();
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
+      statusThrottle.cancel();
+      // Whatever still waits for the barrier is decided now with what the ledger knows.
+      for (const job of backlog.splice(0)) decide(job);
+      guard.close();
+      releaseClient(removed);
+      const lease = shared;
+      shared = null;
+      if (lease === null) {
+        done();
+        return;
+      }
+      lease.release().then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('qumulo-loop-guard', QumuloLoopGuardNode);
+};
