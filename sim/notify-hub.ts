@@ -31,8 +31,9 @@ interface Subscription {
  * How long a connection over its queue limit may go without draining before it counts as a slow
  * consumer. Lets a healthy client absorb a large synchronous burst of injected events.
  */
-const STALL_WINDOW_MS = 100;
-const LINES_PER_WRITE = 256;
+const STALL_WINDOW_MS = 500;
+/** Queued lines are handed over in writes of about this size, so drains (progress) come often. */
+const BYTES_PER_WRITE = 64 * 1024;
 
 export class NotifyHub {
   private readonly subscriptions = new Set<Subscription>();
@@ -133,15 +134,21 @@ export class NotifyHub {
     if (sub.queue.length > this.queueLimit()) this.watchForStall(sub);
   }
 
-  /** Over the limit: overflow unless the socket drains within the stall window. */
+  /**
+   * Over the limit: overflow unless the socket drains within the stall window. A check that runs
+   * late proves nothing (the event loop was busy, e.g. injecting a burst, so nobody could read or
+   * drain): it looks again instead.
+   */
   private watchForStall(sub: Subscription): void {
     if (sub.stallCheck) return;
     const drainsBefore = sub.drains;
+    const due = Date.now() + STALL_WINDOW_MS;
     sub.stallCheck = setTimeout(() => {
       sub.stallCheck = null;
       if (sub.closed || sub.queue.length <= this.queueLimit()) return;
-      if (sub.drains === drainsBefore) this.overflow(sub);
-      else this.watchForStall(sub); // still moving, just behind: look again
+      const late = Date.now() - due > STALL_WINDOW_MS / 2;
+      if (sub.drains === drainsBefore && !late) this.overflow(sub);
+      else this.watchForStall(sub); // still moving, or not yet given a fair chance: look again
     }, STALL_WINDOW_MS);
   }
 
@@ -156,9 +163,9 @@ export class NotifyHub {
     sub.blocked = false;
     let taken = 0;
     while (taken < sub.queue.length && !sub.blocked) {
-      const batch = sub.queue.slice(taken, taken + LINES_PER_WRITE);
-      taken += batch.length;
-      this.write(sub, batch.join(''));
+      let chunk = '';
+      while (taken < sub.queue.length && chunk.length < BYTES_PER_WRITE) chunk += sub.queue[taken++];
+      this.write(sub, chunk);
     }
     sub.queue = taken >= sub.queue.length ? [] : sub.queue.slice(taken);
   }

@@ -709,6 +709,20 @@ describe('Qumulo simulator', function () {
       }
     });
 
+    it('lets a reading client absorb a synchronous burst larger than streamBufferLimit, even when the loop stalls', async function () {
+      await sim.stop();
+      await startSim({ streamBufferLimit: 20 });
+      const reader = await watch('/');
+      const deep = Array.from({ length: 15 }, () => 'n'.repeat(200)).join('/');
+      const count = 3000; // ~10 MB: far more than the socket takes without the client reading
+      for (let i = 0; i < count; i++) sim.notify(`${deep}/f${i}.txt`, 'child_file_added');
+      // block the event loop (without spinning) past the stall window: nobody can read meanwhile
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+      for (let i = 0; i < count; i++) assert.equal((await reader.next())[0].path, `${deep}/f${i}.txt`);
+      assert.equal(reader.ended, false);
+      assert.equal(sim.openStreams(), 1);
+    });
+
     it('goes offline for an outage: streams die, connections are refused, then it recovers', async function () {
       const reader = await watch('/');
       const outage = sim.outage(400);
