@@ -391,6 +391,26 @@ describe('Qumulo simulator', function () {
       assert.equal(reader.aborted, false);
     });
 
+    it('keeps a watch on its directory (by id) when an ancestor is renamed', async function () {
+      fs.mkdirSync(path.join(root, 'a', 'b'), { recursive: true });
+      const b = sim.fileIdOf('a/b');
+      const inner = await watch('/a/b', 'recursive=true');
+      const renamed = await api.request('POST', '/v1/files/%2F/entries/', { action: 'RENAME', old_path: '/a', name: 'z' });
+      assert.equal(renamed.body.path, '/z/');
+      await api.request('POST', `/v1/files/${encodeRef('/z/b')}/entries/`, { action: 'CREATE_FILE', name: 'f.txt' });
+      assert.deepEqual(await inner.next(), [{ type: 'child_file_added', path: 'f.txt', spine: [b, sim.fileIdOf('z/b/f.txt')], stream_name: null }]);
+    });
+
+    it('ends the watch with self_removed when its directory is removed on disk', async function () {
+      fs.mkdirSync(path.join(root, 'tmp', 'sub'), { recursive: true });
+      const sub = sim.fileIdOf('tmp/sub');
+      const reader = await watch('/tmp/sub', 'recursive=false');
+      fs.rmSync(path.join(root, 'tmp'), { recursive: true });
+      assert.deepEqual(await reader.next(), [{ type: 'self_removed', path: '', spine: [sub], stream_name: null }]);
+      await reader.untilEnded();
+      assert.equal(sim.openStreams(), 0);
+    });
+
     it('detects changes made directly on disk and reports them with the same types', async function () {
       const all = await watch('/');
       const at = (rel: string): string => path.join(root, rel);
