@@ -117,24 +117,32 @@ export = function register(RED: NodeAPI): void {
       },
     );
 
-    // Drain the buffer only once every node of the new flow exists: sending earlier would drop
-    // messages addressed to nodes that are not created yet.
+    // Send only while the flows are running: before the first 'flows:started' the nodes this one
+    // is wired to may not exist yet, and between 'flows:stopping' and 'flows:started' a deploy may
+    // be replacing them (Node-RED drops messages addressed to a node that is not there). In
+    // between, the registry buffers; resume() drains in order.
     let started = false;
-    const start = () => {
-      if (started || closed) return;
+    const onStarted = () => {
+      if (closed) return;
       started = true;
       clearTimeout(fallback);
-      RED.events.removeListener('flows:started', start);
       handle.resume();
     };
-    RED.events.on('flows:started', start);
-    const fallback = setTimeout(start, START_FALLBACK_MS);
+    const onStopping = () => {
+      if (!closed) handle.pause();
+    };
+    RED.events.on('flows:started', onStarted);
+    RED.events.on('flows:stopping', onStopping);
+    const fallback = setTimeout(() => {
+      if (!started) onStarted();
+    }, START_FALLBACK_MS);
     fallback.unref();
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(fallback);
-      RED.events.removeListener('flows:started', start);
+      RED.events.removeListener('flows:started', onStarted);
+      RED.events.removeListener('flows:stopping', onStopping);
       statusThrottle.cancel();
       handle.release({ removed });
       cluster.deregister(node);

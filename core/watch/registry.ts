@@ -52,6 +52,11 @@ export interface WatchHandle {
   readonly status: SubscriptionStatus;
   /** Delivers what was buffered (in order) and then live events. Call once the consumer can send. */
   resume(): void;
+  /**
+   * Buffers events again until the next resume() (e.g. while a deploy restarts the nodes this
+   * consumer sends to: Node-RED drops messages addressed to a node that is being replaced).
+   */
+  pause(): void;
   release(options?: { removed?: boolean }): void;
 }
 
@@ -160,6 +165,9 @@ export class WatchRegistry {
       },
       resume: () => {
         if (!released) this.resume(current, slot, consumer);
+      },
+      pause: () => {
+        if (!released && slot.consumer === consumer) slot.paused = true;
       },
       release: (options) => {
         if (released) return;
