@@ -240,15 +240,15 @@ export class QumuloClient {
   // ----- reads -----------------------------------------------------------------------------
 
   /** `GET /v1/version` (no authentication needed). */
-  version(opts?: CallOptions): Promise<Record<string, unknown>> {
+  async version(opts?: CallOptions): Promise<Record<string, unknown>> {
     return this.request('GET', '/v1/version', { ...opts, auth: false });
   }
 
-  whoAmI(opts?: CallOptions): Promise<WhoAmI> {
+  async whoAmI(opts?: CallOptions): Promise<WhoAmI> {
     return this.request('GET', '/v1/session/who-am-i', opts);
   }
 
-  getAttributes(ref: FileRef, opts?: CallOptions & { retrieveLock?: boolean; snapshot?: string | number }): Promise<FileAttributes> {
+  async getAttributes(ref: FileRef, opts?: CallOptions & { retrieveLock?: boolean; snapshot?: string | number }): Promise<FileAttributes> {
     return this.request('GET', `/v1/files/${encodeRef(ref)}/info/attributes`, {
       privilegeHint: opts?.retrieveLock ? 'READ_ACL permission on the file (to read its lock)' : undefined,
       ...opts,
@@ -398,7 +398,7 @@ export class QumuloClient {
     });
   }
 
-  getSnapshot(id: number | string, opts?: CallOptions): Promise<Snapshot> {
+  async getSnapshot(id: number | string, opts?: CallOptions): Promise<Snapshot> {
     return this.request('GET', `/v3/snapshots/${snapshotId(id)}`, { privilegeHint: 'PRIVILEGE_SNAPSHOT_READ', ...opts });
   }
 

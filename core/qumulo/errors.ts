@@ -42,7 +42,8 @@ export class QumuloApiError extends QumuloError {
     let message = `Qumulo ${init.method} ${init.path} failed: HTTP ${init.status}`;
     if (errorClass) message += ` ${errorClass}`;
     if (description) message += `: ${description}`;
-    if (init.status === 403 && init.privilegeHint) {
+    // A locked file (fs_read_only_error) is not a missing privilege: do not send people hunting.
+    if (init.status === 403 && init.privilegeHint && errorClass !== 'fs_read_only_error') {
       message += ` (this call needs ${init.privilegeHint})`;
     }
     super(message);
@@ -104,7 +105,7 @@ export function isNotFound(err: unknown): boolean {
 }
 
 export function isAlreadyExists(err: unknown): boolean {
-  return (err instanceof QumuloApiError && err.status === 409 && err.errorClass !== 'fs_revision_mismatch_error') || hasClass(err, 'fs_entry_exists_error');
+  return hasClass(err, 'fs_entry_exists_error') || (err instanceof QumuloApiError && err.status === 409 && err.errorClass === '');
 }
 
 /** The file is locked (WORM retention / legal hold) or otherwise read-only. */
