@@ -73,11 +73,14 @@ async function main(): Promise<void> {
 
   const sim = new QumuloSimulator(options);
   await sim.start();
-  console.log(`Qumulo simulator listening on ${sim.url}`);
-  console.log(`  root:        ${options.root}`);
-  console.log(`  credentials: ${options.username} / ${options.password}`);
-  for (const token of accessTokens) console.log(`  access token: ${token}`);
-  console.log(`  try:         curl -s ${options.tls ? '-k ' : ''}${sim.url}/v1/version`);
+  const banner = [
+    `Qumulo simulator listening on ${sim.url}`,
+    `  root:        ${options.root}`,
+    `  credentials: ${options.username} / ${options.password}`,
+    ...accessTokens.map((token) => `  access token: ${token}`),
+    `  try:         curl -s ${options.tls ? '-k ' : ''}${sim.url}/v1/version`,
+  ];
+  process.stdout.write(banner.join('\n') + '\n'); // one write: readers see the banner whole
 
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -26,7 +26,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Running {
 }
 
 async function urlOf(running: Running): Promise<string> {
-  await waitUntil(() => /listening on (\S+)/.test(running.output()) || running.child.exitCode !== null, 'the simulator to print its URL');
+  await waitUntil(() => /try: .*\n/.test(running.output()) || running.child.exitCode !== null, 'the simulator to print its banner');
   const match = /listening on (\S+)/.exec(running.output());
   if (!match) throw new Error(`simulator did not start:\n${running.output()}`);
   return match[1];
