@@ -11,7 +11,7 @@ import { DEFAULT_GUARD_OPTIONS, LoopGuard, type GuardAlert, type GuardDecision, 
 import { DEFAULT_MATCH_WINDOW } from '../core/guard/ledger';
 import { acquireSharedLedger, attachCoreToClient, clusterIdentity, guardCoreFor, type OwnedRedisConnection, type SharedLedgerLease } from '../core/guard/registry';
 import { getCluster } from './lib/cluster';
-import { Throttle, status, type StatusDot } from './lib/status';
+import { status, type StatusDot } from './lib/status';
 
 interface LoopGuardConfig {
   name?: string;
@@ -189,18 +189,26 @@ export = function register(RED: NodeAPI): void {
       }
     }
 
-    // ---- status ---------------------------------------------------------------------------------
-    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
-      if (!closed) node.status(dot);
-    });
-    function refreshStatus(): void {
+    // ---- status: recomputed at most every STATUS_INTERVAL_MS, never per message -----------------
+    let statusTimer: NodeJS.Timeout | null = null;
+    let lastStatusAt = 0;
+    function showStatus(): void {
+      statusTimer = null;
+      lastStatusAt = Date.now();
+      if (closed) return;
       const c = guard.counts();
       const counts = `${c.passed} passed · ${c.suppressed} echoes · ${c.tripped} tripped`;
-      if (lastTrip && Date.now() - lastTrip.at < TRIP_STATUS_MS) statusThrottle.push(status.warning(`${lastTrip.text} · ${counts}`));
-      else if (sharedError) statusThrottle.push(status.error(`redis: ${sharedError}`));
-      else statusThrottle.push(c.tripped > 0 ? status.warning(counts) : status.ok(counts));
+      let dot: StatusDot;
+      if (lastTrip && Date.now() - lastTrip.at < TRIP_STATUS_MS) dot = status.warning(`${lastTrip.text} · ${counts}`);
+      else if (sharedError) dot = status.error(`redis: ${sharedError}`);
+      else dot = c.tripped > 0 ? status.warning(counts) : status.ok(counts);
+      node.status(dot);
     }
-    refreshStatus();
+    function refreshStatus(): void {
+      if (statusTimer !== null || closed) return;
+      statusTimer = setTimeout(showStatus, Math.max(0, STATUS_INTERVAL_MS - (Date.now() - lastStatusAt)));
+    }
+    showStatus();
 
     // ---- decisions ------------------------------------------------------------------------------
     function decide(job: Job): void {
@@ -290,7 +298,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
-      statusThrottle.cancel();
+      if (statusTimer !== null) clearTimeout(statusTimer);
       // Whatever still waits for the barrier is decided now with what the ledger knows.
       for (const job of backlog.splice(0)) decide(job);
       guard.close();

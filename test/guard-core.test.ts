@@ -86,16 +86,18 @@ describe('guard core: self-write ledger', () => {
     assert.equal(guard.evaluate(event('child_acl_changed', 'c.bin', '11', t0 + 2_000)).verdict, 'passed');
   });
 
-  it('recognises both sides of a rename by path, and the aliases give the chain the file id', () => {
+  it('recognises both sides of a rename by path, and the chain follows the file to its new name', () => {
     const { core, guard, clock } = guardWith();
     const t0 = clock.now();
     assert.equal(guard.evaluate(event('child_file_added', 'in/report.pdf', '42', t0)).verdict, 'passed');
-    const record = core.recordIntent(intent('rename', [`${ROOT}/in/report.pdf`, `${ROOT}/in/report-x.pdf`]), t0 + 5);
-    assert.deepEqual(record.fileIds, ['42']);
+    // A caller that knows only the paths (the client's rename intent carries no file id).
+    core.recordIntent(intent('rename', [`${ROOT}/in/report.pdf`, `${ROOT}/in/report-x.pdf`]), t0 + 5);
     assert.equal(guard.evaluate(event('child_file_moved_from', 'in/report.pdf', '42', t0 + 9)).verdict, 'suppressed');
     assert.equal(guard.evaluate(event('child_file_moved_to', 'in/report-x.pdf', '42', t0 + 9)).verdict, 'suppressed');
-    // A new file created at the old path by a user is not our echo.
-    assert.equal(guard.evaluate(event('child_file_added', 'in/report.pdf', '43', t0 + 12)).verdict, 'passed');
+    // The renamed file changing again right after our rename is the next hop of its chain.
+    assert.deepEqual(guard.evaluate(event('child_data_written', 'in/report-x.pdf', '42', t0 + 20)), { verdict: 'passed', hop: 2 });
+    // A new file created at the old path by a user is neither our echo nor part of that chain.
+    assert.deepEqual(guard.evaluate(event('child_file_added', 'in/report.pdf', '43', t0 + 12)), { verdict: 'passed', hop: 1 });
   });
 
   it('does not take a different file now living at the same path for our echo', () => {

@@ -108,6 +108,11 @@ export class Breaker {
     return this.options.threshold > 0;
   }
 
+  /** Cheap pre-check for the hot path: is any key open (or awaiting its lazy close)? */
+  get anyOpen(): boolean {
+    return this.open.size > 0;
+  }
+
   /** Counts one action for the key; returns the breaker when this action opened it. */
   count(key: string, at: number): OpenBreaker | null {
     if (!this.enabled) return null;

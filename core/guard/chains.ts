@@ -78,6 +78,8 @@ export class ChainTracker {
   private readonly byPath = new Map<string, ChainState>();
   /** Chains in order of their latest action (Map keeps insertion order; re-inserted on action). */
   private readonly byRecency = new Map<ChainState, true>();
+  /** Tracked chains that know no file id yet: only they need a path lookup for an event with an id. */
+  private readonly withoutId = new Set<ChainState>();
   private readonly options: ChainOptions;
 
   constructor(options: Partial<ChainOptions> = {}, private readonly now: () => number = Date.now) {
@@ -124,6 +126,7 @@ export class ChainTracker {
     });
     this.byRecency.delete(state);
     this.byRecency.set(state, true);
+    this.classify(state);
     this.sweep();
     return state;
   }
@@ -157,7 +160,7 @@ export class ChainTracker {
     if (this.byRecency.size === 0) return undefined;
     if (event.fileId === null) return this.byPath.get(event.path);
     const byId = this.byFileId.get(event.fileId);
-    if (byId !== undefined) return byId;
+    if (byId !== undefined || this.withoutId.size === 0) return byId;
     const byPath = this.byPath.get(event.path);
     if (byPath === undefined || byPath.keys.fileIds.size > 0) return undefined;
     this.index(this.byFileId, byPath.keys.fileIds, event.fileId, byPath);
@@ -178,12 +181,20 @@ export class ChainTracker {
       // The path or id now belongs to another chain (e.g. a new file at a renamed-away path).
       previous.keys.fileIds.delete(key);
       previous.keys.paths.delete(key);
+      this.classify(previous);
     }
     map.set(key, state);
     keys.add(key);
+    this.classify(state);
+  }
+
+  private classify(state: ChainState): void {
+    if (state.keys.fileIds.size === 0 && this.byRecency.has(state)) this.withoutId.add(state);
+    else this.withoutId.delete(state);
   }
 
   private forget(state: ChainState): void {
+    this.withoutId.delete(state);
     this.byRecency.delete(state);
     for (const id of state.keys.fileIds) if (this.byFileId.get(id) === state) this.byFileId.delete(id);
     for (const path of state.keys.paths) if (this.byPath.get(path) === state) this.byPath.delete(path);

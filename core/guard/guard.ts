@@ -1,5 +1,5 @@
 // The loop guard: a shared, per-cluster record of what we changed (`GuardCore`: self-write ledger,
-// hop chains, path → file id aliases) and a per-node decision maker (`LoopGuard`: options,
+// hop chains) and a per-node decision maker (`LoopGuard`: options,
 // breakers, counters) that says for each event: passed, suppressed (our own echo) or tripped.
 //
 // Order of the checks, cheapest and most precise first:
@@ -24,7 +24,7 @@ import {
 
 export interface IntentRecord {
   intent: MutationIntent;
-  /** The intent's file ids plus those resolved from its paths via recently seen events. */
+  /** The intent's file ids (empty when the caller knew only paths). */
   fileIds: readonly string[];
   recordedAt: number;
   source: string;
@@ -39,21 +39,16 @@ export type IntentPublisher = (record: IntentRecord) => Promise<void>;
 export interface GuardCoreOptions {
   ledger: Partial<LedgerCapacity>;
   chains: Partial<ChainOptions>;
-  /** Path → file id aliases remembered (two generations of this size). */
-  aliasCapacity: number;
 }
 
 /**
- * Per-cluster state shared by every guard node (and surviving redeploys): the ledger, the chains
- * and the aliases. Fed by the cluster client's mutation listener and, with a shared ledger, by
+ * Per-cluster state shared by every guard node (and surviving redeploys): the ledger and the
+ * chains. Fed by the cluster client's mutation listener and, with a shared ledger, by
  * the intents of peer instances.
  */
 export class GuardCore {
   readonly ledger: SelfWriteLedger;
   readonly chains: ChainTracker;
-  private aliases = new Map<string, string>();
-  private previousAliases = new Map<string, string>();
-  private readonly aliasCapacity: number;
   private readonly observers = new Set<IntentObserver>();
   private readonly publishers = new Set<IntentPublisher>();
   private localIntents = 0;
@@ -65,7 +60,6 @@ export class GuardCore {
   ) {
     this.ledger = new SelfWriteLedger(options.ledger, now);
     this.chains = new ChainTracker(options.chains, now);
-    this.aliasCapacity = options.aliasCapacity ?? 50_000;
   }
 
   /** The listener to register with `QumuloClient.addMutationListener`. */
@@ -77,30 +71,14 @@ export class GuardCore {
 
   /** Records an intent in the ledger and the chains, and tells the per-node guards. */
   recordIntent(intent: MutationIntent, recordedAt: number = this.now(), source: string = LOCAL_SOURCE): IntentRecord {
-    const fileIds = this.resolveFileIds(intent);
-    const entry = this.ledger.record({ ...intent, fileIds }, recordedAt, source);
+    const fileIds = intent.fileIds;
+    const entry = this.ledger.record(intent, recordedAt, source);
     this.chains.recordAction({ fileIds, paths: intent.paths }, { kind: intent.kind, at: recordedAt, source });
     if (source === LOCAL_SOURCE) this.localIntents++;
     else this.remoteIntents++;
     const record: IntentRecord = { intent, fileIds, recordedAt, source, entry };
     for (const observe of this.observers) observe(record);
     return record;
-  }
-
-  /** Remembers which file id an event's path belongs to (rename intents carry only paths). */
-  learn(event: QumuloEvent): void {
-    if (event.fileId === null) return;
-    const type = event.type;
-    if (type === 'child_file_moved_from' || type === 'child_dir_moved_from' || type === 'child_file_removed' || type === 'child_dir_removed') {
-      this.aliases.delete(event.path); // the file left this path
-      this.previousAliases.delete(event.path);
-      return;
-    }
-    if (this.aliases.size >= this.aliasCapacity) {
-      this.previousAliases = this.aliases;
-      this.aliases = new Map();
-    }
-    this.aliases.set(event.path, event.fileId);
   }
 
   onIntent(observer: IntentObserver): () => void {
@@ -115,15 +93,6 @@ export class GuardCore {
 
   intentCounts(): { local: number; remote: number } {
     return { local: this.localIntents, remote: this.remoteIntents };
-  }
-
-  private resolveFileIds(intent: MutationIntent): string[] {
-    const ids = new Set(intent.fileIds);
-    for (const path of intent.paths) {
-      const id = this.aliases.get(path) ?? this.previousAliases.get(path);
-      if (id !== undefined) ids.add(id);
-    }
-    return [...ids];
   }
 }
 
@@ -192,6 +161,7 @@ export interface GuardMetrics extends GuardCounters {
   openBreakers: { scope: 'file' | 'rule'; key: string; count: number; closesAt: number }[];
 }
 
+const NO_RULES: readonly string[] = Object.freeze([]);
 const PASSED_HOP_1: GuardDecision = Object.freeze({ verdict: 'passed', hop: 1 }) as GuardDecision;
 
 /** One guard node's decisions over a shared `GuardCore`. */
@@ -223,9 +193,8 @@ export class LoopGuard {
   }
 
   /** Decides what to do with one event. `ruleNames` are the filter's matched rules (`msg.rules`). */
-  evaluate(event: QumuloEvent, ruleNames: readonly string[] = []): GuardDecision {
+  evaluate(event: QumuloEvent, ruleNames: readonly string[] = NO_RULES): GuardDecision {
     const core = this.core;
-    core.learn(event);
 
     const entry = core.ledger.recognise(event, this.options.echo);
     if (entry !== null) {
@@ -238,11 +207,11 @@ export class LoopGuard {
     }
 
     const now = core.now();
-    const openFile = this.fileBreaker.enabled ? this.openFileBreaker(event, now) : null;
+    const openFile = this.fileBreaker.anyOpen ? this.openFileBreaker(event, now) : null;
     if (openFile !== null) {
       return this.trip(event, 'file-breaker', openFile, `breaker open for ${event.path}: ${openFile.count} actions within ${this.options.fileBreaker.windowMs / 1000} s`);
     }
-    if (this.ruleBreaker.enabled) {
+    if (this.ruleBreaker.anyOpen) {
       for (const rule of ruleNames) {
         const open = this.ruleBreaker.isOpen(rule, now);
         if (open !== null) return this.trip(event, 'rule-breaker', open, `breaker open for rule "${rule}": ${open.count} events within ${this.options.ruleBreaker.windowMs / 1000} s`);

@@ -80,7 +80,14 @@ export interface LedgerStats {
  */
 export class SelfWriteLedger {
   private readonly byFileId = new Map<string, LedgerEntry[]>();
+  /** Every entry by path: for events without a file id (no spine). */
   private readonly byPath = new Map<string, LedgerEntry[]>();
+  /**
+   * Entries that know no file id, by path. An event with a file id can only match an entry that
+   * has that id or has none, so it needs this (usually empty) map, not `byPath`: one lookup less
+   * on the hot path.
+   */
+  private readonly byPathWithoutId = new Map<string, LedgerEntry[]>();
   /** Entries in recording order; `head` is the index of the oldest live one. */
   private queue: LedgerEntry[] = [];
   private head = 0;
@@ -121,7 +128,10 @@ export class SelfWriteLedger {
       removed: false,
     };
     for (const fileId of new Set(entry.fileIds)) pushIndex(this.byFileId, fileId, entry);
-    for (const path of new Set(entry.paths)) pushIndex(this.byPath, path, entry);
+    for (const path of new Set(entry.paths)) {
+      pushIndex(this.byPath, path, entry);
+      if (entry.fileIds.length === 0) pushIndex(this.byPathWithoutId, path, entry);
+    }
     this.queue.push(entry);
     this.stats.recorded++;
     if (source !== LOCAL_SOURCE) this.stats.recordedRemote++;
@@ -136,8 +146,14 @@ export class SelfWriteLedger {
    * the same stream) matches again; a *new* notification of an already consumed type does not.
    */
   recognise(event: QumuloEvent, window: LedgerMatchWindow = DEFAULT_MATCH_WINDOW): LedgerEntry | null {
-    const viaId = event.fileId !== null ? this.byFileId.get(event.fileId) : undefined;
-    const viaPath = this.byPath.get(event.path);
+    let viaId: LedgerEntry[] | undefined;
+    let viaPath: LedgerEntry[] | undefined;
+    if (event.fileId !== null) {
+      viaId = this.byFileId.get(event.fileId);
+      if (this.byPathWithoutId.size > 0) viaPath = this.byPathWithoutId.get(event.path);
+    } else {
+      viaPath = this.byPath.get(event.path);
+    }
     if (viaId === undefined && viaPath === undefined) return null; // the hot path: not ours
     const found = oldestMatch(viaId, event, window, oldestMatch(viaPath, event, window, null));
     if (found === null) return null;
@@ -185,7 +201,10 @@ export class SelfWriteLedger {
   private remove(entry: LedgerEntry): void {
     entry.removed = true;
     for (const fileId of new Set(entry.fileIds)) dropIndex(this.byFileId, fileId, entry);
-    for (const path of new Set(entry.paths)) dropIndex(this.byPath, path, entry);
+    for (const path of new Set(entry.paths)) {
+      dropIndex(this.byPath, path, entry);
+      if (entry.fileIds.length === 0) dropIndex(this.byPathWithoutId, path, entry);
+    }
   }
 }
 
