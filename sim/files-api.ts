@@ -120,7 +120,7 @@ export class FilesApi {
       group: String(entry.gid),
       size: entry.size.toString(),
       modification_time: mtime,
-      change_time: mtime,
+      change_time: formatNs(entry.ctimeNs),
       creation_time: mtime,
     };
     if (withLock) attributes.lock = entry.lock ?? { legal_hold: false, retention_period: null };

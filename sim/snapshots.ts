@@ -15,6 +15,8 @@ export interface SnapshotEntry {
   fileType: FileType;
   size: bigint;
   mtimeNs: bigint;
+  /** Status change time: metadata changes (chmod, chown, rename) move it, unlike mtime. */
+  ctimeNs: bigint;
   mode: number;
   uid: number;
   gid: number;
@@ -40,6 +42,7 @@ export function recordTree(jail: RootJail, sourceRel: string, lockOf: (id: strin
       fileType,
       size: fileType === 'FS_FILE_TYPE_DIRECTORY' ? 0n : stat.size,
       mtimeNs: stat.mtimeNs,
+      ctimeNs: stat.ctimeNs,
       mode: Number(stat.mode & 0o7777n),
       uid: Number(stat.uid),
       gid: Number(stat.gid),
