@@ -582,6 +582,23 @@ export class CompiledRuleSet {
     return count;
   }
 
+  /**
+   * How many rule predicates `matchInto` would run for `event` (the candidates the indexes let
+   * through). For tests and benchmarks; walks the same indexes without evaluating anything.
+   */
+  countCandidates(event: QumuloEvent): number {
+    let count = this.always.tests.length;
+    count += this.byType.get(event.type)?.tests.length ?? 0;
+    if (this.byExtension.size > 0) count += this.byExtension.get(lowerCaseExtension(event.extension))?.tests.length ?? 0;
+    const path = event.path;
+    for (let i = 1; i <= path.length; i++) {
+      if (i < path.length && path.charCodeAt(i) !== SLASH) continue;
+      const prefix = path.slice(0, i);
+      for (const bucket of this.byDirectoryHash.get(rollingHash(prefix, prefix.length)) ?? []) if (bucket.dir === prefix) count += bucket.tests.length;
+    }
+    return count;
+  }
+
   /** Number of rules (size for `matchInto` buffers). */
   get ruleCount(): number {
     return this.rules.length;
