@@ -5,7 +5,7 @@ import type { QumuloEvent } from '../event';
 import { eventRef } from './lock';
 import { applyModeSpec, formatMode, parseModeString, type ModeSpec } from './mode';
 import { actionFailure } from './run';
-import { attributesPath, isNotFound, mutationOptions, type Action, type ActionContext } from './types';
+import { startMutation, readOptions, attributesPath, isNotFound, mutationOptions, type Action, type ActionContext } from './types';
 
 export type ApplyTo = 'files' | 'directories' | 'both';
 
@@ -31,7 +31,7 @@ export function createChmodAction(options: ChmodOptions): Action {
     const ref = eventRef(event);
     let attrs;
     try {
-      attrs = await ctx.client.getAttributes(ref);
+      attrs = await ctx.client.getAttributes(ref, readOptions(ctx));
     } catch (err) {
       if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists` };
       throw actionFailure(`chmod ${event.path}: reading attributes`, err);
@@ -46,7 +46,7 @@ export function createChmodAction(options: ChmodOptions): Action {
     const newMode = formatMode(wanted);
     if (wanted === current) return { path, fileId, outcome: 'skipped', detail: `mode already ${oldMode}`, oldMode, newMode };
     if (ctx.dryRun) return { path, fileId, outcome: 'dry-run', detail: `would change mode ${oldMode} → ${newMode}`, oldMode, newMode };
-    ctx.beforeMutation?.();
+    startMutation(ctx);
     try {
       await ctx.client.setAttributes(attrs.id ? String(attrs.id) : ref, { mode: newMode }, mutationOptions(ctx, fileId, [path], true));
     } catch (err) {

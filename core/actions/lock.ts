@@ -6,7 +6,7 @@ import type { QumuloEvent } from '../event';
 import type { FileLockPatch, WireFileLock } from '../qumulo/types';
 import { formatRetention, parseQumuloTimestamp, resolveRetention, type RetentionSpec } from './duration';
 import { actionFailure } from './run';
-import { attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
+import { startMutation, readOptions, attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
 
 export type LegalHoldChoice = 'leave' | 'on' | 'off';
 
@@ -90,7 +90,7 @@ export function createLockAction(options: LockOptions): Action {
     const ref = eventRef(event);
     let attrs;
     try {
-      attrs = await ctx.client.getAttributes(ref, { retrieveLock: true });
+      attrs = await ctx.client.getAttributes(ref, { retrieveLock: true, ...readOptions(ctx) });
     } catch (err) {
       if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists` };
       throw actionFailure(`lock ${event.path}: reading the current lock`, err);
@@ -109,7 +109,7 @@ export function createLockAction(options: LockOptions): Action {
     if (ctx.dryRun) {
       return { ...facts, outcome: 'dry-run', detail: `would ${describeLockPatch(plan.patch, 'future')}`, ...before, requestedUntil: plan.requestedUntil, patch: plan.patch };
     }
-    ctx.beforeMutation?.();
+    startMutation(ctx);
     let after;
     try {
       after = await ctx.client.setFileLock(attrs.id ? String(attrs.id) : ref, plan.patch, mutationOptions(ctx, facts.fileId, [path], true));

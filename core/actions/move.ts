@@ -8,7 +8,7 @@
 
 import { collisionCandidate, joinPath, type CollisionStyle } from './names';
 import { actionFailure } from './run';
-import { isEntryExists, isNotFound, mutationOptions, type ActionContext } from './types';
+import { startMutation, readOptions, isEntryExists, isNotFound, mutationOptions, type ActionContext } from './types';
 
 export const MAX_COLLISION_ATTEMPTS = 100;
 
@@ -26,7 +26,7 @@ export type MoveOutcome = { moved: true; newPath: string; newName: string; attem
 async function holdsFile(ctx: ActionContext, path: string, fileId: string | null | undefined): Promise<boolean> {
   if (!fileId) return false;
   try {
-    const attrs = await ctx.client.getAttributes(path);
+    const attrs = await ctx.client.getAttributes(path, readOptions(ctx));
     return String(attrs.id) === String(fileId);
   } catch {
     return false;
@@ -39,7 +39,7 @@ export async function moveNoClobber(ctx: ActionContext, req: MoveRequest, what: 
   for (let attempt = 0; attempt < attempts; attempt++) {
     const candidate = collisionCandidate(req.name, attempt, style, req.fileId);
     const target = joinPath(req.destDir, candidate);
-    ctx.beforeMutation?.();
+    startMutation(ctx);
     try {
       await ctx.client.rename(req.sourcePath, req.destDir, candidate, {
         clobber: false,
@@ -67,7 +67,7 @@ export async function predictFreeName(ctx: ActionContext, req: MoveRequest): Pro
   for (let attempt = 0; attempt < attempts; attempt++) {
     last = collisionCandidate(req.name, attempt, style, req.fileId);
     try {
-      await ctx.client.getAttributes(joinPath(req.destDir, last));
+      await ctx.client.getAttributes(joinPath(req.destDir, last), readOptions(ctx));
     } catch (err) {
       if (isNotFound(err)) return { name: last, exists: false };
       throw err;

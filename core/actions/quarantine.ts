@@ -8,7 +8,7 @@ import { isInside, joinInside, safeAbsoluteDir, safeRelativeComponents, UnsafePa
 import { describeLockPatch, planLock, type LockOptions } from './lock';
 import { moveNoClobber, predictFreeName } from './move';
 import { ActionFailure, actionFailure } from './run';
-import { attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
+import { startMutation, readOptions, attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
 
 export interface QuarantineOptions {
   /** Absolute path of the quarantine directory on the cluster. */
@@ -51,7 +51,7 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
     }
     let attrs;
     try {
-      attrs = await ctx.client.getAttributes(event.path);
+      attrs = await ctx.client.getAttributes(event.path, readOptions(ctx));
     } catch (err) {
       if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists`, originalPath: event.path };
       throw actionFailure(`quarantine ${event.path}: reading attributes`, err);
@@ -71,7 +71,7 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
       return { fileId, outcome: 'dry-run', detail: `would move to ${newPath}${extras ? ` (then ${extras})` : ''}`, originalPath, newPath };
     }
 
-    ctx.beforeMutation?.();
+    startMutation(ctx);
     try {
       await ctx.client.mkdirs(target.dir, mutationOptions(ctx, null, [], true));
     } catch (err) {
@@ -89,7 +89,7 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
         const current = parseModeString(attrs.mode);
         const wanted = applyModeSpec(options.mode, current, false);
         if (wanted !== current) {
-          ctx.beforeMutation?.();
+          startMutation(ctx);
           await ctx.client.setAttributes(ref, { mode: formatMode(wanted) }, mutationOptions(ctx, fileId, [newPath], true));
         }
         result.mode = formatMode(wanted);
@@ -100,10 +100,10 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
     }
     if (options.lock) {
       try {
-        const current = await ctx.client.getAttributes(ref, { retrieveLock: true });
+        const current = await ctx.client.getAttributes(ref, { retrieveLock: true, ...readOptions(ctx) });
         const plan = planLock(current.lock, options.lock, ctx.now ? ctx.now() : new Date());
         if (plan.patch) {
-          ctx.beforeMutation?.();
+          startMutation(ctx);
           const after = await ctx.client.setFileLock(ref, plan.patch, mutationOptions(ctx, fileId, [newPath], true));
           result.lock = after?.lock ?? plan.patch;
           steps.push(describeLockPatch(plan.patch, 'past'));

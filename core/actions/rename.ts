@@ -7,7 +7,7 @@ import { moveNoClobber, predictFreeName } from './move';
 import { joinPath, safeAbsoluteDir, sanitizeName, type CollisionStyle } from './names';
 import { actionFailure } from './run';
 import { compileTemplate, EVENT_FIELDS, eventTemplateValues, type CompiledTemplate } from './template';
-import { attributesPath, isNotFound, mutationOptions, type Action, type ActionContext } from './types';
+import { startMutation, readOptions, attributesPath, isNotFound, mutationOptions, type Action, type ActionContext } from './types';
 
 export interface RenameOptions {
   /** Template of the new name; its output is sanitized into a single name. */
@@ -57,7 +57,7 @@ export function createRenameAction(options: RenameOptions): Action {
   return async (event: QumuloEvent, ctx: ActionContext) => {
     let attrs;
     try {
-      attrs = await ctx.client.getAttributes(event.path);
+      attrs = await ctx.client.getAttributes(event.path, readOptions(ctx));
     } catch (err) {
       if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists`, originalPath: event.path };
       throw actionFailure(`rename ${event.path}: reading attributes`, err);
@@ -88,7 +88,7 @@ export function createRenameAction(options: RenameOptions): Action {
       return { fileId, originalPath, newPath, outcome: 'dry-run', detail: `would rename to ${newPath}` };
     }
     if (options.createDirs && target.dir !== originalPath.slice(0, originalPath.lastIndexOf('/'))) {
-      ctx.beforeMutation?.();
+      startMutation(ctx);
       try {
         await ctx.client.mkdirs(target.dir, mutationOptions(ctx, null, [], true));
       } catch (err) {

@@ -27,7 +27,12 @@ export interface RunOutcome {
  * Wraps a client error into an ActionFailure whose message says what failed, Qumulo's status and
  * error class, and — for a 403 that is not a locked-file refusal — the privilege that is missing.
  */
-export function actionFailure(what: string, err: unknown, partial: Record<string, unknown> = {}, privilege?: string): ActionFailure {
+export function actionFailure(what: string, err: unknown, partial: Record<string, unknown> = {}, privilege?: string): Error {
+  // Failures already described, and all-stop refusals (also the reason of an aborted request), pass through.
+  if (err instanceof AllStopRefusal) {
+    err.partial = { ...err.partial, ...partial };
+    return err;
+  }
   if (err instanceof ActionFailure) return err;
   const d = describeError(err);
   let message = `${what} failed: ${d.message}`;
@@ -62,7 +67,9 @@ export async function runAction(name: ActionName, action: Action, event: QumuloE
     return { result };
   } catch (err) {
     if (err instanceof AllStopRefusal) {
-      return { result: { ...base, outcome: 'skipped', detail: err.message, refusedBy: 'all-stop', durationMs: elapsed() } };
+      // Cancelled mid-action: a request already on the wire may still have been applied.
+      const detail = ctx.mutationStarted ? `${err.message}: cancelled after the first change was sent (that request may have been applied)` : err.message;
+      return { result: { ...base, ...err.partial, outcome: 'skipped', detail, refusedBy: 'all-stop', durationMs: elapsed() } };
     }
     const cause = err instanceof ActionFailure && err.cause !== undefined ? err.cause : err;
     const description = describeError(cause);

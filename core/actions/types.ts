@@ -53,6 +53,25 @@ export interface ActionContext {
   beforeMutation?: BeforeMutation;
   /** Correlation for the loop guard's ledger, e.g. `qumulo-lock:<node id>`. */
   origin?: string;
+  /**
+   * Aborted (with an AllStopRefusal as reason) when the all-stop fires: requests still waiting for
+   * a slot in the client's concurrency limit are then never sent.
+   */
+  signal?: AbortSignal;
+  /** Set by actions once they have asked the client for a change (for honest refusal texts). */
+  mutationStarted?: boolean;
+}
+
+/** Options for reads: only the all-stop signal. */
+export function readOptions(ctx: ActionContext): { signal?: AbortSignal } {
+  return ctx.signal ? { signal: ctx.signal } : {};
+}
+
+/** Runs the all-stop check right before a mutation and records that one has started. */
+export function startMutation(ctx: ActionContext): void {
+  ctx.beforeMutation?.();
+  if (ctx.signal?.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new AllStopRefusal('now');
+  ctx.mutationStarted = true;
 }
 
 /** Mutation options every action passes: origin and known file ids for the ledger, plus retries. */
@@ -61,8 +80,8 @@ export function mutationOptions(
   fileId: string | null | undefined,
   paths: string[],
   retry: boolean,
-): { origin?: string; fileIds?: string[]; paths: string[]; retry: boolean } {
-  return { origin: ctx.origin, ...(fileId ? { fileIds: [String(fileId)] } : {}), paths, retry };
+): { origin?: string; fileIds?: string[]; paths: string[]; retry: boolean; signal?: AbortSignal } {
+  return { origin: ctx.origin, ...(fileId ? { fileIds: [String(fileId)] } : {}), paths, retry, ...readOptions(ctx) };
 }
 
 /** What an action returns; `runAction` adds `action`, `durationMs` and defaults `path`. */
@@ -78,6 +97,8 @@ export type Action = (event: QumuloEvent, ctx: ActionContext) => Promise<ActionR
 
 /** Thrown by `beforeMutation` when the all-stop is active. */
 export class AllStopRefusal extends Error {
+  /** What the action had already done when it was stopped (e.g. quarantine's newPath). */
+  partial: Record<string, unknown> = {};
   constructor(readonly since: string) {
     super(`all-stop active since ${since}`);
     this.name = 'AllStopRefusal';

@@ -146,9 +146,16 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
     });
     if (!configError) node.status(describe());
 
-    // Every action node on the cluster turns red the moment an all-stop fires (and back on reset).
+    // Every action node on the cluster turns red the moment an all-stop fires (and back on reset),
+    // and requests of this node still waiting for a slot in the client's limit are cancelled.
     let warnedFor: string | null = null;
-    const unsubscribe = allStop?.store.onChange(() => statusThrottle.now(describe()));
+    let stopController = new AbortController();
+    const unsubscribe = allStop?.store.onChange(() => {
+      const state = allStop.store.get(allStop.key);
+      if (state.active && !stopController.signal.aborted) stopController.abort(new AllStopRefusal(state.since ?? 'an unreadable state file'));
+      if (!state.active && stopController.signal.aborted) stopController = new AbortController();
+      statusThrottle.now(describe());
+    });
     if (cluster) cluster.register(node);
 
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -174,6 +181,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
         client,
         dryRun,
         origin,
+        signal: stopController.signal,
         // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
         beforeMutation: () => {
           const state = allStop.store.get(allStop.key);

@@ -147,3 +147,58 @@ export function treeState(root: string): Record<string, string> {
   walk(root);
   return out;
 }
+
+// ---- embedded-runtime helpers --------------------------------------------------------------
+
+const SINK_JS = `module.exports = function (RED) {
+  function Sink(config) {
+    RED.nodes.createNode(this, config);
+    const store = (globalThis.__qfSink = globalThis.__qfSink || {});
+    const list = (store[config.id] = store[config.id] || []);
+    this.on('input', (msg, send, done) => { list.push(msg); done(); });
+  }
+  RED.nodes.registerType('qf-test-sink', Sink);
+};
+`;
+const SINK_HTML = `<script type="text/javascript">
+  RED.nodes.registerType('qf-test-sink', { category: 'test', defaults: { name: { value: '' } }, inputs: 1, outputs: 0, label: function () { return this.name || 'sink'; } });
+</script>
+`;
+
+/** A directory holding `qf-test-sink`, a node that records every message it gets (for runtime.extraNodesDirs). */
+export function writeSinkNode(): string {
+  const dir = tempDir('sink-node');
+  fs.writeFileSync(path.join(dir, 'qf-test-sink.js'), SINK_JS);
+  fs.writeFileSync(path.join(dir, 'qf-test-sink.html'), SINK_HTML);
+  return dir;
+}
+
+/** Messages a `qf-test-sink` node has received so far (survives redeploys: kept per node id). */
+export function sinkMessages<M = ResultMsg>(id: string): M[] {
+  const store = ((globalThis as { __qfSink?: Record<string, M[]> }).__qfSink ??= {});
+  return (store[id] ??= []);
+}
+
+export function clearSinks(): void {
+  (globalThis as { __qfSink?: Record<string, unknown[]> }).__qfSink = {};
+}
+
+export interface RuntimeNodeHandle {
+  receive(msg: object): void;
+}
+
+/** Hands a message to a deployed node of an embedded runtime, like a wire would. */
+export function sendTo(RED: unknown, id: string, msg: object): void {
+  const node = (RED as { nodes: { getNode(id: string): RuntimeNodeHandle | null } }).nodes.getNode(id);
+  if (!node) throw new Error(`node ${id} is not deployed`);
+  node.receive(msg);
+}
+
+/** Polls until `check` is true (event-driven waits are not available across the runtime boundary). */
+export async function waitFor(check: () => boolean, what: string, waitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
