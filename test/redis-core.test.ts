@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import Redis from 'ioredis';
 import type { QumuloEvent } from '../core/event';
 import {
+  createRedisClient,
   decodeEvent,
   encodeEvent,
   EncodingError,
@@ -83,8 +84,9 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     for (const client of clients.splice(0)) client.disconnect();
   });
 
+  /** Clients built exactly as the nodes build them. */
   function client(options: { blocking?: boolean } = {}): Redis {
-    const c = new Redis(server.url, options.blocking ? { maxRetriesPerRequest: null, autoResendUnfulfilledCommands: false } : { maxRetriesPerRequest: null });
+    const c = createRedisClient({ url: server.url, mode: 'standalone' }, options.blocking ? 'blocking' : 'commands') as Redis;
     clients.push(c);
     return c;
   }

@@ -121,9 +121,10 @@ function baseOptions(config: RedisConnectionConfig, url: ParsedUrl, purpose: Cli
     lazyConnect: false,
   };
   if (purpose === 'blocking') {
-    // The read loop owns retries; it must hear about a dropped connection at once (a resent
-    // XREADGROUP after reconnect would hand entries to a promise nobody awaits any more).
-    options.maxRetriesPerRequest = null;
+    // The read loop owns retries, so it must hear about a dropped connection at once: with 0
+    // retries ioredis rejects the outstanding XREADGROUP on close (instead of resending it, or
+    // with resend off, silently forgetting it), and fails reads issued while disconnected.
+    options.maxRetriesPerRequest = 0;
     options.autoResendUnfulfilledCommands = false;
   }
   if (url.tls) options.tls = tlsOptions(config.tls);

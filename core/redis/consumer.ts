@@ -90,8 +90,11 @@ interface InFlight {
   deliveries: number;
   deliveredAt: number;
   touchedAt: number;
-  /** delivered: with the flow; acking: XACK sent; dead: being dead-lettered. */
-  state: 'delivered' | 'acking' | 'dead';
+  /**
+   * delivered: with the flow; acking: XACK sent; early: acknowledged on receipt, the slot is
+   * held until the flow is done with it; dead: being dead-lettered.
+   */
+  state: 'delivered' | 'acking' | 'early' | 'dead';
 }
 
 interface AckBatch {
@@ -114,6 +117,9 @@ const DEFAULTS = {
   statsIntervalMs: 2000,
 };
 
+/** How much longer than BLOCK a read may take before the connection is considered dead. */
+const WATCHDOG_GRACE_MS = 15_000;
+
 /** Failure records live this long after the last failure of any entry in the stream. */
 const ERROR_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -122,8 +128,12 @@ function sleep(ms: number): Promise<void> {
 }
 
 function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
   if (typeof error === 'string') return error;
+  // Error-like, also from another realm (a function node's sandbox throws its own Error class).
+  if (typeof error === 'object' && error !== null && typeof (error as Error).message === 'string') {
+    const { name, message } = error as Error;
+    return name && name !== 'Error' ? `${name}: ${message}` : message || String(name);
+  }
   try {
     return JSON.stringify(error);
   } catch {
@@ -227,6 +237,7 @@ export class StreamConsumer {
   ack(id: string): Promise<void> {
     const entry = this.inFlight.get(id);
     if (entry) {
+      if (entry.state === 'dead') return Promise.resolve(); // the dead-letter move acks it
       if (entry.state === 'acking' && this.openBatch?.ids.includes(id)) return this.openBatch.promise;
       entry.state = 'acking';
     }
@@ -247,10 +258,29 @@ export class StreamConsumer {
     this.settle(id);
   }
 
-  /** Give `id` up locally without ack (it is redelivered later). */
-  release(id: string, reason: string): void {
+  /**
+   * Acknowledge on receipt: XACK now, but keep the in-flight slot until release(id), so memory
+   * stays bounded while the flow works on it.
+   */
+  ackEarly(id: string): void {
     const entry = this.inFlight.get(id);
     if (!entry || entry.state !== 'delivered') return;
+    entry.state = 'early';
+    this.enqueueAck(id, entry.deliveries > 1).catch(() => undefined);
+  }
+
+  /**
+   * Frees the slot of `id`. An unacknowledged entry is given up locally (it is redelivered after
+   * the claim idle time); an early-acked one is simply done.
+   */
+  release(id: string, reason: string): void {
+    const entry = this.inFlight.get(id);
+    if (!entry) return;
+    if (entry.state === 'early') {
+      this.settle(id);
+      return;
+    }
+    if (entry.state !== 'delivered') return;
     this.settle(id);
     this.handlers.released?.(id, reason);
   }
@@ -292,9 +322,29 @@ export class StreamConsumer {
   }
   private healthyReported = false;
 
+  /**
+   * Runs a command on the blocking connection with a watchdog: a reply overdue by
+   * WATCHDOG_GRACE_MS (half-open TCP, a stuck proxy) drops the connection, which fails the
+   * command and lets the loop start over on a fresh one.
+   */
+  private async onBlockingConnection<T>(command: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no reply from Redis within ${this.blockMs + WATCHDOG_GRACE_MS} ms; reconnecting`));
+        if (!this.stopping) this.blocking.disconnect(true);
+      }, this.blockMs + WATCHDOG_GRACE_MS);
+    });
+    try {
+      return await Promise.race([command(), watchdog]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async ensureGroup(): Promise<void> {
     try {
-      await this.blocking.xgroup('CREATE', this.stream, this.group, this.startId, 'MKSTREAM');
+      await this.onBlockingConnection(() => this.blocking.xgroup('CREATE', this.stream, this.group, this.startId, 'MKSTREAM'));
     } catch (err) {
       if (!/BUSYGROUP/.test(errorText(err))) throw err;
     }
@@ -307,8 +357,8 @@ export class StreamConsumer {
       await this.waitForCapacity();
       if (this.stopping) return;
       const count = Math.min(this.batchSize, this.freeSlots());
-      const reply = (await this.blocking.xreadgroup(
-        'GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.stream, cursor,
+      const reply = (await this.onBlockingConnection(() =>
+        this.blocking.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'STREAMS', this.stream, cursor),
       )) as ReadReply;
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) return;
@@ -320,8 +370,8 @@ export class StreamConsumer {
 
   private async readNew(): Promise<void> {
     const count = Math.min(this.batchSize, this.freeSlots());
-    const reply = (await this.blocking.xreadgroup(
-      'GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', this.blockMs, 'STREAMS', this.stream, '>',
+    const reply = (await this.onBlockingConnection(() =>
+      this.blocking.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', this.blockMs, 'STREAMS', this.stream, '>'),
     )) as ReadReply;
     const entries = reply?.[0]?.[1];
     if (!entries) return;
@@ -532,11 +582,12 @@ export class StreamConsumer {
     const touch: string[] = [];
     const third = Math.floor(this.claimIdleMs / 3);
     for (const [id, entry] of this.inFlight) {
-      if (entry.state !== 'delivered') continue;
+      if (entry.state !== 'delivered' && entry.state !== 'early') continue;
       if (this.ackTimeoutMs > 0 && now - entry.deliveredAt > this.ackTimeoutMs) {
         this.release(id, `not settled within ${this.ackTimeoutMs} ms (a node did not call done()?)`);
         continue;
       }
+      if (entry.state === 'early') continue; // no longer pending in Redis: nothing to keep fresh
       // Once our last touch is older than the claim idle time another consumer may own it: leave it.
       const sinceTouch = now - entry.touchedAt;
       if (sinceTouch >= third && sinceTouch < this.claimIdleMs) {

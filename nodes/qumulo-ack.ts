@@ -1,0 +1,60 @@
+// qumulo-ack: acknowledges the Redis entry behind a message (msg.redis from qumulo-redis-in)
+// at the point of the flow where the work counts as done. done() is called once Redis has
+// confirmed the XACK, then the message goes on unchanged (handy for logging / metrics).
+
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { findAckTarget } from '../core/redis/registry';
+import { status } from './lib/status';
+
+interface RedisInfo {
+  stream?: unknown;
+  group?: unknown;
+  id?: unknown;
+}
+
+export = function register(RED: NodeAPI): void {
+  function QumuloAckNode(this: Node, config: NodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let acked = 0;
+    let lastShown = 0;
+
+    node.on('input', (msg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
+      const redis = (msg as { redis?: RedisInfo }).redis;
+      if (!redis || typeof redis.stream !== 'string' || typeof redis.group !== 'string' || typeof redis.id !== 'string') {
+        node.status(status.error('no msg.redis'));
+        done(new Error('msg.redis is missing or incomplete (stream, group, id): only messages from a qumulo-redis-in node can be acknowledged'));
+        return;
+      }
+      const target = findAckTarget(redis.stream, redis.group, redis.id);
+      if (!target) {
+        node.status(status.error('no consumer running'));
+        done(new Error(`no qumulo-redis-in node for stream "${redis.stream}", group "${redis.group}" is running in this Node-RED; entry ${redis.id} stays pending and will be delivered again`));
+        return;
+      }
+      target.ack(redis.id).then(
+        () => {
+          acked++;
+          const now = Date.now();
+          if (now - lastShown > 500) {
+            lastShown = now;
+            node.status(status.ok(`acked ${acked}`));
+          }
+          send(msg);
+          done();
+        },
+        (err: Error) => {
+          node.status(status.error(err.message));
+          done(new Error(`XACK of ${redis.id} failed: ${err.message} (retried in the background; the entry may be delivered again)`));
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      node.status({});
+      done();
+    });
+  }
+
+  RED.nodes.registerType('qumulo-ack', QumuloAckNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

@@ -1,0 +1,210 @@
+// Shared by the Redis node adapters (qumulo-redis, -out, -in, qumulo-ack): what the config node
+// offers its users, how its properties become connection settings, status dots, consumer names.
+// (Not a node itself: package.json does not list it.)
+
+import * as os from 'node:os';
+import { createHash } from 'node:crypto';
+import type { Node, NodeAPI } from 'node-red';
+import {
+  JourneyTracker,
+  parseHostList,
+  type ConnectionStatus,
+  type RedisClient,
+  type RedisConnectionConfig,
+  type RedisMode,
+  type SharedRedisConnection,
+} from '../core/redis';
+import { resolveEnv } from './lib/cluster';
+import { status, type StatusDot } from './lib/status';
+
+export const REDIS_CONFIG_TYPE = 'qumulo-redis';
+
+export interface RedisConfigProperties {
+  name?: string;
+  url?: string;
+  mode?: string;
+  database?: string | number;
+  keyPrefix?: string;
+  ca?: string;
+  rejectUnauthorized?: boolean | string;
+  servername?: string;
+  sentinels?: string;
+  sentinelName?: string;
+  clusterNodes?: string;
+}
+
+export interface RedisCredentials {
+  username?: string;
+  password?: string;
+  sentinelPassword?: string;
+}
+
+/** What user nodes rely on from the config node. */
+export interface QumuloRedisConfigNode extends Node {
+  /** Null when the configuration is invalid (see configError). */
+  readonly connection: SharedRedisConnection | null;
+  readonly configError: string | null;
+  /** `host:port` (or sentinel master / cluster) for status texts and logs, no secrets. */
+  readonly endpoint: string;
+  /** Takes a reference on the shared client; `onStatus` is called now and on every change. */
+  register(user: Node, onStatus?: (status: ConnectionStatus) => void): RedisClient | null;
+  /** Drops the reference; the last user closes the shared connection. */
+  deregister(user: Node): Promise<void>;
+}
+
+/** Turns the node's properties and credentials into connection settings, or says what is wrong. */
+export function connectionConfigFrom(config: RedisConfigProperties, credentials: RedisCredentials | undefined, nodeId: string): RedisConnectionConfig {
+  const url = resolveEnv(config.url) || 'redis://127.0.0.1:6379';
+  const modeText = resolveEnv(config.mode) || 'standalone';
+  if (modeText !== 'standalone' && modeText !== 'sentinel' && modeText !== 'cluster') throw new Error(`unknown mode "${modeText}"`);
+  const mode: RedisMode = modeText;
+  const databaseText = resolveEnv(config.database);
+  let database: number | undefined;
+  if (databaseText !== '') {
+    database = Number(databaseText);
+    if (!Number.isInteger(database) || database < 0) throw new Error(`invalid database "${databaseText}"`);
+  }
+  const rejectUnauthorized = !(config.rejectUnauthorized === false || String(config.rejectUnauthorized) === 'false');
+  const result: RedisConnectionConfig = {
+    url,
+    mode,
+    database,
+    keyPrefix: resolveEnv(config.keyPrefix),
+    username: resolveEnv(credentials?.username) || undefined,
+    password: credentials?.password ? resolveEnv(credentials.password) : undefined,
+    tls: { ca: resolveEnv(config.ca) || undefined, rejectUnauthorized, servername: resolveEnv(config.servername) || undefined },
+    connectionName: `qumulo-flow:${nodeId}`,
+  };
+  if (mode === 'sentinel') {
+    result.sentinels = parseHostList(resolveEnv(config.sentinels), 26379);
+    result.sentinelName = resolveEnv(config.sentinelName);
+    result.sentinelPassword = credentials?.sentinelPassword ? resolveEnv(credentials.sentinelPassword) : undefined;
+    if (result.sentinels.length === 0) throw new Error('Sentinel mode needs at least one sentinel host:port');
+    if (!result.sentinelName) throw new Error('Sentinel mode needs the master name');
+  }
+  if (mode === 'cluster') result.clusterNodes = parseHostList(resolveEnv(config.clusterNodes), 6379);
+  return result;
+}
+
+export function describeEndpoint(config: RedisConnectionConfig): string {
+  if (config.mode === 'sentinel') return `sentinel:${config.sentinelName}`;
+  try {
+    const url = new URL(config.url);
+    const seed = config.mode === 'cluster' && config.clusterNodes?.length ? `${config.clusterNodes[0].host}:${config.clusterNodes[0].port}` : `${url.hostname}:${url.port || 6379}`;
+    return config.mode === 'cluster' ? `cluster ${seed}` : seed;
+  } catch {
+    return '?';
+  }
+}
+
+/** Status dot for a connection state (shared by the Redis nodes). */
+export function connectionDot(state: ConnectionStatus): StatusDot {
+  switch (state.state) {
+    case 'connected':
+      return status.ok('connected');
+    case 'connecting':
+      return status.connecting('connecting');
+    case 'reconnecting':
+      return status.connecting('reconnecting');
+    case 'error':
+      return status.error(state.error ? `reconnecting: ${state.error}` : 'error');
+    default:
+      return status.error('disconnected');
+  }
+}
+
+/** A consumer name stable across restarts: host + this Node-RED's userDir + node id. */
+export function defaultConsumerName(RED: NodeAPI, nodeId: string): string {
+  const userDir = String((RED.settings as unknown as { userDir?: string }).userDir ?? '');
+  const instance = createHash('sha1').update(userDir).digest('hex').slice(0, 6);
+  return `${os.hostname()}-${instance}-${nodeId}`;
+}
+
+/** Finds the config node for a user node; reports a clear error on the user when missing. */
+export function getRedisConfig(RED: NodeAPI, user: Node, id: string | undefined): QumuloRedisConfigNode | null {
+  const config = id ? (RED.nodes.getNode(id) as QumuloRedisConfigNode | null) : null;
+  if (!config) {
+    user.status(status.error('no Redis server configured'));
+    user.error('No qumulo-redis config node selected: open the node and pick or add a Redis server');
+    return null;
+  }
+  if (!config.connection) {
+    user.status(status.error(config.configError ?? 'invalid Redis configuration'));
+    user.error(`Redis configuration "${config.name || config.id}" is invalid: ${config.configError}`);
+    return null;
+  }
+  return config;
+}
+
+// ---- message hooks: one set for the whole runtime, shared by every qumulo-redis-in node -------
+
+interface HookMessage {
+  _msgid?: string;
+}
+interface SendEvent {
+  msg: HookMessage;
+  destination: { id: string };
+}
+interface ReceiveEvent {
+  msg: HookMessage;
+  destination: { id: string };
+}
+interface CompleteEvent {
+  msg: HookMessage;
+  node: { id: string };
+  error?: unknown;
+}
+interface RuntimeHooks {
+  add(hookId: string, callback: (event: never) => unknown): void;
+  remove(hookId: string): void;
+}
+
+/** Journey handle: which in node started it (for abandon on close). */
+export interface JourneyHandle {
+  entryId: string;
+}
+
+/** Tracks every in node's message journeys; fed by the runtime's message hooks. */
+export const journeys = new JourneyTracker<JourneyHandle>();
+
+let hookUsers = 0;
+let hookLabel = '';
+let hookGeneration = 0;
+
+/**
+ * The runtime's hooks API. Node-RED passes it as RED.hooks; node-red-node-test-helper's RED lacks
+ * it, but the runtime's flows use @node-red/util's singleton, which is the same object.
+ */
+function runtimeHooks(RED: NodeAPI): RuntimeHooks {
+  const fromRed = (RED as unknown as { hooks?: RuntimeHooks }).hooks;
+  if (fromRed && typeof fromRed.add === 'function') return fromRed;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@node-red/util') as { hooks: RuntimeHooks }).hooks;
+}
+
+/** Installs the hooks on first use (reference-counted). */
+export function acquireJourneyHooks(RED: NodeAPI): void {
+  if (hookUsers++ > 0) return;
+  const hooks = runtimeHooks(RED);
+  hookLabel = `qumuloRedisJourneys${++hookGeneration}`;
+  // Sync, one-argument callbacks returning undefined: the message always continues.
+  hooks.add(`preDeliver.${hookLabel}`, ((event: SendEvent) => {
+    const id = event.msg?._msgid;
+    if (id !== undefined && journeys.has(id)) journeys.preDeliver(id, event.destination.id);
+  }) as (event: never) => unknown);
+  hooks.add(`onReceive.${hookLabel}`, ((event: ReceiveEvent) => {
+    const id = event.msg?._msgid;
+    if (id !== undefined && journeys.has(id)) journeys.receive(id, event.destination.id);
+  }) as (event: never) => unknown);
+  hooks.add(`onComplete.${hookLabel}`, ((event: CompleteEvent) => {
+    const id = event.msg?._msgid;
+    if (id !== undefined && journeys.has(id)) journeys.complete(id, event.node.id, event.error);
+  }) as (event: never) => unknown);
+}
+
+/** Removes the hooks when the last in node closes. */
+export function releaseJourneyHooks(RED: NodeAPI): void {
+  if (hookUsers === 0) return;
+  if (--hookUsers > 0) return;
+  runtimeHooks(RED).remove(`*.${hookLabel}`);
+}

@@ -1,0 +1,225 @@
+// qumulo-redis-in: reads events from a Redis stream as a member of a consumer group and sends
+// one message per entry (payload = event, topic = type, msg.redis = where it came from).
+// The entry is acknowledged only after the work is done (default: when every node the message
+// reached has called done()), so a crash, a redeploy or a failing action means redelivery,
+// never loss. The stream logic lives in core/redis/consumer.ts; this adapter wires it to the
+// runtime: message journeys (hooks), status, errors, close.
+
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { StreamConsumer, type ConnectionStatus, type ConsumerStats, type DeadLetterReport, type DeliveredEntry, type StreamConsumerOptions } from '../core/redis';
+import { registerConsumer } from '../core/redis/registry';
+import { resolveEnv } from './lib/cluster';
+import { Throttle, status, type StatusDot } from './lib/status';
+import {
+  acquireJourneyHooks,
+  connectionDot,
+  defaultConsumerName,
+  getRedisConfig,
+  journeys,
+  releaseJourneyHooks,
+  type JourneyHandle,
+} from './qumulo-redis-common';
+
+type AckMode = 'complete' | 'node' | 'receipt';
+
+interface RedisInConfig {
+  name?: string;
+  redis?: string;
+  stream?: string;
+  group?: string;
+  consumer?: string;
+  start?: string;
+  ackMode?: string;
+  batchSize?: string | number;
+  maxInFlight?: string | number;
+  claimIdle?: string | number;
+  maxDeliveries?: string | number;
+  ackTimeout?: string | number;
+  deadLetter?: string;
+}
+
+export interface RedisMessageInfo {
+  stream: string;
+  group: string;
+  consumer: string;
+  id: string;
+  deliveries: number;
+}
+
+/** How long close waits for messages already in the flow to finish (and be acked). */
+const CLOSE_DRAIN_MS = 500;
+const STATUS_INTERVAL_MS = 500;
+
+function numberSetting(value: unknown, fallback: number, what: string, min: number): number {
+  const text = resolveEnv(value);
+  if (text === '') return fallback;
+  const parsed = Number(text);
+  if (!Number.isFinite(parsed) || parsed < min) throw new Error(`invalid ${what} "${text}" (a number ≥ ${min})`);
+  return parsed;
+}
+
+export = function register(RED: NodeAPI): void {
+  function QumuloRedisInNode(this: Node, config: NodeDef & RedisInConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const redisConfig = getRedisConfig(RED, node, config.redis);
+    if (!redisConfig || !redisConfig.connection) return;
+    const connection = redisConfig.connection;
+
+    let options: StreamConsumerOptions;
+    let ackMode: AckMode;
+    try {
+      const streamName = resolveEnv(config.stream) || 'qumulo:events';
+      const modeText = resolveEnv(config.ackMode) || 'complete';
+      if (modeText !== 'complete' && modeText !== 'node' && modeText !== 'receipt') throw new Error(`unknown ack mode "${modeText}"`);
+      ackMode = modeText;
+      const start = resolveEnv(config.start) || '0';
+      if (start !== '0' && start !== '$') throw new Error(`start must be 0 (whole stream) or $ (new entries), not "${start}"`);
+      const deadLetter = resolveEnv(config.deadLetter);
+      options = {
+        stream: connection.key(streamName),
+        group: resolveEnv(config.group) || 'qumulo-flow',
+        consumer: resolveEnv(config.consumer) || defaultConsumerName(RED, node.id),
+        startId: start,
+        batchSize: Math.floor(numberSetting(config.batchSize, 100, 'batch size', 1)),
+        maxInFlight: Math.floor(numberSetting(config.maxInFlight, 1000, 'max in flight', 1)),
+        claimIdleMs: Math.round(numberSetting(config.claimIdle, 30, 'claim idle time', 0.01) * 1000),
+        maxDeliveries: Math.floor(numberSetting(config.maxDeliveries, 5, 'max deliveries', 1)),
+        ackTimeoutMs: Math.round(numberSetting(config.ackTimeout, 300, 'ack timeout', 0) * 1000),
+        deadLetterStream: deadLetter ? connection.key(deadLetter) : undefined,
+      };
+    } catch (err) {
+      node.status(status.error((err as Error).message));
+      node.error((err as Error).message);
+      return;
+    }
+
+    const hasWires = (node as unknown as { wires?: string[][] }).wires?.some((port) => port.length > 0) ?? false;
+    /** Entry id -> _msgid of the message carrying it (to stop tracking on release/close). */
+    const messageIds = new Map<string, string>();
+    let connectionState: ConnectionStatus = { state: 'connecting' };
+    let loopError: string | null = null;
+    let stats: ConsumerStats | null = null;
+    let closed = false;
+    let warnedUnacked = false;
+
+    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
+      if (!closed) node.status(dot);
+    });
+    const describe = (): StatusDot => {
+      if (connectionState.state !== 'connected') return connectionDot(connectionState);
+      if (loopError) return status.error(loopError);
+      if (!stats) return status.ok('connected');
+      const parts = [`in flight ${stats.inFlight}`];
+      if (stats.pending !== undefined) parts.push(`pending ${stats.pending}`);
+      if (stats.lag !== undefined && stats.lag !== null) parts.push(`lag ${stats.lag}`);
+      if (stats.deadLettered > 0) parts.push(`dead ${stats.deadLettered}`);
+      return status.ok(parts.join(' · '));
+    };
+    const showStatus = () => statusThrottle.push(describe());
+
+    const client = redisConfig.register(node, (state) => {
+      connectionState = state;
+      if (!closed) statusThrottle.now(describe());
+    });
+    if (!client) return;
+
+    const journeyEnded = (handle: JourneyHandle, error: unknown) => {
+      messageIds.delete(handle.entryId);
+      if (error !== undefined) {
+        consumer.fail(handle.entryId, error);
+        return;
+      }
+      if (ackMode === 'complete') {
+        consumer.ack(handle.entryId).catch(() => undefined); // retried inside the consumer
+      } else if (ackMode === 'node') {
+        if (consumer.isInFlight(handle.entryId) && !warnedUnacked) {
+          warnedUnacked = true;
+          node.warn(`a message finished its journey without reaching a qumulo-ack node (entry ${handle.entryId}); it stays pending and is delivered again after the claim idle time. Wire every path, including "no match", to a qumulo-ack node, or use ack mode "when the flow is done".`);
+        }
+        consumer.release(handle.entryId, 'journey ended without qumulo-ack');
+      } else {
+        consumer.release(handle.entryId, 'done');
+      }
+    };
+
+    const deliver = (entry: DeliveredEntry) => {
+      const event = entry.event as { type?: unknown };
+      const redis: RedisMessageInfo = { stream: options.stream, group: options.group, consumer: options.consumer, id: entry.id, deliveries: entry.deliveries };
+      const msgid = RED.util.generateId();
+      const msg = { _msgid: msgid, payload: entry.event, topic: typeof event.type === 'string' ? event.type : '', redis } as NodeMessage;
+      messageIds.set(entry.id, msgid);
+      journeys.begin(msgid, { entryId: entry.id }, journeyEnded);
+      if (ackMode === 'receipt') consumer.ackEarly(entry.id);
+      node.send(msg);
+      // Nothing wired: the journey ends here.
+      if (!hasWires) journeys.endIfIdle(msgid);
+    };
+
+    const reportDeadLetter = (report: DeadLetterReport) => {
+      const event = (report.event ?? {}) as { type?: unknown };
+      const text = `entry ${report.id} moved to dead-letter stream ${report.deadLetterStream} (${report.deadLetterId}): ${report.error}`;
+      // A synthetic message so Catch nodes can react (alert, re-drive).
+      node.error(text, {
+        payload: report.event,
+        topic: typeof event.type === 'string' ? event.type : '',
+        redis: { stream: options.stream, group: options.group, consumer: options.consumer, id: report.id, deliveries: report.deliveries, deadLetterStream: report.deadLetterStream, deadLetterId: report.deadLetterId },
+        error: { message: report.error },
+      } as NodeMessage);
+      showStatus();
+    };
+
+    acquireJourneyHooks(RED);
+    const consumer = new StreamConsumer(client, connection.createBlockingClient(), options, {
+      deliver,
+      deadLettered: reportDeadLetter,
+      released: (id, reason) => {
+        const msgid = messageIds.get(id);
+        if (msgid !== undefined) {
+          journeys.abandon(msgid);
+          messageIds.delete(id);
+        }
+        if (reason.startsWith('not settled')) node.warn(`entry ${id} released: ${reason}; it will be delivered again`);
+      },
+      warning: (text) => node.warn(text),
+      error: (err) => {
+        loopError = err.message;
+        node.error(`reading ${options.stream} as ${options.group}/${options.consumer}: ${err.message}`);
+        statusThrottle.now(describe());
+      },
+      healthy: () => {
+        loopError = null;
+        statusThrottle.now(describe());
+      },
+      stats: (latest) => {
+        stats = latest;
+        showStatus();
+      },
+    });
+    const unregister = registerConsumer(options.stream, options.group, consumer);
+    consumer.start();
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      unregister();
+      consumer
+        .stop(CLOSE_DRAIN_MS)
+        .catch(() => undefined)
+        .then(async () => {
+          closed = true;
+          statusThrottle.cancel();
+          // Whatever is still in the flow stays pending in Redis and is redelivered.
+          for (const msgid of messageIds.values()) journeys.abandon(msgid);
+          messageIds.clear();
+          releaseJourneyHooks(RED);
+          node.status({});
+          await redisConfig.deregister(node);
+        })
+        .then(
+          () => done(),
+          () => done(),
+        );
+    });
+  }
+
+  RED.nodes.registerType('qumulo-redis-in', QumuloRedisInNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};

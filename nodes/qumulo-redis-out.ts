@@ -1,0 +1,97 @@
+// qumulo-redis-out: appends msg.payload (a QumuloEvent) to a Redis stream. Messages arriving in
+// the same turn share one pipeline of XADDs; done() is called only after Redis answered for
+// this message's XADD, so the flow (and a Complete node) knows the event is durable.
+
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { StreamWriter, type ConnectionStatus } from '../core/redis';
+import { resolveEnv } from './lib/cluster';
+import { Throttle, status, type StatusDot } from './lib/status';
+import { connectionDot, getRedisConfig } from './qumulo-redis-common';
+
+interface RedisOutConfig {
+  name?: string;
+  redis?: string;
+  stream?: string;
+  maxLen?: string | number;
+  batchSize?: string | number;
+}
+
+/** How long close waits for XADDs already sent to be answered. */
+const CLOSE_FLUSH_MS = 5000;
+const STATUS_INTERVAL_MS = 500;
+
+export = function register(RED: NodeAPI): void {
+  function QumuloRedisOutNode(this: Node, config: NodeDef & RedisOutConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const redisConfig = getRedisConfig(RED, node, config.redis);
+    if (!redisConfig || !redisConfig.connection) return;
+    const connection = redisConfig.connection;
+
+    const defaultStream = resolveEnv(config.stream) || 'qumulo:events';
+    const maxLenText = resolveEnv(config.maxLen);
+    const maxLen = maxLenText === '' ? 0 : Number(maxLenText);
+    const batchText = resolveEnv(config.batchSize);
+    const batchSize = batchText === '' ? 500 : Number(batchText);
+    if (!Number.isInteger(maxLen) || maxLen < 0 || !Number.isInteger(batchSize) || batchSize < 1) {
+      node.status(status.error('invalid settings'));
+      node.error(`invalid settings: max length "${maxLenText}" must be a whole number ≥ 0, batch size "${batchText}" ≥ 1`);
+      return;
+    }
+
+    let connectionState: ConnectionStatus = { state: 'connecting' };
+    let written = 0;
+    let lastError: string | null = null;
+    let closed = false;
+    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
+      if (!closed) node.status(dot);
+    });
+    const describe = (): StatusDot => {
+      if (connectionState.state !== 'connected') return connectionDot(connectionState);
+      if (lastError) return status.error(lastError);
+      return status.ok(written > 0 ? `written ${written}` : 'connected');
+    };
+
+    const client = redisConfig.register(node, (state) => {
+      connectionState = state;
+      if (!closed) statusThrottle.now(describe());
+    });
+    if (!client) return;
+    const writer = new StreamWriter(client, { maxLen, maxBatch: batchSize });
+
+    node.on('input', (msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => {
+      const override = (msg as { stream?: unknown }).stream;
+      const streamName = typeof override === 'string' && override !== '' ? override : defaultStream;
+      writer.append(connection.key(streamName), msg.payload).then(
+        () => {
+          written++;
+          lastError = null;
+          statusThrottle.push(describe());
+          done();
+        },
+        (err: Error) => {
+          lastError = err.message;
+          statusThrottle.now(describe());
+          done(new Error(`XADD to ${connection.key(streamName)} failed: ${err.message}`));
+        },
+      );
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref());
+      Promise.race([writer.whenIdle(), timer])
+        .then(async () => {
+          closed = true;
+          statusThrottle.cancel();
+          node.status({});
+          await redisConfig.deregister(node);
+        })
+        .then(
+          () => done(),
+          () => done(),
+        );
+    });
+  }
+
+  RED.nodes.registerType('qumulo-redis-out', QumuloRedisOutNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+};
