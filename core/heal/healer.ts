@@ -275,9 +275,12 @@ export class GapHealer {
     this.requestWork();
   }
 
-  /** Events were dropped on the way to this consumer (e.g. the registry's buffer overflowed). */
-  onEventsLost(start: number, reason: BlindReason, detail: string): void {
-    this.openWindow(start, reason, detail, this.streamUp ? this.now() : null);
+  /**
+   * Events were dropped on the way to this consumer (e.g. the registry's buffer overflowed while a
+   * deploy restarted the node). Without `start`, blind since the last covered instant.
+   */
+  onEventsLost(reason: BlindReason, detail: string, start?: number): void {
+    this.openWindow(start ?? this.coveredUntil, reason, detail, this.streamUp ? this.now() : null);
     this.requestWork();
   }
 
@@ -299,7 +302,7 @@ export class GapHealer {
   async close(removed: boolean): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of [this.retryTimer, this.markerTimer]) if (timer) clearTimeout(timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     if (this.markerTimer) clearInterval(this.markerTimer);
     this.abort.abort();
@@ -436,7 +439,10 @@ export class GapHealer {
 
   private async healOnce(window: BlindWindow): Promise<HealResult> {
     const startedAt = this.now();
-    const lookback = window.reason === 'stream-end' || window.reason === 'overflow' ? Math.max(this.toleranceMs, this.options.overflowLookbackMs ?? DEFAULT_OVERFLOW_LOOKBACK_MS) : this.toleranceMs;
+    // After a stream end or overflow the cluster may have been dropping notifications for a while
+    // before it closed the stream: look further back, and diff against the oldest checkpoint.
+    const mayHaveDropped = window.reason === 'stream-end' || window.reason === 'overflow';
+    const lookback = mayHaveDropped ? Math.max(this.toleranceMs, this.options.overflowLookbackMs ?? DEFAULT_OVERFLOW_LOOKBACK_MS) : this.toleranceMs;
     const lookedFrom = window.start - lookback;
     let method: HealMethod = 'walk';
     let fallbackReason: string | undefined;
@@ -461,7 +467,7 @@ export class GapHealer {
     try {
       let tally: HealTally | null = null;
       if (this.keeper) {
-        baseline = this.keeper.baselineFor(lookedFrom);
+        baseline = this.keeper.baselineFor(window.start - this.toleranceMs, mayHaveDropped);
         if (!baseline) fallbackReason = 'no checkpoint taken before the gap';
         else {
           try {
