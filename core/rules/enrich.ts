@@ -5,6 +5,7 @@
 // bypass the cache so a rule never sees a size from before the write it is reacting to.
 
 import type { EventAttributes, QumuloEvent } from '../event';
+import type { FileAttributes } from '../qumulo/types';
 
 export type AttributeFetcher = (event: QumuloEvent) => Promise<EventAttributes>;
 
@@ -143,4 +144,28 @@ export class AttributeEnricher {
       this.stats.evictions++;
     }
   }
+}
+
+/** What the enricher needs from the cluster client (core/qumulo/client.ts `getAttributes`). */
+export interface AttributeSource {
+  getAttributes(ref: string, opts?: { retrieveLock?: boolean }): Promise<FileAttributes>;
+}
+
+/** Wire attributes (64-bit numbers as text) -> the event's `attributes`. */
+export function attributesFromWire(wire: FileAttributes): EventAttributes {
+  const attributes: EventAttributes = {};
+  const size = Number(wire.size);
+  if (wire.size !== undefined && Number.isFinite(size)) attributes.size = size;
+  if (wire.owner !== undefined) attributes.owner = String(wire.owner);
+  if (wire.group !== undefined) attributes.group = String(wire.group);
+  if (wire.mode !== undefined) attributes.mode = String(wire.mode);
+  if (wire.modification_time !== undefined) attributes.modificationTime = wire.modification_time;
+  if (wire.creation_time !== undefined) attributes.creationTime = wire.creation_time;
+  if (wire.lock !== undefined) attributes.lock = { legalHold: wire.lock.legal_hold, retentionPeriod: wire.lock.retention_period };
+  return attributes;
+}
+
+/** A fetcher over the cluster client: by file id when the event has one (stable across renames). */
+export function clusterAttributeFetcher(source: AttributeSource, options: { retrieveLock?: boolean } = {}): AttributeFetcher {
+  return async (event) => attributesFromWire(await source.getAttributes(event.fileId !== null && event.fileId !== '' ? event.fileId : event.path, { retrieveLock: options.retrieveLock === true }));
 }

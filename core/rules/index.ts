@@ -17,8 +17,8 @@ export { ruleSetHash, ruleSetToDocument, conditionToDocument } from './canonical
 export type { RuleSetDocument } from './canonical';
 export { referenceMatch, evaluateCondition } from './reference';
 export { validateRuleDocument, parseSize, parseMode, CONDITION_KEYS, GROUP_KEYS } from './validate';
-export { AttributeEnricher } from './enrich';
-export type { AttributeFetcher, EnricherOptions, EnricherStats } from './enrich';
+export { AttributeEnricher, attributesFromWire, clusterAttributeFetcher } from './enrich';
+export type { AttributeFetcher, AttributeSource, EnricherOptions, EnricherStats } from './enrich';
 export { watchRuleFile } from './file-watch';
 export type { RuleFileWatcher, RuleFileWatchOptions } from './file-watch';
 
