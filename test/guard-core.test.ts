@@ -206,7 +206,8 @@ describe('guard core: hop chains', () => {
       t += 50;
       clock.set(t);
     }
-    assert.deepEqual(verdicts, ['passed:1', 'passed:2', 'passed:3', 'passed:4', 'tripped:5', 'tripped:5', 'tripped:5', 'tripped:5']);
+    // Diverted events keep counting (they still follow our last action), nothing more passes.
+    assert.deepEqual(verdicts, ['passed:1', 'passed:2', 'passed:3', 'passed:4', 'tripped:5', 'tripped:6', 'tripped:7', 'tripped:8']);
     assert.equal(alerts.filter((a) => a.kind === 'hop-limit').length, 1);
     assert.equal(guard.counts().trippedByHops, 4);
   });
@@ -241,6 +242,25 @@ describe('guard core: hop chains', () => {
       clock.set(t);
     }
     assert.deepEqual(verdicts, ['passed:1', 'passed:2', 'passed:3', 'tripped:4']);
+  });
+
+  it('counts every unrecognised event after an action, so at most hop-limit events of a chain pass however they interleave', () => {
+    const { core, guard, clock } = guardWith({ hopLimit: 4 });
+    let t = clock.now();
+    const act = (at: number) => core.recordIntent({ kind: 'lock', paths: [], fileIds: ['905'], expectedTypes: ['child_extra_attrs_changed'] }, at);
+    assert.equal(guard.evaluate(event('child_owner_changed', 'burst.txt', '905', t)).verdict, 'passed', 'the genuine change');
+    act(t + 5);
+    let passed = 1;
+    for (let round = 0; round < 10; round++) {
+      t += 20;
+      clock.set(t);
+      // after each of our actions, a peer makes two changes before our next action
+      for (let burst = 0; burst < 2; burst++) {
+        if (guard.evaluate(event('child_owner_changed', 'burst.txt', '905', t + burst)).verdict === 'passed') passed++;
+      }
+      act(t + 5);
+    }
+    assert.equal(passed, 4);
   });
 
   it('a user changing a file again after the chain window always starts at hop 1', () => {

@@ -16,11 +16,14 @@
 
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { QumuloEvent } from '../core/event';
 import { QumuloClient } from '../core/qumulo/client';
 import { watchRegistry } from '../core/watch/registry';
 import { helper, initHelper, tempDir, type HelperNode } from './support/actions';
+import { NodeRedProcess } from './support/nr-process';
+import { startRedisServer, type RedisServer } from './support/redis-server';
 import { startSim, type TestSim } from './support/sim';
 import { sleep, waitUntil } from './support/sim-client';
 
@@ -66,9 +69,10 @@ function printStormTable(): void {
   if (stormRows.length === 0) return;
   const header = '| # | scenario | guard | s | files | actions | max/file | echoes dropped | tripped | probes answered | max loop delay |';
   const lines = [header, '|---|---|---|---|---|---|---|---|---|---|---|'];
-  for (const r of stormRows) {
+  const ordered = [...stormRows].sort((a, b) => a.scenario.localeCompare(b.scenario));
+  for (const r of ordered) {
     lines.push(
-      `| ${r.scenario} | ${r.title} | ${r.guard} | ${r.seconds} | ${r.files} | ${r.actions} | ${r.maxPerFile} | ${r.suppressed ?? '–'} | ${r.tripped ?? '–'} | ${r.probes} | ${r.maxLoopDelayMs} ms |`,
+      `| ${r.scenario} | ${r.title} | ${r.guard} | ${r.seconds} | ${r.files} | ${r.actions} | ${r.maxPerFile} | ${r.suppressed ?? '–'} | ${r.tripped ?? '–'} | ${r.probes} | ${Number.isNaN(r.maxLoopDelayMs) ? '–' : `${r.maxLoopDelayMs} ms`} |`,
     );
   }
   console.log('\n' + lines.join('\n') + '\n');
@@ -205,6 +209,10 @@ describe('storm suite: actions that trigger themselves', function () {
     }
     for (const name of fileNames('m')) files[`s6-chmod/${name}`] = 'data';
     files['s6-rename/'] = '';
+    for (const name of fileNames('p')) {
+      files[`s5-shared/${name}`] = 'data';
+      files[`s5-local/${name}`] = 'data';
+    }
     sim = await startSim({ files });
     user = new QumuloClient(sim.clientOptions());
     initHelper(tempDir('storm'));
@@ -305,14 +313,14 @@ describe('storm suite: actions that trigger themselves', function () {
     };
   }
 
-  function row(s: { id: string; title: string }, withGuard: boolean, outcome: RunOutcome, files = FILES): StormRow {
+  function row(s: { id: string; title: string }, withGuard: boolean, outcome: RunOutcome, stormMs = STORM_MS): StormRow {
     const counts = [...outcome.perFile.values()];
     return {
       scenario: s.id,
       title: s.title,
       guard: withGuard ? 'on' : 'off',
-      seconds: STORM_MS / 1000,
-      files,
+      seconds: stormMs / 1000,
+      files: FILES,
       actions: counts.reduce((a, b) => a + b, 0),
       maxPerFile: counts.length > 0 ? Math.max(...counts) : 0,
       suppressed: outcome.metrics?.suppressed ?? null,
@@ -372,7 +380,7 @@ describe('storm suite: actions that trigger themselves', function () {
         },
         STORM_MS + 1_000,
       );
-      recordStormRow({ ...row({ id: '6a', title: 'user chmods each file 3× after our chmod' }, true, outcome) });
+      recordStormRow(row({ id: '6a', title: 'user chmods each file 3× after our chmod' }, true, outcome, STORM_MS + 1_000));
       assert.equal(outcome.perFile.size, FILES);
       for (const [file, count] of outcome.perFile) assert.equal(count, ROUNDS, `file ${file}: every genuine change acted on exactly once`);
       assert.equal(outcome.metrics?.passed, FILES * ROUNDS, 'exactly the user changes passed');
@@ -401,12 +409,188 @@ describe('storm suite: actions that trigger themselves', function () {
         },
         STORM_MS + 1_000,
       );
-      recordStormRow(row({ id: '6b', title: 'user renames each of our results again, 2×' }, true, outcome));
+      recordStormRow(row({ id: '6b', title: 'user renames each of our results again, 2×' }, true, outcome, STORM_MS + 1_000));
       assert.equal(outcome.perFile.size, FILES);
       for (const [file, count] of outcome.perFile) assert.equal(count, ROUNDS, `file ${file}: 1 rename + 1 per user rename`);
       assert.equal(outcome.metrics?.tripped, 0);
       const names = fs.readdirSync(sim.disk(dir)).sort();
       assert.ok(names.every((n) => /^u2-u1-r\d-x\.txt$/.test(n)), names.join(' '));
+    });
+  });
+
+  describe('scenario 5: two Node-RED instances acting on each other\'s echoes', () => {
+    // Two real Node-RED processes watch the same directory. Each chmods every file whose ACL
+    // changes, with its own pair of modes (A: 0640/0604, B: 0660/0606), so every action really
+    // changes the file and each instance's change is, for the other, an ACL change to act on.
+    let redis: RedisServer;
+    const instances: NodeRedProcess[] = [];
+    const sinks: string[] = [];
+
+    before(async () => {
+      redis = await startRedisServer();
+    });
+    after(async () => {
+      await Promise.all(instances.splice(0).map((nr) => nr.stop()));
+      await redis?.stop();
+      for (const sink of sinks) fs.rmSync(path.dirname(sink), { recursive: true, force: true });
+    });
+
+    function instanceFlow(label: string, dir: string, modes: [string, string], shared: boolean): unknown[] {
+      const sinkWrite = (kind: string, fields: string) =>
+        `const fs = global.get('fs'); fs.appendFileSync(env.get('SINK_FILE'), JSON.stringify({ kind: '${kind}', dir: '${dir}', ${fields} }) + '\\n'); return null;`;
+      return [
+        { id: `tab-${dir}`, type: 'tab', label: dir },
+        { id: 'c1', type: 'qumulo-cluster', host: '127.0.0.1', port: String(sim.port), protocol: 'http', maxConcurrency: '8' },
+        { id: 'r1', type: 'qumulo-redis', url: redis.url, mode: 'standalone' },
+        { id: `watch-${dir}`, z: `tab-${dir}`, type: 'qumulo-watch', cluster: 'c1', path: `/${dir}`, recursive: true, types: ['child_acl_changed'], wires: [[`guard-${dir}`]] },
+        {
+          id: `guard-${dir}`,
+          z: `tab-${dir}`,
+          type: 'qumulo-loop-guard',
+          name: `guard ${label}`,
+          cluster: 'c1',
+          redis: shared ? 'r1' : '',
+          hopLimit: HOP_LIMIT,
+          wires: [[`toggle-${dir}`], [`tripped-${dir}`], [`metrics-${dir}`]],
+        },
+        { id: `toggle-${dir}`, z: `tab-${dir}`, type: 'function', func: TOGGLE, outputs: 2, wires: [[`chmodA-${dir}`], [`chmodB-${dir}`]] },
+        { id: `chmodA-${dir}`, z: `tab-${dir}`, type: 'qumulo-chmod', cluster: 'c1', mode: modes[0], applyTo: 'files', wires: [[`result-${dir}`]] },
+        { id: `chmodB-${dir}`, z: `tab-${dir}`, type: 'qumulo-chmod', cluster: 'c1', mode: modes[1], applyTo: 'files', wires: [[`result-${dir}`]] },
+        { id: `result-${dir}`, z: `tab-${dir}`, type: 'function', func: sinkWrite('result', 'fileId: msg.result.fileId || msg.payload.fileId, outcome: msg.result.outcome'), outputs: 0, wires: [] },
+        {
+          id: `tripped-${dir}`,
+          z: `tab-${dir}`,
+          type: 'function',
+          func: sinkWrite('tripped', 'fileId: msg.payload.fileId, reason: msg.guard.reason, detail: msg.guard.detail, hop: msg.guard.hop, history: msg.guard.history.length'),
+          outputs: 0,
+          wires: [],
+        },
+        { id: `ask-${dir}`, z: `tab-${dir}`, type: 'inject', topic: 'metrics', repeat: '0.5', once: true, onceDelay: 0.1, props: [{ p: 'topic', vt: 'str' }], wires: [[`guard-${dir}`]] },
+        { id: `metrics-${dir}`, z: `tab-${dir}`, type: 'function', func: sinkWrite('metrics', 'passed: msg.payload.passed, suppressed: msg.payload.suppressed, tripped: msg.payload.tripped, remote: msg.payload.intents.remote'), outputs: 0, wires: [] },
+      ];
+    }
+
+    interface SinkLine {
+      kind: string;
+      dir: string;
+      fileId?: string;
+      outcome?: string;
+      reason?: string;
+      detail?: string;
+      hop?: number;
+      history?: number;
+      passed?: number;
+      suppressed?: number;
+      tripped?: number;
+      remote?: number;
+    }
+
+    function readSink(file: string, dir: string): SinkLine[] {
+      if (!fs.existsSync(file)) return [];
+      return fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as SinkLine)
+        .filter((line) => line.dir === dir);
+    }
+
+    async function runPair(dir: string, shared: boolean): Promise<{ perInstance: Array<Map<string, number>>; sinks: SinkLine[][]; probes: string }> {
+      const flows = [instanceFlow('A', dir, ['0640', '0604'], shared), instanceFlow('B', dir, ['0660', '0606'], shared)];
+      if (instances.length === 0) {
+        for (const flowNodes of flows) {
+          const sinkDir = tempDir('storm-sink');
+          const sink = path.join(sinkDir, 'sink.jsonl');
+          sinks.push(sink);
+          instances.push(
+            await NodeRedProcess.start({ flows: flowNodes, credentials: { c1: { username: 'admin', password: 'admin' } }, env: { SINK_FILE: sink } }),
+          );
+        }
+      } else {
+        await Promise.all(instances.map((nr, i) => nr.deploy(flows[i], 'full')));
+      }
+      // Both watches streaming: a marker change must reach both instances' results… we use the
+      // metrics ticks instead (the guard is deployed and answering), then a short settle.
+      await waitUntil(() => sinks.every((sink) => readSink(sink, dir).some((l) => l.kind === 'metrics')), 'both guards answer', 30_000);
+      await waitUntil(() => sim.sim.openStreams() >= 2, 'both watches are streaming', 30_000);
+      await sleep(300);
+
+      let probesSent = 0;
+      let probesAnswered = 0;
+      const prober = setInterval(() => {
+        for (const nr of instances) {
+          probesSent++;
+          nr.getFlows().then(
+            () => probesAnswered++,
+            () => undefined,
+          );
+        }
+      }, 250);
+      const started = Date.now();
+      for (const name of fileNames('p')) fs.chmodSync(sim.disk(`${dir}/${name}`), 0o600);
+      await sleep(Math.max(0, STORM_MS + 1_000 - (Date.now() - started)));
+      clearInterval(prober);
+      await waitUntil(() => probesAnswered >= probesSent, 'every probe answered', 10_000);
+      await sleep(600); // one more metrics tick after the storm
+
+      const lines = sinks.map((sink) => readSink(sink, dir));
+      const perInstance = lines.map((instanceLines) => {
+        const counts = new Map<string, number>();
+        for (const l of instanceLines) if (l.kind === 'result' && l.outcome === 'done') counts.set(String(l.fileId), (counts.get(String(l.fileId)) ?? 0) + 1);
+        return counts;
+      });
+      return { perInstance, sinks: lines, probes: `${probesAnswered}/${probesSent}` };
+    }
+
+    function lastMetrics(lines: SinkLine[]): SinkLine {
+      const metrics = lines.filter((l) => l.kind === 'metrics');
+      return metrics[metrics.length - 1];
+    }
+
+    function pairRow(id: string, title: string, guard: string, run: Awaited<ReturnType<typeof runPair>>): StormRow {
+      const totals = new Map<string, number>();
+      for (const counts of run.perInstance) for (const [file, n] of counts) totals.set(file, (totals.get(file) ?? 0) + n);
+      const metrics = run.sinks.map(lastMetrics);
+      return {
+        scenario: id,
+        title,
+        guard,
+        seconds: (STORM_MS + 1_000) / 1000,
+        files: FILES,
+        actions: [...totals.values()].reduce((a, b) => a + b, 0),
+        maxPerFile: Math.max(0, ...totals.values()),
+        suppressed: metrics.reduce((n, m) => n + (m?.suppressed ?? 0), 0),
+        tripped: metrics.reduce((n, m) => n + (m?.tripped ?? 0), 0),
+        probes: run.probes,
+        maxLoopDelayMs: NaN,
+      };
+    }
+
+    it('sharing the Redis ledger: each instance acts once per file, the peer\'s echoes are recognised', async () => {
+      const run = await runPair('s5-shared', true);
+      recordStormRow(pairRow('5', 'two instances, shared Redis ledger (A: 0640/0604, B: 0660/0606)', 'on, shared', run));
+      for (const [i, counts] of run.perInstance.entries()) {
+        assert.equal(counts.size, FILES, `instance ${'AB'[i]} acted on every file`);
+        for (const [file, n] of counts) assert.equal(n, 1, `instance ${'AB'[i]}, file ${file}: ${n} actions`);
+        const metrics = lastMetrics(run.sinks[i]);
+        assert.equal(metrics.tripped, 0, `instance ${'AB'[i]}: nothing tripped`);
+        assert.ok((metrics.remote ?? 0) >= FILES, `instance ${'AB'[i]} read its peer's intents`);
+        assert.ok((metrics.suppressed ?? 0) >= 2 * FILES, `instance ${'AB'[i]} dropped its own and its peer's echoes: ${JSON.stringify(metrics)}`);
+      }
+    });
+
+    it('with local ledgers only: the ping-pong is bounded by the hop limit, and the tripped output says why', async () => {
+      const run = await runPair('s5-local', false);
+      recordStormRow(pairRow('5', 'two instances, local ledgers only (control)', 'on, local', run));
+      for (const [i, counts] of run.perInstance.entries()) {
+        for (const [file, n] of counts) assert.ok(n <= HOP_LIMIT, `instance ${'AB'[i]}, file ${file}: ${n} actions > hop limit`);
+      }
+      const trips = run.sinks.flat().filter((l) => l.kind === 'tripped');
+      assert.ok(trips.length >= FILES, `the loop tripped for every file: ${trips.length}`);
+      assert.ok(trips.every((t) => t.reason === 'hop-limit' && (t.hop ?? 0) > HOP_LIMIT && /hop limit 16 reached/.test(t.detail ?? '') && (t.history ?? 0) > 0));
+      const total = run.perInstance.reduce((n, counts) => n + [...counts.values()].reduce((a, b) => a + b, 0), 0);
+      assert.ok(total > 4 * FILES, `the instances did ping-pong (${total} actions) until the hop limit stopped them`);
+      assert.ok(instances.some((nr) => /loop guard: hop limit 16 reached/.test(nr.output())), 'the node warned');
     });
   });
 });

@@ -6,10 +6,12 @@
 // fallback when an event has no spine.
 //
 // A chain: event (hop 1) → action → an event the ledger did not recognise as our echo (hop 2) →
-// action → … Recognised echoes are dropped before they get here and never count; any other event
-// on the file within the chain window after one of our actions does, whoever caused it: a peer
-// instance reacting to our change is exactly the loop to stop (its reaction is not our echo). An
-// event starts a new chain at hop 1 when the last action on its file is older than the chain window.
+// action → … Recognised echoes are dropped before they get here and never count; every other
+// event on the file within the chain window after one of our actions does, whoever caused it: a
+// peer instance reacting to our change is exactly the loop to stop (its reaction is not our echo).
+// Counting every such event (not one per action) keeps the bound exact: however the events
+// interleave, at most `hopLimit` events of a chain reach the actions. An event starts a new chain
+// at hop 1 when the last action on its file is older than the chain window.
 // The price: a user changing a file again and again, each change acted on and each following our
 // action within the chain window, also climbs; past the limit it goes to the tripped output.
 
@@ -31,8 +33,6 @@ export interface ChainStep {
 export interface ChainState {
   hop: number;
   lastActionAt: number;
-  /** An action happened that no later event has been counted against yet. */
-  actionPending: boolean;
   actions: number;
   startedAt: number;
   history: ChainStep[];
@@ -103,7 +103,6 @@ export class ChainTracker {
       state = {
         hop: 1,
         lastActionAt: action.at,
-        actionPending: true,
         actions: 0,
         startedAt: action.at,
         history: [],
@@ -114,7 +113,6 @@ export class ChainTracker {
     for (const id of target.fileIds) this.index(this.byFileId, state.keys.fileIds, id, state);
     for (const path of target.paths) this.index(this.byPath, state.keys.paths, path, state);
     state.lastActionAt = Math.max(state.lastActionAt, action.at);
-    state.actionPending = true;
     state.actions++;
     pushHistory(state, this.options.historyLimit, {
       step: 'action',
@@ -139,14 +137,13 @@ export class ChainTracker {
     if (sinceAction > window.chainWindowMs) {
       // Quiet long enough: whatever this is, our actions did not cause it. New chain.
       state.hop = 1;
-      state.actionPending = false;
       state.startedAt = event.receivedAt;
       state.history.length = 0;
-    } else if (state.actionPending && sinceAction >= -window.skewMs) {
-      // Follows an action whose echo was not recognised: the next link of the chain.
+    } else if (sinceAction >= -window.skewMs) {
+      // Follows one of our actions without being its echo: the next link of the chain.
       state.hop++;
-      state.actionPending = false;
     }
+    // (An event received before our latest action, e.g. delivered late from a queue, keeps the hop.)
     pushHistory(state, this.options.historyLimit, { step: 'event', at: event.receivedAt, hop: state.hop, what: event.type, path: event.path });
     return { hop: state.hop, chain: state };
   }

@@ -62,6 +62,9 @@ export interface SharedLedgerStats {
   reads: number;
   errors: number;
   lastError: string | null;
+  /** Epoch ms of the last failed / successful Redis call: failing while lastErrorAt > lastOkAt. */
+  lastErrorAt: number;
+  lastOkAt: number;
 }
 
 export class SharedLedger {
@@ -74,7 +77,7 @@ export class SharedLedger {
   private queuedRead: Promise<boolean> | null = null;
   private removePublisher: (() => void) | null = null;
   private stopped = false;
-  private readonly stats: SharedLedgerStats = { published: 0, applied: 0, reads: 0, errors: 0, lastError: null };
+  private readonly stats: SharedLedgerStats = { published: 0, applied: 0, reads: 0, errors: 0, lastError: null, lastErrorAt: 0, lastOkAt: 0 };
 
   constructor(
     private readonly core: GuardCore,
@@ -100,6 +103,11 @@ export class SharedLedger {
     this.stopped = true;
     this.removePublisher?.();
     this.removePublisher = null;
+  }
+
+  /** True while the latest Redis call failed (the guard decides with its local ledger). */
+  get failing(): boolean {
+    return this.stats.lastErrorAt > this.stats.lastOkAt;
   }
 
   /** Id of the last stream entry read. */
@@ -172,6 +180,7 @@ export class SharedLedger {
     try {
       await this.redis.call('XADD', this.options.streamKey, 'MAXLEN', '~', this.options.maxLength, '*', ...fields);
       this.stats.published++;
+      this.stats.lastOkAt = this.now();
       if (this.stats.published % 256 === 1) {
         void this.redis.call('PEXPIRE', this.options.streamKey, this.options.retentionMs).catch((err: unknown) => this.fail(err));
       }
@@ -193,6 +202,7 @@ export class SharedLedger {
         if (entries.length < this.options.readCount) break;
       }
       this.coveredUntil = Math.max(this.coveredUntil, issuedAt);
+      this.stats.lastOkAt = this.now();
       return true;
     } catch (err) {
       this.fail(err);
@@ -216,6 +226,7 @@ export class SharedLedger {
     const error = err instanceof Error ? err : new Error(String(err));
     this.stats.errors++;
     this.stats.lastError = error.message;
+    this.stats.lastErrorAt = this.now();
     this.onError(error);
   }
 }
