@@ -10,6 +10,7 @@ import type { MalformedReport } from '../core/qumulo/sse';
 import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription';
 import { type BufferOverflow, type WatchHandle, watchRegistry } from '../core/watch/registry';
 import { getCluster } from './lib/cluster';
+import { onFlowLifecycle } from './lib/lifecycle';
 import { Throttle, shortDuration, status, type StatusDot } from './lib/status';
 
 interface WatchConfig {
@@ -131,8 +132,7 @@ export = function register(RED: NodeAPI): void {
     const onStopping = () => {
       if (!closed) handle.pause();
     };
-    RED.events.on('flows:started', onStarted);
-    RED.events.on('flows:stopping', onStopping);
+    const unsubscribeLifecycle = onFlowLifecycle(RED.events, { started: onStarted, stopping: onStopping });
     const fallback = setTimeout(() => {
       if (!started) onStarted();
     }, START_FALLBACK_MS);
@@ -141,8 +141,7 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(fallback);
-      RED.events.removeListener('flows:started', onStarted);
-      RED.events.removeListener('flows:stopping', onStopping);
+      unsubscribeLifecycle();
       statusThrottle.cancel();
       handle.release({ removed });
       cluster.deregister(node);

@@ -43,6 +43,12 @@ type HelperNode = {
   credentials?: Record<string, string>;
 };
 
+/** The last status the node itself set (the helper's spies sit on Node.prototype, shared by all nodes). */
+function lastStatusOf(node: unknown): unknown {
+  const spy = (node as { status: { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> } }).status;
+  return spy.getCalls().filter((c) => c.thisValue === node).at(-1)?.args[0];
+}
+
 async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
@@ -130,8 +136,8 @@ describe('qumulo-watch node', function () {
       assert.deepEqual(out.map((m) => m.payload.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       assert.deepEqual(out[4].payload.spine, [sim.sim.fileIdOf('in'), id]);
       // Status says what it does.
-      await until(() => JSON.stringify(watch.status.lastCall?.args ?? []).includes('(10)'), 'status with the count');
-      assert.deepEqual(watch.status.lastCall?.args[0], { fill: 'green', shape: 'dot', text: 'watching /in (10)' });
+      await until(() => JSON.stringify(lastStatusOf(watch) ?? {}).includes('(10)'), 'status with the count');
+      assert.deepEqual(lastStatusOf(watch), { fill: 'green', shape: 'dot', text: 'watching /in (10)' });
     } finally {
       await client.close();
     }
@@ -178,10 +184,69 @@ describe('qumulo-watch node', function () {
     }
   });
 
+  it('shares one stream among many watch nodes without piling up runtime listeners', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const watches = Array.from({ length: 12 }, (_, i) => ({
+        id: `w${i}`,
+        type: 'qumulo-watch',
+        z: 'tab',
+        cluster: 'c1',
+        path: '/in',
+        recursive: true,
+        types: [],
+        wires: [['out']],
+      }));
+      await helper.load([clusterNode, watchNode], [{ id: 'tab', type: 'tab' }, clusterConfig(), ...watches, { id: 'out', type: 'helper', z: 'tab' }], credentials);
+      const out: Msg[] = [];
+      helper.getNode('out').on('input', (msg: Msg) => out.push(msg));
+      await until(() => watchRegistry.list()[0]?.status.state === 'watching' && watchRegistry.list()[0].consumers === 12, 'all watching');
+      assert.equal(watchRegistry.list().length, 1);
+      assert.equal(sim.sim.openStreams(), 1);
+      sim.sim.notify('in/shared.txt', 'child_file_added');
+      await until(() => out.length === 12, 'one message per watch node');
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
+    } finally {
+      process.removeListener('warning', onWarning);
+    }
+  });
+
+  it('mirrors the cluster connection status onto registered user nodes', async () => {
+    // A minimal user node, as action nodes will be: register with mirrorStatus, deregister on close.
+    const userModule = (RED: { nodes: { createNode(n: unknown, c: unknown): void; getNode(id: string): unknown; registerType(t: string, c: unknown): void } }) => {
+      RED.nodes.registerType('qumulo-test-user', function (this: { on: (e: string, cb: (r: boolean, d: () => void) => void) => void }, config: { cluster: string }) {
+        RED.nodes.createNode(this, config);
+        const cluster = RED.nodes.getNode(config.cluster) as { register(n: unknown, o: unknown): void; deregister(n: unknown): void };
+        cluster.register(this, { mirrorStatus: true });
+        this.on('close', (_removed, done) => {
+          cluster.deregister(this);
+          done();
+        });
+      });
+    };
+    const flow = [
+      { id: 'tab', type: 'tab' },
+      clusterConfig(),
+      { id: 'bad', type: 'qumulo-cluster', host: '127.0.0.1', port: String(sim.port), protocol: 'http' },
+      { id: 'u1', type: 'qumulo-test-user', z: 'tab', cluster: 'c1', x: 1, y: 1, wires: [] },
+      { id: 'u2', type: 'qumulo-test-user', z: 'tab', cluster: 'c1', x: 1, y: 2, wires: [] },
+      { id: 'u3', type: 'qumulo-test-user', z: 'tab', cluster: 'bad', x: 1, y: 3, wires: [] },
+    ];
+    await helper.load([clusterNode, watchNode, userModule], flow, { ...credentials, bad: { username: 'admin', password: 'wrong' } });
+    const lastStatus = (id: string) => lastStatusOf(helper.getNode(id)) as { fill?: string; text?: string } | undefined;
+    await until(() => lastStatus('u1')?.fill === 'green' && lastStatus('u2')?.fill === 'green' && lastStatus('u3')?.fill === 'red', 'mirrored statuses');
+    assert.equal(lastStatus('u1')?.text, 'connected as admin');
+    assert.equal(lastStatus('u2')?.text, 'connected as admin');
+    assert.match(lastStatus('u3')?.text ?? '', /401/);
+  });
+
   it('shows a red status and logs an error without a cluster', async () => {
     await helper.load([clusterNode, watchNode], [{ id: 'w1', type: 'qumulo-watch', name: 'orphan', path: '/', wires: [] }]);
     const watch = helper.getNode('w1') as unknown as HelperNode;
-    assert.deepEqual(watch.status.lastCall?.args[0], { fill: 'red', shape: 'ring', text: 'no cluster configured' });
+    assert.deepEqual(lastStatusOf(watch), { fill: 'red', shape: 'ring', text: 'no cluster configured' });
     assert.match(String(watch.error.args[0][0]), /No Qumulo cluster configured/);
     assert.equal(watchRegistry.list().length, 0);
   });
@@ -189,7 +254,7 @@ describe('qumulo-watch node', function () {
   it('refuses a relative or escaping path', async () => {
     await helper.load([clusterNode, watchNode], [clusterConfig(), { id: 'w1', type: 'qumulo-watch', cluster: 'c1', path: '/in/../..', wires: [] }], credentials);
     const watch = helper.getNode('w1') as unknown as HelperNode;
-    assert.equal((watch.status.lastCall?.args[0] as { fill: string }).fill, 'red');
+    assert.equal((lastStatusOf(watch) as { fill: string }).fill, 'red');
     assert.match(String(watch.error.args[0][0]), /Invalid watch path/);
   });
 

@@ -1,0 +1,42 @@
+// One listener pair on Node-RED's runtime events for all nodes that care about the flows'
+// lifecycle (instead of one pair per node, which trips EventEmitter's leak warning past 10).
+
+import type { EventEmitter } from 'node:events';
+
+export interface FlowLifecycleHandlers {
+  /** All nodes of the (re)deployed flows exist and run: safe to send. */
+  started(): void;
+  /** A deploy (or shutdown) is about to stop nodes: stop sending. */
+  stopping(): void;
+}
+
+const subscribers = new Set<FlowLifecycleHandlers>();
+let installedOn: EventEmitter | null = null;
+
+function each(pick: (h: FlowLifecycleHandlers) => void): void {
+  for (const handlers of [...subscribers]) {
+    try {
+      pick(handlers);
+    } catch {
+      // One node's failure must not keep the others paused.
+    }
+  }
+}
+
+const onStarted = () => each((h) => h.started());
+const onStopping = () => each((h) => h.stopping());
+
+/** Subscribes to 'flows:started' / 'flows:stopping'; returns the unsubscribe. */
+export function onFlowLifecycle(events: EventEmitter, handlers: FlowLifecycleHandlers): () => void {
+  if (installedOn !== events) {
+    installedOn?.removeListener('flows:started', onStarted);
+    installedOn?.removeListener('flows:stopping', onStopping);
+    events.on('flows:started', onStarted);
+    events.on('flows:stopping', onStopping);
+    installedOn = events;
+  }
+  subscribers.add(handlers);
+  return () => {
+    subscribers.delete(handlers);
+  };
+}
