@@ -77,7 +77,8 @@ describe('qumulo-flow in an embedded Node-RED runtime', function () {
     const names = list.body.map((entry) => entry.fn);
     assert.ok(names.includes('01 - Quick start - watch the demo data'), `examples: ${JSON.stringify(list.body)}`);
 
-    for (const name of names) {
+    // This spec deploys the foundation's own examples; the other examples have their own specs.
+    for (const name of names.filter((n) => /^0[12] - /.test(String(n)))) {
       const file = await runtime.request<FlowNode[]>('GET', `/library/examples/flows/${PACKAGE.name}/${encodeURIComponent(String(name))}`);
       assert.equal(file.status, 200, `example ${name}`);
       // Point the example at this test's simulator instead of 127.0.0.1:18000.
