@@ -4,13 +4,15 @@
 // produces). Reconnect backoff is shortened so the spec stays fast.
 
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { QumuloEvent } from '../core/event';
 import { QumuloClient } from '../core/qumulo/client';
 import type { MalformedReport } from '../core/qumulo/sse';
 import { type GapRecord, NotifySubscription, type SubscriptionOptions, type SubscriptionStatus } from '../core/qumulo/subscription';
-import { type TestSim, startSim } from './support/sim';
+import { type TestSim, TLS_FIXTURES, startSim } from './support/sim';
 
 interface Recorder {
   sub: NotifySubscription;
@@ -224,6 +226,37 @@ describe('NotifySubscription', function () {
       assert.equal(last.isDirectory, true);
       await until(() => rec.sub.status.state === 'error', 'error after removal');
       assert.equal(rec.sub.status.failureKind, 'not-found');
+    });
+  });
+
+  describe('over HTTPS', () => {
+    let tlsSim: TestSim;
+    before(async () => {
+      tlsSim = await startSim({ https: true, files: { 'secure/': '' } });
+    });
+    after(async () => {
+      await tlsSim?.stop();
+    });
+
+    it('streams with the cluster CA, and reports a TLS error without it', async () => {
+      const ca = fs.readFileSync(path.join(TLS_FIXTURES, 'cert.pem'), 'utf8');
+      const trusted = new QumuloClient(tlsSim.clientOptions({ ca }));
+      const untrusted = new QumuloClient(tlsSim.clientOptions());
+      const ok = record({ client: trusted, ref: '/secure', watchId: 'tls-ok' });
+      const refused = record({ client: untrusted, ref: '/secure', watchId: 'tls-refused' });
+      try {
+        await until(() => ok.sub.status.state === 'watching', 'watching over TLS');
+        tlsSim.sim.notify('secure/s.txt', 'child_file_added');
+        await until(() => ok.events.length === 1, 'event over TLS');
+        await until(() => refused.sub.status.state === 'error', 'TLS error');
+        assert.equal(refused.sub.status.failureKind, 'tls');
+        assert.match(refused.sub.status.lastError ?? '', /TLS verification failed/);
+      } finally {
+        ok.sub.close();
+        refused.sub.close();
+        await trusted.close();
+        await untrusted.close();
+      }
     });
   });
 
