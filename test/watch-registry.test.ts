@@ -141,6 +141,29 @@ describe('WatchRegistry', function () {
     assert.equal(registry.list()[0].waiting, 0);
   });
 
+  it('gives returning nodes their own buffers before a newcomer adopts a waiting one', async () => {
+    const x1 = registry.acquire(spec, consumer('x').consumer);
+    const y1 = registry.acquire(spec, consumer('y').consumer);
+    x1.resume();
+    y1.resume();
+    await watching();
+    x1.release();
+    y1.release(); // a full deploy stops both…
+    emit('1', '2');
+    await until(() => registry.list()[0].buffered === 4, 'both buffering');
+    // …and starts a brand-new node z first, then x and y again.
+    const z = consumer('z');
+    const x = consumer('x');
+    const y = consumer('y');
+    const handles = [registry.acquire(spec, z.consumer), registry.acquire(spec, x.consumer), registry.acquire(spec, y.consumer)];
+    handles.forEach((h) => h.resume());
+    assert.deepEqual(x.events.map((e) => e.relativePath), ['1', '2']);
+    assert.deepEqual(y.events.map((e) => e.relativePath), ['1', '2']);
+    assert.deepEqual(z.events, [], 'the newcomer took nobody else\'s events');
+    emit('3');
+    await until(() => x.events.length === 3 && y.events.length === 3 && z.events.length === 1, 'live for all');
+  });
+
   it('closes the subscription and its client when the last consumer is removed', async () => {
     const a = registry.acquire(spec, consumer('a').consumer);
     const b = registry.acquire(spec, consumer('b').consumer);

@@ -4,8 +4,8 @@
 // one cluster subscription. Each consumer (a watch node, identified by its node id) has a slot.
 // When a consumer is released without `removed` (a deploy restarts it) its slot stays for a grace
 // period and buffers events (bounded, overflow counted); the consumer that comes back — same id,
-// or any newcomer for the key when no slot has its id — drains the slot in order before live
-// events. Nothing is dropped or duplicated across deploys. A release with `removed`, or the grace
+// or else a newcomer for the key once every returning node has reclaimed its own slot — drains
+// the slot in order before live events. Nothing is dropped or duplicated across deploys. A release with `removed`, or the grace
 // period running out, frees the slot; the subscription closes with its last slot.
 
 import { createHash } from 'node:crypto';
@@ -89,6 +89,8 @@ interface Slot {
   id: string;
   consumer: WatchConsumer | null;
   paused: boolean;
+  /** Created for an id not seen before: may adopt a waiting slot at its first resume. */
+  fresh: boolean;
   buffer: Buffered[];
   bufferedEvents: number;
   bufferedNotices: number;
@@ -248,19 +250,7 @@ export class WatchRegistry {
   private attachSlot(entry: Entry, consumer: WatchConsumer): Slot {
     let slot = entry.slots.get(consumer.id);
     if (!slot) {
-      // A newcomer inherits the oldest waiting slot of this key (e.g. a node pasted with a new id).
-      for (const candidate of entry.slots.values()) {
-        if (!candidate.consumer) {
-          slot = candidate;
-          entry.slots.delete(candidate.id);
-          slot.id = consumer.id;
-          entry.slots.set(consumer.id, slot);
-          break;
-        }
-      }
-    }
-    if (!slot) {
-      slot = { id: consumer.id, consumer: null, paused: true, buffer: [], bufferedEvents: 0, bufferedNotices: 0, overflow: null, graceTimer: null };
+      slot = { id: consumer.id, consumer: null, paused: true, fresh: true, buffer: [], bufferedEvents: 0, bufferedNotices: 0, overflow: null, graceTimer: null };
       entry.slots.set(consumer.id, slot);
     }
     if (slot.graceTimer) clearTimeout(slot.graceTimer);
@@ -270,8 +260,29 @@ export class WatchRegistry {
     return slot;
   }
 
+  /**
+   * A consumer with an id the registry has not seen inherits a slot still waiting for its node
+   * (e.g. a node pasted back with a new id). Done at the first resume, not at acquire, so that
+   * every node of the same deploy has reclaimed its own slot by id first. The waiting slot has
+   * buffered since before the newcomer existed, so its buffer covers the newcomer's own.
+   */
+  private adoptWaitingSlot(entry: Entry, slot: Slot): void {
+    slot.fresh = false;
+    for (const candidate of entry.slots.values()) {
+      if (candidate === slot || candidate.consumer) continue;
+      slot.buffer = candidate.buffer;
+      slot.bufferedEvents = candidate.bufferedEvents;
+      slot.bufferedNotices = candidate.bufferedNotices;
+      slot.overflow = candidate.overflow;
+      if (candidate.graceTimer) clearTimeout(candidate.graceTimer);
+      entry.slots.delete(candidate.id);
+      return;
+    }
+  }
+
   private resume(entry: Entry, slot: Slot, consumer: WatchConsumer): void {
     if (slot.consumer !== consumer || !slot.paused) return;
+    if (slot.fresh) this.adoptWaitingSlot(entry, slot);
     call(() => consumer.onStatus?.(entry.subscription.status));
     // Drain synchronously: nothing can interleave, so buffered events stay ahead of live ones.
     const buffered = slot.buffer;
