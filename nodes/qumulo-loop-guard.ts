@@ -9,8 +9,9 @@ import { isNotificationType, type QumuloEvent } from '../core/event';
 import { DEFAULT_CHAIN_WINDOW } from '../core/guard/chains';
 import { DEFAULT_GUARD_OPTIONS, LoopGuard, type GuardAlert, type GuardDecision, type LoopGuardOptions } from '../core/guard/guard';
 import { DEFAULT_MATCH_WINDOW } from '../core/guard/ledger';
-import { acquireSharedLedger, attachCoreToClient, clusterIdentity, guardCoreFor, type OwnedRedisConnection, type SharedLedgerLease } from '../core/guard/registry';
-import { getCluster } from './lib/cluster';
+import { acquireSharedLedger, attachCoreToClient, clusterIdentity, guardCoreFor, type MutationAnnouncer, type OwnedRedisConnection, type SharedLedgerLease } from '../core/guard/registry';
+import { sharedLedgerStreamKey } from '../core/guard/shared-ledger';
+import { CLUSTER_TYPE, getCluster, type QumuloClusterNode } from './lib/cluster';
 import { status, type StatusDot } from './lib/status';
 
 interface LoopGuardConfig {
@@ -98,18 +99,12 @@ function ruleNamesOf(msg: NodeMessage): string[] {
   return names;
 }
 
-/**
- * The shared ledger's Redis connection from a qumulo-redis config node: its shared command
- * connection (`connection.acquire()` / `release()`), key prefix applied by `connection.key()`.
- */
+/** What the guard uses of a qumulo-redis config node (nodes/qumulo-redis.ts). */
 interface RedisConfigNodeLike extends Node {
-  connection?: {
-    acquire(): { call(command: string, ...args: (string | number)[]): Promise<unknown> };
-    release(): Promise<void>;
-    key(name: string): string;
-    config?: { url?: string };
-  } | null;
-  configError?: string | null;
+  connection: { key(name: string): string; config: { url: string } } | null;
+  configError: string | null;
+  register(user: Node): { call(command: string, ...args: (string | number)[]): Promise<unknown> } | null;
+  deregister(user: Node): Promise<void>;
 }
 
 type Job = { msg: NodeMessageInFlow; event: QumuloEvent; send: (msg: Array<NodeMessage | null>) => void; done: (err?: Error) => void };
@@ -158,34 +153,58 @@ export = function register(RED: NodeAPI): void {
       refreshStatus();
     };
     const guard = new LoopGuard(core, options, onAlert);
-    const releaseClient = attachCoreToClient(core, cluster.client, node);
+    // Every client of this cluster feeds the ledger: action nodes may use another qumulo-cluster
+    // config for the same cluster (other user or tuning, hence another pooled client). Node-RED
+    // creates config nodes before flow nodes; looked up again once the flows have started.
+    const attached = new Map<MutationAnnouncer, (removedForGood: boolean) => void>();
+    const attach = (client: MutationAnnouncer) => {
+      if (!attached.has(client)) attached.set(client, attachCoreToClient(core, client, node));
+    };
+    const attachSameCluster = () => {
+      if (closed) return;
+      RED.nodes.eachNode((def: { id: string; type: string }) => {
+        if (def.type !== CLUSTER_TYPE) return;
+        const other = RED.nodes.getNode(def.id) as QumuloClusterNode | null;
+        if (other?.client && other.clientOptions && clusterIdentity(other.clientOptions) === clusterId) attach(other.client);
+      });
+    };
+    attach(cluster.client);
+    attachSameCluster();
+    RED.events.on('flows:started', attachSameCluster);
 
     // ---- optional shared ledger (Redis) ---------------------------------------------------------
     let shared: SharedLedgerLease | null = null;
     if (config.redis) {
       const redisNode = RED.nodes.getNode(config.redis) as RedisConfigNodeLike | null;
       const connection = redisNode?.connection ?? null;
-      if (!connection) {
-        node.status(status.error('redis: not configured'));
-        node.error(`Loop guard: the shared ledger's Redis config is missing or invalid${redisNode?.configError ? `: ${redisNode.configError}` : ''}; using the local ledger only`);
+      if (!redisNode || !connection) {
+        sharedError = `not configured${redisNode?.configError ? `: ${redisNode.configError}` : ''}`;
+        node.error(`Loop guard: the shared ledger's Redis config is missing or invalid (${sharedError}); deciding with the local ledger only`);
       } else {
-        const redisIdentity = `${config.redis}|${connection.config?.url ?? ''}|${connection.key('')}`;
+        const redisIdentity = `${config.redis}|${connection.config.url}|${connection.key('')}`;
+        // The first guard node on this (cluster, redis) opens the reader's connection; the last one closes it.
         const connect = (): OwnedRedisConnection => {
-          const client = connection.acquire();
-          return { call: (command, ...args) => client.call(command, ...args), quit: () => connection.release() };
+          const client = redisNode.register(node);
+          if (!client) throw new Error(`Redis: ${redisNode.configError ?? 'not configured'}`);
+          return { call: (command, ...args) => client.call(command, ...args), quit: () => redisNode.deregister(node) };
         };
-        shared = acquireSharedLedger(
-          clusterId,
-          redisIdentity,
-          connect,
-          node,
-          { streamKey: connection.key(`qumulo-flow:guard:{${clusterId}}:intents`), watcherSkewMs: numberSetting(config.watcherSkew, 0, 0) },
-          (error) => {
-            sharedError = error.message;
-            warn(`loop guard: shared ledger (Redis) error, deciding with the local ledger: ${error.message}`);
-            refreshStatus();
-          },
-        );
+        try {
+          shared = acquireSharedLedger(
+            clusterId,
+            redisIdentity,
+            connect,
+            node,
+            { streamKey: connection.key(sharedLedgerStreamKey(clusterId)), watcherSkewMs: numberSetting(config.watcherSkew, 0, 0) },
+            (error) => {
+              sharedError = error.message;
+              warn(`loop guard: shared ledger (Redis) error, deciding with the local ledger: ${error.message}`);
+              refreshStatus();
+            },
+          );
+        } catch (err) {
+          sharedError = (err as Error).message;
+          node.error(`Loop guard: shared ledger unavailable (${sharedError}); deciding with the local ledger only`);
+        }
       }
     }
 
@@ -200,7 +219,7 @@ export = function register(RED: NodeAPI): void {
       const counts = `${c.passed} passed · ${c.suppressed} echoes · ${c.tripped} tripped`;
       let dot: StatusDot;
       if (lastTrip && Date.now() - lastTrip.at < TRIP_STATUS_MS) dot = status.warning(`${lastTrip.text} · ${counts}`);
-      else if (sharedError) dot = status.error(`redis: ${sharedError}`);
+      else if (sharedError !== null && (shared === null || shared.ledger.failing)) dot = status.error(`shared ledger: ${sharedError}`);
       else dot = c.tripped > 0 ? status.warning(counts) : status.ok(counts);
       node.status(dot);
     }
@@ -302,7 +321,8 @@ export = function register(RED: NodeAPI): void {
       // Whatever still waits for the barrier is decided now with what the ledger knows.
       for (const job of backlog.splice(0)) decide(job);
       guard.close();
-      releaseClient(removed);
+      RED.events.removeListener('flows:started', attachSameCluster);
+      for (const release of attached.values()) release(removed);
       const lease = shared;
       shared = null;
       if (lease === null) {

@@ -48,7 +48,7 @@ describe('qumulo-loop-guard node', function () {
   const peers: QumuloClient[] = [];
 
   before(async () => {
-    sim = await startSim({ files: { 'inbox/a.txt': 'a', 'inbox/b.txt': 'b', 'inbox/c.txt': 'c', 'inbox/d.txt': 'd' } });
+    sim = await startSim({ files: { 'inbox/a.txt': 'a', 'inbox/b.txt': 'b', 'inbox/c.txt': 'c', 'inbox/d.txt': 'd', 'inbox/e.txt': 'e' } });
   });
   beforeEach(() => helper.startServer());
   afterEach(async () => {
@@ -152,6 +152,24 @@ describe('qumulo-loop-guard node', function () {
     assert.ok((trip.guard.history ?? []).length >= 6, 'events and actions of the chain');
     assert.equal(ourActions, 3, 'exactly hop-limit actions were let through');
     assert.match(warnings[0], /loop guard: hop limit 3 reached for \/inbox\/d\.txt/);
+  });
+
+  it('also hears actions made through another qumulo-cluster config of the same cluster', async () => {
+    // c2: same cluster, other tuning, hence another pooled client than the guard's c1. Listed
+    // first: the runtime creates config nodes before flow nodes (the test helper keeps array order).
+    const nodes = [{ id: 'c2', type: 'qumulo-cluster', host: '127.0.0.1', port: String(sim.port), protocol: 'http', maxConcurrency: '3' }, ...flow()];
+    await helper.load([clusterNode, watchNode, guardNode], nodes, { ...credentials, c2: { username: 'admin', password: 'admin' } });
+    const passed: GuardMsg[] = [];
+    helper.getNode('passed').on('input', (msg: GuardMsg) => passed.push(msg));
+    await waitUntil(() => sim.sim.openStreams() > 0, 'the watch stream is open');
+    const c1 = (helper.getNode('c1') as unknown as { client: QumuloClient }).client;
+    const c2 = (helper.getNode('c2') as unknown as { client: QumuloClient }).client;
+    assert.notEqual(c1, c2);
+    const fileId = sim.sim.fileIdOf('inbox/a.txt');
+    await c2.setAttributes(fileId, { mode: '0606' }, { paths: ['/inbox/a.txt'], fileIds: [fileId] });
+    fs.chmodSync(sim.disk('inbox/e.txt'), 0o606); // marker (a file no test acted on), judged after the echo
+    await waitUntil(() => passed.some((m) => m.payload.path === '/inbox/e.txt'), 'the marker passes');
+    assert.equal(passed.filter((m) => m.payload.path === '/inbox/a.txt').length, 0, "c2's chmod echo was recognised");
   });
 
   it('refuses a payload that is not a Qumulo event with done(err) and a red status', async () => {

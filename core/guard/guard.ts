@@ -206,7 +206,8 @@ export class LoopGuard {
       };
     }
 
-    const now = core.now();
+    // The processing clock is needed only by the breakers (a clock read saved on the hot path).
+    const now = this.fileBreaker.anyOpen || this.ruleBreaker.enabled ? core.now() : 0;
     const openFile = this.fileBreaker.anyOpen ? this.openFileBreaker(event, now) : null;
     if (openFile !== null) {
       return this.trip(event, 'file-breaker', openFile, `breaker open for ${event.path}: ${openFile.count} actions within ${this.options.fileBreaker.windowMs / 1000} s`);

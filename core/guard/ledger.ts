@@ -23,9 +23,15 @@ export interface LedgerMatchWindow {
   remoteSkewMs: number;
 }
 
+/**
+ * Echoes reach the watcher within milliseconds on a healthy cluster (receivedAt is stamped by the
+ * watcher, so time in a queue does not count); related echoes of one change arrive together, in
+ * one `data:` array. The windows are generous for that, and short, because a user's change of an
+ * expected type on the same file inside a window is taken for our echo.
+ */
 export const DEFAULT_MATCH_WINDOW: Readonly<LedgerMatchWindow> = {
-  echoWindowMs: 10_000,
-  settleMs: 1_000,
+  echoWindowMs: 5_000,
+  settleMs: 500,
   localSkewMs: 0,
   remoteSkewMs: 250,
 };
