@@ -211,19 +211,20 @@ export class GapHealer {
         this.warn(`heal marker unreadable: ${message(err)}`);
       }
     }
+    // Gaps already reported to this instance (buffered notices drained before start) are kept:
+    // the marker's window is merged into them.
+    const streamBack = this.streamUp ? this.now() : null;
+    const merge = (start: number, reason: BlindReason, detail: string) => {
+      this.pending = mergeWindows({ start, end: streamBack, reason, detail }, this.pending);
+      if (this.pending && this.pending.end === null && streamBack !== null) this.pending.end = streamBack;
+    };
     if (record) {
       if (!adopted && this.keeper) this.keeper.restore(record.checkpoints);
-      if (record.pending) {
-        this.pending = { start: Math.min(record.pending.start, record.coveredUntil), end: null, reason: record.pending.reason, detail: record.pending.detail };
-      } else if (adopted || record.removed) {
-        this.pending = { start: record.coveredUntil, end: null, reason: 're-added', detail: 'the watch node was removed and added again' };
-      } else if (!options.resumed) {
-        this.pending = { start: record.coveredUntil, end: null, reason: 'restart', detail: 'Node-RED (or the watch) was not running' };
-      }
-      this.coveredUntil = record.coveredUntil;
+      if (record.pending) merge(Math.min(record.pending.start, record.coveredUntil), record.pending.reason, record.pending.detail);
+      else if (adopted || record.removed) merge(record.coveredUntil, 're-added', 'the watch node was removed and added again');
+      else if (!options.resumed) merge(record.coveredUntil, 'restart', 'Node-RED (or the watch) was not running');
+      this.coveredUntil = Math.min(this.coveredUntil, record.coveredUntil);
     }
-    // The stream may already be up (a shared subscription): then the blind window ends now.
-    if (this.pending && this.streamUp) this.pending.end = this.now();
     this.state = this.pending ? 'blind' : 'idle';
     this.saveMarker();
     const markerEvery = this.options.markerIntervalMs ?? DEFAULT_MARKER_INTERVAL_MS;
