@@ -30,9 +30,9 @@ describe('guard: shared ledger in Redis', function () {
     return client;
   }
 
-  function instance(streamKey: string, instanceId: string, errors: Error[] = []) {
+  function instance(streamKey: string, instanceId: string, errors: Error[] = [], timeoutMs?: number) {
     const core = new GuardCore();
-    const shared = new SharedLedger(core, connect(), { streamKey, instanceId }, (e) => errors.push(e));
+    const shared = new SharedLedger(core, connect(), { streamKey, instanceId, ...(timeoutMs ? { timeoutMs } : {}) }, (e) => errors.push(e));
     ledgers.push(shared);
     return { core, shared, guard: new LoopGuard(core), errors };
   }
@@ -126,5 +126,25 @@ describe('guard: shared ledger in Redis', function () {
     assert.equal(a.guard.evaluate(event('child_extra_attrs_changed', 'z.txt', '600', Date.now())).verdict, 'suppressed');
     await a.shared.barrier(Date.now());
     assert.ok(a.shared.getStats().errors >= 2);
+  });
+
+  it('fails open promptly when Redis stalls: neither the mutation nor the decision waits for it', async () => {
+    const key = uniquePrefix('guard') + ':intents';
+    const errors: Error[] = [];
+    const a = instance(key, 'node-a', errors, 200);
+    await a.shared.start();
+    // Redis stops answering this client (a stalled server or network), without closing anything.
+    const admin = connect();
+    await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
+    try {
+      await a.core.mutationListener(intentFor('lock', 'w.txt', '700')); // resolves: the mutation goes ahead
+      await a.shared.barrier(Date.now()); // resolves: the guard decides with its local ledger
+      assert.ok(errors.some((e) => /publishing an intent: no answer from Redis within 200 ms/.test(e.message)), errors.map((e) => e.message).join('; '));
+      assert.ok(errors.some((e) => /read barrier: no answer from Redis within 200 ms/.test(e.message)));
+      assert.equal(a.guard.evaluate(event('child_extra_attrs_changed', 'w.txt', '700', Date.now())).verdict, 'suppressed');
+      assert.ok(a.shared.failing);
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE');
+    }
   });
 });

@@ -43,6 +43,11 @@ export interface SharedLedgerOptions {
   watcherSkewMs: number;
   /** Entries per XREAD. */
   readCount: number;
+  /**
+   * How long a publish (which holds back the mutation) or a read barrier (which holds back the
+   * guard's decision) may wait for Redis before the guard goes on without it (fail open).
+   */
+  timeoutMs: number;
 }
 
 export const DEFAULT_SHARED_LEDGER_OPTIONS: Omit<SharedLedgerOptions, 'streamKey' | 'instanceId'> = {
@@ -50,6 +55,7 @@ export const DEFAULT_SHARED_LEDGER_OPTIONS: Omit<SharedLedgerOptions, 'streamKey
   retentionMs: 10 * 60_000,
   watcherSkewMs: 0,
   readCount: 1_000,
+  timeoutMs: 1_000,
 };
 
 export function sharedLedgerStreamKey(clusterIdentity: string): string {
@@ -127,7 +133,19 @@ export class SharedLedger {
   barrier(receivedAt: number): Promise<void> | null {
     const needed = receivedAt + this.options.watcherSkewMs;
     if (needed < this.coveredUntil || this.stopped) return null;
-    return this.coverUntil(needed);
+    return this.withinTimeout(this.coverUntil(needed), 'read barrier');
+  }
+
+  /** Settles when `work` does or after `timeoutMs`, whichever is first; a timeout is reported. */
+  private withinTimeout(work: Promise<void>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.fail(new Error(`${what}: no answer from Redis within ${this.options.timeoutMs} ms, going on with the local ledger`));
+        resolve();
+      }, this.options.timeoutMs);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Reads every peer intent added so far. Never rejects. */
@@ -171,8 +189,12 @@ export class SharedLedger {
     return running;
   }
 
-  private async publish(record: IntentRecord): Promise<void> {
-    if (record.source !== LOCAL_SOURCE || this.stopped) return;
+  private publish(record: IntentRecord): Promise<void> {
+    if (record.source !== LOCAL_SOURCE || this.stopped) return Promise.resolve();
+    return this.withinTimeout(this.append(record), 'publishing an intent');
+  }
+
+  private async append(record: IntentRecord): Promise<void> {
     const { intent } = record;
     const fields: string[] = ['src', this.options.instanceId, 't', String(record.recordedAt), 'k', intent.kind];
     fields.push('p', JSON.stringify(intent.paths), 'f', JSON.stringify(record.fileIds), 'x', JSON.stringify(intent.expectedTypes));
