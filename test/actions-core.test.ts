@@ -9,8 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import type { QumuloEvent } from '../core/event';
+import { QumuloApiError } from '../core/qumulo/errors';
 import {
+  actionFailure,
+  AllStopRefusal,
   applyModeSpec,
+  describeError,
   collisionCandidate,
   compileRenameTemplate,
   compileTargetDirTemplate,
@@ -334,5 +338,39 @@ describe('actions core: mode arithmetic', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('actions core: error descriptions', () => {
+  const forbidden = (errorClass: string) =>
+    new QumuloApiError({
+      status: 403,
+      method: 'PATCH',
+      path: '/v1/files/42/file-lock',
+      body: { error_class: errorClass, description: 'denied' },
+      privilegeHint: 'PRIVILEGE_FS_FILE_LOCK_WRITE plus Write-ACL permission on the file',
+    });
+
+  it('a 403 on a lock names the missing privilege in the message and the result', () => {
+    const failure = actionFailure('lock /data/a.txt', forbidden('fs_access_denied_error'), {}, 'PRIVILEGE_FS_FILE_LOCK_WRITE');
+    assert.match(failure.message, /^lock \/data\/a\.txt failed: .*HTTP 403 fs_access_denied_error.*PRIVILEGE_FS_FILE_LOCK_WRITE/);
+    const described = describeError(forbidden('fs_access_denied_error'));
+    assert.equal(described.status, 403);
+    assert.equal(described.errorClass, 'fs_access_denied_error');
+    assert.match(described.privilege ?? '', /^PRIVILEGE_FS_FILE_LOCK_WRITE/);
+  });
+
+  it('a 403 for a locked file is not blamed on a privilege', () => {
+    const described = describeError(forbidden('fs_read_only_error'));
+    assert.equal(described.privilege, undefined);
+    const failure = actionFailure('chmod /data/a.txt', new QumuloApiError({ status: 403, method: 'PATCH', path: '/x', body: { error_class: 'fs_read_only_error' } }), {}, 'X');
+    assert.doesNotMatch(failure.message, /needs X/);
+  });
+
+  it('all-stop refusals pass through failure wrapping, keeping what was already done', () => {
+    const refusal = new AllStopRefusal('2025-01-01T00:00:00.000Z');
+    const passed = actionFailure('quarantine /a', refusal, { newPath: '/q/a' });
+    assert.equal(passed, refusal);
+    assert.deepEqual(refusal.partial, { newPath: '/q/a' });
   });
 });

@@ -1,0 +1,181 @@
+// Lock throughput: 5,000 files locked through the qumulo-lock node in a real (embedded) Node-RED
+// runtime, against the simulator with 10 ms added to every REST answer, compared with a serial
+// client doing the same work one file at a time (what Qumulo's filelock script does).
+//   npm run bench:actions
+// Settings (env): BENCH_FILES (5000), BENCH_SERIAL_FILES (300: the serial run is measured on a
+// subset, its rate does not depend on the count), BENCH_LATENCY_MS (10), BENCH_CONCURRENCY (64:
+// the cluster node's "max concurrency"; the default of 8 caps a 10 ms cluster at ~400 locks/s).
+// Each lock is a read (current lock state, for idempotency) plus the PATCH: two requests.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Session } from 'node:inspector';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { QumuloEvent } from '../core/event';
+import { createLockAction, parseRetentionSpec, runAction } from '../core/actions';
+import { QumuloClient, type QumuloClientOptions } from '../core/qumulo/client';
+import { startRuntime } from '../test/support/runtime';
+import { clearSinks, sendTo, sinkMessages, waitFor, writeSinkNode } from '../test/support/actions';
+
+const FILES = Number(process.env.BENCH_FILES ?? 5000);
+const SERIAL_FILES = Number(process.env.BENCH_SERIAL_FILES ?? 300);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+/** BENCH_PROFILE=file.cpuprofile: CPU profile of the Node-RED process during the node phase only. */
+const PROFILE = process.env.BENCH_PROFILE;
+
+function post<T>(session: Session, method: string): Promise<T> {
+  return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result as T))));
+}
+
+const name = (prefix: string, i: number) => `${prefix}/f${String(i).padStart(5, '0')}.dat`;
+
+/**
+ * The simulator runs as its own process (`dist/sim/cli.js`), as it would be a separate cluster:
+ * in-process it would share one event loop with Node-RED and measure the simulator as much as us.
+ */
+async function startSimProcess(root: string): Promise<{ child: ChildProcess; port: number }> {
+  const cli = path.resolve(__dirname, '..', 'sim', 'cli.js');
+  const child = spawn(process.execPath, [cli, '--root', root, '--port', '0', '--latency-ms', String(LATENCY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited (${code}) before listening: ${out}`)));
+  });
+  child.stdout!.resume();
+  return { child, port };
+}
+
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux). */
+function childCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
+  } catch {
+    return NaN;
+  }
+}
+
+/** An event for `/rel` as the watch node would emit it (no file id: the lock goes by path). */
+function eventOf(rel: string): QumuloEvent {
+  const file = rel.slice(rel.lastIndexOf('/') + 1);
+  return {
+    type: 'child_file_added',
+    path: '/' + rel,
+    relativePath: rel,
+    name: file,
+    extension: 'dat',
+    parentDir: '/' + rel.slice(0, rel.lastIndexOf('/')),
+    fileId: null,
+    spine: [],
+    isDirectory: false,
+    streamName: null,
+    watchId: 'bench',
+    watchRoot: '/',
+    seq: 0,
+    receivedAt: Date.now(),
+  };
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-bench-'));
+  for (const dir of ['node', 'serial']) fs.mkdirSync(path.join(root, dir));
+  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name('node', i)), 'x');
+  for (let i = 0; i < SERIAL_FILES; i++) fs.writeFileSync(path.join(root, name('serial', i)), 'x');
+  const sim = await startSimProcess(root);
+  const clientOptions = (extra: Partial<QumuloClientOptions> = {}): QumuloClientOptions => ({
+    host: '127.0.0.1',
+    port: sim.port,
+    protocol: 'http',
+    username: 'admin',
+    password: 'admin',
+    ...extra,
+  });
+  const sinkDir = writeSinkNode();
+  const runtime = await startRuntime({ extraNodesDirs: [sinkDir] });
+  try {
+    // ---- through the node, in Node-RED ----
+    clearSinks();
+    await runtime.deploy(
+      [
+        { id: 'tab', type: 'tab', label: 'bench' },
+        { id: 'cluster', type: 'qumulo-cluster', name: 'sim', host: '127.0.0.1', port: String(sim.port), protocol: 'http', maxConcurrency: String(CONCURRENCY) },
+        { id: 'lock', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '1d', legalHold: 'leave', relockThreshold: '1d', x: 100, y: 100, wires: [['sink']] },
+        { id: 'sink', type: 'qf-test-sink', z: 'tab', x: 300, y: 100, wires: [] },
+      ],
+      'full',
+      { cluster: { username: 'admin', password: 'admin' } },
+    );
+    const events = Array.from({ length: FILES }, (_, i) => eventOf(name('node', i)));
+    const results = sinkMessages('sink');
+    const session = PROFILE ? new Session() : null;
+    if (session) {
+      session.connect();
+      await post(session, 'Profiler.enable');
+      await post(session, 'Profiler.start');
+    }
+    const cpuBefore = process.cpuUsage();
+    const simCpuBefore = childCpuSeconds(sim.child.pid);
+    const startedNode = process.hrtime.bigint();
+    for (const event of events) sendTo(runtime.RED, 'lock', { payload: event });
+    await waitFor(() => results.length >= FILES, `${FILES} lock results`, 600_000);
+    const nodeSeconds = Number(process.hrtime.bigint() - startedNode) / 1e9;
+    const cpu = process.cpuUsage(cpuBefore);
+    if (session && PROFILE) {
+      const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
+      fs.writeFileSync(PROFILE, JSON.stringify(profile));
+      session.disconnect();
+    }
+    const simCpu = childCpuSeconds(sim.child.pid) - simCpuBefore;
+    const cpuNote = `Node-RED process ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU, simulator process ${simCpu.toFixed(1)} s CPU`;
+    const outcomes: Record<string, number> = {};
+    for (const m of results) outcomes[m.result.outcome] = (outcomes[m.result.outcome] ?? 0) + 1;
+    // Read every lock back from the simulator.
+    const checkClient = new QumuloClient(clientOptions({ maxConcurrency: 32 }));
+    const locks = await Promise.all(events.map((e) => checkClient.getAttributes(e.path, { retrieveLock: true })));
+    await checkClient.close();
+    const lockedOnSim = locks.filter((a) => a.lock?.retention_period).length;
+
+    // ---- serial: one file at a time, same core action, a client limited to one request ----
+    const serialClient = new QumuloClient(clientOptions({ maxConcurrency: 1 }));
+    const action = createLockAction({ retention: parseRetentionSpec('1d'), legalHold: 'leave', extendThresholdMs: 86_400_000 });
+    await serialClient.getAttributes('/');
+    const startedSerial = process.hrtime.bigint();
+    let serialDone = 0;
+    for (let i = 0; i < SERIAL_FILES; i++) {
+      const { result } = await runAction('lock', action, eventOf(name('serial', i)), { client: serialClient, dryRun: false });
+      if (result.outcome === 'done') serialDone++;
+    }
+    const serialSeconds = Number(process.hrtime.bigint() - startedSerial) / 1e9;
+    await serialClient.close();
+
+    const nodeRate = FILES / nodeSeconds;
+    const serialRate = SERIAL_FILES / serialSeconds;
+    const ratio = nodeRate / serialRate;
+    console.log(`qumulo-flow lock benchmark (simulator in its own process, +${LATENCY_MS} ms per REST answer, 2 requests per lock)`);
+    console.log(`  through qumulo-lock in Node-RED: ${FILES} files in ${nodeSeconds.toFixed(2)} s = ${nodeRate.toFixed(0)} locks/s (cluster max concurrency ${CONCURRENCY})`);
+    console.log(`    outcomes ${JSON.stringify(outcomes)}, locked on the simulator: ${lockedOnSim}/${FILES}; ${cpuNote}`);
+    console.log(`  serial client, one file at a time: ${SERIAL_FILES} files in ${serialSeconds.toFixed(2)} s = ${serialRate.toFixed(1)} locks/s (${serialDone} done)`);
+    console.log(`  ratio: ${ratio.toFixed(1)}× the serial client`);
+    console.log(`  goals (>= 1,000 locks/s, >= 20× serial): ${nodeRate >= 1000 ? 'rate met' : 'rate NOT met'}, ${ratio >= 20 ? 'ratio met' : 'ratio NOT met'}`);
+    if (lockedOnSim !== FILES || (outcomes.done ?? 0) !== FILES) process.exitCode = 1;
+  } finally {
+    await runtime.stop();
+    await new Promise<void>((resolve) => {
+      sim.child.once('exit', () => resolve());
+      sim.child.kill('SIGTERM');
+    });
+    fs.rmSync(sinkDir, { recursive: true, force: true });
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
