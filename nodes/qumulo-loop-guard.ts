@@ -88,9 +88,11 @@ function asEvent(payload: unknown): QumuloEvent | null {
   return e as QumuloEvent;
 }
 
-function ruleNamesOf(msg: NodeMessage): string[] {
+const NO_RULES: readonly string[] = Object.freeze([]);
+
+function ruleNamesOf(msg: NodeMessage): readonly string[] {
   const rules = (msg as { rules?: unknown }).rules;
-  if (!Array.isArray(rules)) return [];
+  if (!Array.isArray(rules) || rules.length === 0) return NO_RULES;
   const names: string[] = [];
   for (const rule of rules) {
     const name = typeof rule === 'string' ? rule : (rule as { name?: unknown } | null)?.name;
@@ -232,7 +234,7 @@ export = function register(RED: NodeAPI): void {
     // ---- decisions ------------------------------------------------------------------------------
     function decide(job: Job): void {
       const decision = guard.evaluate(job.event, ruleNamesOf(job.msg));
-      const counts = guard.counts();
+      const counts = guard.liveCounts;
       const info: GuardMessageInfo = {
         verdict: decision.verdict,
         hop: decision.hop,

@@ -248,6 +248,11 @@ export class LoopGuard {
     return { ...this.counters };
   }
 
+  /** The live counters (read-only view, no copy: for per-message use). */
+  get liveCounts(): Readonly<GuardCounters> {
+    return this.counters;
+  }
+
   metrics(): GuardMetrics {
     const now = this.core.now();
     return {
