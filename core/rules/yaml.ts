@@ -153,21 +153,23 @@ export function parseYaml(text: string, filename?: string): ParsedYaml {
   }
   if (documents.length === 0) throw new YamlSyntaxError('the YAML document is empty', 1, 1);
   if (documents.length > 1) throw new YamlSyntaxError('expected one YAML document, found ' + documents.length + ' (remove the extra `---`)');
-  const { values, keys } = buildOffsets(text, events);
-  const lineStarts = lineStartsOf(text);
-  const lookup = (map: Map<string, number>, path: DocPath): SourcePosition | undefined => {
+  // Positions are only needed when there is a problem: build the maps on first use.
+  let index: { values: Map<string, number>; keys: Map<string, number>; lineStarts: number[] } | null = null;
+  const lookup = (which: 'values' | 'keys', path: DocPath): SourcePosition | undefined => {
+    index ??= { ...buildOffsets(text, events), lineStarts: lineStartsOf(text) };
+    const map = index[which];
     for (let len = path.length; len >= 0; len--) {
       const offset = map.get(pathKey(path.slice(0, len)));
-      if (offset !== undefined) return positionOf(lineStarts, offset);
-      if (map === keys) break;
+      if (offset !== undefined) return positionOf(index.lineStarts, offset);
+      if (which === 'keys') break;
     }
     return undefined;
   };
   return {
     value: documents[0],
     locator: {
-      valueAt: (path) => lookup(values, path),
-      keyAt: (path) => lookup(keys, path) ?? lookup(values, path),
+      valueAt: (path) => lookup('values', path),
+      keyAt: (path) => lookup('keys', path) ?? lookup('values', path),
     },
   };
 }
