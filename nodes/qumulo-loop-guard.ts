@@ -44,7 +44,6 @@ interface GuardMessageInfo {
   history?: unknown[];
   breaker?: unknown;
   echoOf?: unknown;
-  counts: { passed: number; suppressed: number; tripped: number };
 }
 
 const STATUS_INTERVAL_MS = 500;
@@ -232,34 +231,36 @@ export = function register(RED: NodeAPI): void {
     showStatus();
 
     // ---- decisions ------------------------------------------------------------------------------
-    function decide(job: Job): void {
-      const decision = guard.evaluate(job.event, ruleNamesOf(job.msg));
-      const counts = guard.liveCounts;
-      const info: GuardMessageInfo = {
-        verdict: decision.verdict,
-        hop: decision.hop,
-        hopLimit: options.hopLimit,
-        counts: { passed: counts.passed, suppressed: counts.suppressed, tripped: counts.tripped },
-      };
+    function decide(msg: NodeMessageInFlow, event: QumuloEvent, send: Job['send'], done: Job['done']): void {
+      const decision = guard.evaluate(event, ruleNamesOf(msg));
+      const out = msg as NodeMessage & { guard?: GuardMessageInfo };
       if (decision.verdict === 'passed') {
-        (job.msg as NodeMessage & { guard?: GuardMessageInfo }).guard = info;
-        job.send([job.msg, null, null]);
+        out.guard = { verdict: 'passed', hop: decision.hop, hopLimit: options.hopLimit };
+        send([out, null, null]);
       } else if (decision.verdict === 'tripped') {
-        info.reason = decision.reason;
-        info.detail = decision.detail;
-        info.history = decision.history;
-        if (decision.breaker) info.breaker = decision.breaker;
-        (job.msg as NodeMessage & { guard?: GuardMessageInfo }).guard = info;
-        job.send([null, job.msg, null]);
+        out.guard = {
+          verdict: 'tripped',
+          hop: decision.hop,
+          hopLimit: options.hopLimit,
+          reason: decision.reason,
+          detail: decision.detail,
+          history: decision.history,
+          ...(decision.breaker ? { breaker: decision.breaker } : {}),
+        };
+        send([null, out, null]);
       } else if (emitSuppressed) {
-        info.reason = 'echo';
-        info.echoOf = decision.echoOf;
-        info.detail = `echo of our own ${decision.echoOf.kind} (${decision.echoOf.echoLagMs} ms after it was sent)`;
-        (job.msg as NodeMessage & { guard?: GuardMessageInfo }).guard = info;
-        job.send([null, job.msg, null]);
+        out.guard = {
+          verdict: 'suppressed',
+          hop: decision.hop,
+          hopLimit: options.hopLimit,
+          reason: 'echo',
+          echoOf: decision.echoOf,
+          detail: `echo of our own ${decision.echoOf.kind} (${decision.echoOf.echoLagMs} ms after it was sent)`,
+        };
+        send([null, out, null]);
       }
       refreshStatus();
-      job.done();
+      done();
     }
 
     // Events wait for the shared ledger's read barrier in arrival order (never overtaking).
@@ -273,7 +274,7 @@ export = function register(RED: NodeAPI): void {
         if (barrier !== null) await barrier;
         if (backlog[0] !== job) continue; // closed meanwhile: the close handler decided it
         backlog.shift();
-        decide(job);
+        decide(job.msg, job.event, job.send, job.done);
       }
       draining = false;
     }
@@ -305,15 +306,14 @@ export = function register(RED: NodeAPI): void {
         done(err);
         return;
       }
-      const job: Job = { msg, event, send, done };
       if (!draining) {
-        const barrier = shared?.ledger.barrier(event.receivedAt) ?? null;
+        const barrier = shared === null ? null : shared.ledger.barrier(event.receivedAt);
         if (barrier === null) {
-          decide(job);
+          decide(msg, event, send, done);
           return;
         }
       }
-      backlog.push(job);
+      backlog.push({ msg, event, send, done });
       if (!draining) void drain();
     });
 
@@ -321,7 +321,7 @@ export = function register(RED: NodeAPI): void {
       closed = true;
       if (statusTimer !== null) clearTimeout(statusTimer);
       // Whatever still waits for the barrier is decided now with what the ledger knows.
-      for (const job of backlog.splice(0)) decide(job);
+      for (const job of backlog.splice(0)) decide(job.msg, job.event, job.send, job.done);
       guard.close();
       RED.events.removeListener('flows:started', attachSameCluster);
       for (const release of attached.values()) release(removed);
