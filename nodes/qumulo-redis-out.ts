@@ -59,22 +59,36 @@ export = function register(RED: NodeAPI): void {
     if (!client) return;
     const writer = new StreamWriter(client, { maxLen, maxBatch: batchSize });
 
+    // The count shows up at most every STATUS_INTERVAL_MS; nothing is computed per message.
+    let statusTimer: NodeJS.Timeout | null = null;
+    const refreshStatusSoon = () => {
+      if (statusTimer || closed) return;
+      statusTimer = setTimeout(() => {
+        statusTimer = null;
+        statusThrottle.push(describe());
+      }, STATUS_INTERVAL_MS);
+    };
+    const defaultKey = connection.key(defaultStream);
+
     node.on('input', (msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => {
       const override = (msg as { stream?: unknown }).stream;
-      const streamName = typeof override === 'string' && override !== '' ? override : defaultStream;
-      writer.append(connection.key(streamName), msg.payload).then(
-        () => {
-          written++;
-          lastError = null;
-          statusThrottle.push(describe());
-          done();
-        },
-        (err: Error) => {
+      const key = typeof override === 'string' && override !== '' ? connection.key(override) : defaultKey;
+      writer.appendWithCallback(key, msg.payload, (err) => {
+        if (err) {
           lastError = err.message;
           statusThrottle.now(describe());
-          done(new Error(`XADD to ${connection.key(streamName)} failed: ${err.message}`));
-        },
-      );
+          done(new Error(`XADD to ${key} failed: ${err.message}`));
+          return;
+        }
+        written++;
+        if (lastError) {
+          lastError = null;
+          statusThrottle.now(describe());
+        } else {
+          refreshStatusSoon();
+        }
+        done();
+      });
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
@@ -82,6 +96,7 @@ export = function register(RED: NodeAPI): void {
       Promise.race([writer.whenIdle(), timer])
         .then(async () => {
           closed = true;
+          if (statusTimer) clearTimeout(statusTimer);
           statusThrottle.cancel();
           node.status({});
           await redisConfig.deregister(node);

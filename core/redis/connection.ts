@@ -271,6 +271,8 @@ export class SharedRedisConnection extends EventEmitter {
   /** A new dedicated client (XREADGROUP BLOCK holds its connection). Closed by the caller or by close(). */
   createBlockingClient(): RedisClient {
     const client = this.factory(this.config, 'blocking');
+    // Its failures surface through the read loop and the shared connection's status.
+    client.on('error', () => undefined);
     this.blockingClients.add(client);
     client.once('end', () => this.blockingClients.delete(client));
     return client;
@@ -294,6 +296,8 @@ export class SharedRedisConnection extends EventEmitter {
     } finally {
       this.unwatch?.();
       this.unwatch = undefined;
+      // A handshake or socket error can still arrive after the close: keep it from going unhandled.
+      client.on('error', () => undefined);
       this.setStatus({ state: 'closed' });
     }
   }

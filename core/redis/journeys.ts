@@ -13,23 +13,32 @@
 
 export type JourneyEnd<H> = (handle: H, error: unknown) => void;
 
+/**
+ * Per node id, how many deliveries are scheduled and how many are held, as flat triples
+ * `[id, scheduled, held, id, scheduled, held, …]`: a journey touches few nodes, and one small
+ * array per message is much cheaper for the garbage collector than maps.
+ */
+type Cells = Array<string | number>;
+
 interface Journey<H> {
   handle: H;
-  /** Per node id: deliveries scheduled but not yet received. */
-  scheduled: Map<string, number>;
-  /** Per node id: messages received and not yet completed. */
-  held: Map<string, number>;
+  cells: Cells;
   open: number;
   failed: boolean;
   error: unknown;
   onEnd: JourneyEnd<H>;
 }
 
-function bump(map: Map<string, number>, key: string, delta: number): number {
-  const next = (map.get(key) ?? 0) + delta;
-  if (next <= 0) map.delete(key);
-  else map.set(key, next);
-  return next;
+const SCHEDULED = 1;
+const HELD = 2;
+
+function add(cells: Cells, index: number, delta: number): void {
+  cells[index] = (cells[index] as number) + delta;
+}
+
+function cellOf(cells: Cells, nodeId: string): number {
+  for (let i = 0; i < cells.length; i += 3) if (cells[i] === nodeId) return i;
+  return -1;
 }
 
 export class JourneyTracker<H> {
@@ -45,7 +54,7 @@ export class JourneyTracker<H> {
 
   /** Starts tracking a message about to be sent; `onEnd(handle, error)` runs once when it ends. */
   begin(msgid: string, handle: H, onEnd: JourneyEnd<H>): void {
-    this.journeys.set(msgid, { handle, scheduled: new Map(), held: new Map(), open: 0, failed: false, error: undefined, onEnd });
+    this.journeys.set(msgid, { handle, cells: [], open: 0, failed: false, error: undefined, onEnd });
   }
 
   /** The sender sent nothing that was tracked (e.g. no wires): end the journey now. */
@@ -57,25 +66,34 @@ export class JourneyTracker<H> {
   preDeliver(msgid: string, destinationId: string): void {
     const journey = this.journeys.get(msgid);
     if (!journey) return;
-    bump(journey.scheduled, destinationId, 1);
+    const cell = cellOf(journey.cells, destinationId);
+    if (cell < 0) journey.cells.push(destinationId, 1, 0);
+    else add(journey.cells, cell + SCHEDULED, 1);
     journey.open++;
   }
 
   receive(msgid: string, nodeId: string): void {
     const journey = this.journeys.get(msgid);
     if (!journey) return;
-    if (journey.scheduled.has(nodeId)) {
-      bump(journey.scheduled, nodeId, -1);
+    const cells = journey.cells;
+    const cell = cellOf(cells, nodeId);
+    if (cell >= 0 && (cells[cell + SCHEDULED] as number) > 0) {
+      add(cells, cell + SCHEDULED, -1);
+      add(cells, cell + HELD, 1);
     } else {
-      journey.open++; // direct receive(): link in and friends
+      // Direct receive() (link in and friends): not announced by preDeliver.
+      journey.open++;
+      if (cell < 0) cells.push(nodeId, 0, 1);
+      else add(cells, cell + HELD, 1);
     }
-    bump(journey.held, nodeId, 1);
   }
 
   complete(msgid: string, nodeId: string, error: unknown): void {
     const journey = this.journeys.get(msgid);
-    if (!journey || !journey.held.has(nodeId)) return;
-    bump(journey.held, nodeId, -1);
+    if (!journey) return;
+    const cell = cellOf(journey.cells, nodeId);
+    if (cell < 0 || (journey.cells[cell + HELD] as number) === 0) return;
+    add(journey.cells, cell + HELD, -1);
     if (error !== undefined && error !== null && !journey.failed) {
       journey.failed = true;
       journey.error = error;

@@ -13,11 +13,13 @@ export interface StreamWriterOptions {
   maxBatch?: number;
 }
 
+/** Called once Redis answered: the entry id, or the error. */
+export type AppendCallback = (err: Error | null, id?: string) => void;
+
 interface PendingAppend {
   stream: string;
   fields: string[];
-  resolve: (id: string) => void;
-  reject: (err: Error) => void;
+  callback: AppendCallback;
 }
 
 export class StreamWriter {
@@ -38,25 +40,40 @@ export class StreamWriter {
 
   /** Encodes and appends one event; resolves with the new entry id. */
   append(stream: string, event: unknown): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.appendWithCallback(stream, event, (err, id) => (err ? reject(err) : resolve(id as string)));
+    });
+  }
+
+  /**
+   * Same as append() without a promise per event (the out node's hot path): `callback` runs once
+   * Redis answered, or at once (synchronously) when the event cannot be encoded.
+   */
+  appendWithCallback(stream: string, event: unknown, callback: AppendCallback): void {
     let fields: string[];
     try {
       fields = encodeEvent(event);
     } catch (err) {
-      return Promise.reject(err);
+      callback(err as Error);
+      return;
     }
-    return this.appendFields(stream, fields);
+    this.enqueue({ stream, fields, callback });
   }
 
-  /** Appends already-encoded fields (used for dead letters and tests). */
+  /** Appends already-encoded fields. */
   appendFields(stream: string, fields: string[]): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      this.queue.push({ stream, fields, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.enqueue({ stream, fields, callback: (err, id) => (err ? reject(err) : resolve(id as string)) });
     });
+  }
+
+  private enqueue(item: PendingAppend): void {
+    this.queue.push(item);
+    if (this.queue.length >= this.maxBatch) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Appends not yet answered by Redis (queued + sent). */
@@ -98,16 +115,17 @@ export class StreamWriter {
     this.sentUnanswered += batch.length;
     pipeline.exec().then(
       (results) => {
+        // Settle the counters first: a callback may wait for whenIdle().
+        this.settled(batch.length);
         for (let i = 0; i < batch.length; i++) {
           const [err, id] = results?.[i] ?? [new Error('no reply from Redis'), null];
-          if (err) batch[i].reject(err);
-          else batch[i].resolve(String(id));
+          if (err) batch[i].callback(err);
+          else batch[i].callback(null, String(id));
         }
-        this.settled(batch.length);
       },
       (err: Error) => {
-        for (const item of batch) item.reject(err);
         this.settled(batch.length);
+        for (const item of batch) item.callback(err);
       },
     );
   }

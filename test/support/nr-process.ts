@@ -32,8 +32,6 @@ export interface NodeRedProcessOptions {
   settings?: Record<string, unknown>;
   /** Modules a function node can reach with global.get(name): name -> module id. Default { fs: 'fs' }. */
   globalModules?: Record<string, string>;
-  /** Console log level (default info: deploy detection reads "Started …" lines). */
-  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   /** Extra node CLI flags, e.g. ['--max-old-space-size=256']. */
   nodeArgs?: string[];
 }
@@ -107,6 +105,11 @@ export class NodeRedProcess {
     }
   }
 
+  /** CPU time (user + system) the process has used so far, in seconds (Linux /proc). */
+  cpuSeconds(): number {
+    return this.child?.pid ? processCpuSeconds(this.child.pid) : 0;
+  }
+
   private writeUserDir(): void {
     const modules = this.options.globalModules ?? { fs: 'fs' };
     const settings = {
@@ -117,7 +120,8 @@ export class NodeRedProcess {
       userDir: this.userDir,
       nodesDir: [REPO_ROOT],
       disableEditor: true,
-      logging: { console: { level: this.options.logLevel ?? 'info', metrics: false, audit: false } },
+      // info, not less: start and deploy detection read the "Started flows" lines.
+      logging: { console: { level: 'info', metrics: false, audit: false } },
       ...this.options.settings,
     };
     const globals = Object.entries(modules)
@@ -222,6 +226,21 @@ export class NodeRedProcess {
     if (this.ownsUserDir) fs.rmSync(this.userDir, { recursive: true, force: true });
   }
 }
+
+/** CPU seconds (utime + stime) of any process, from /proc/<pid>/stat; 0 when unavailable. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: 100 on Linux for every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function waitForExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

@@ -30,6 +30,11 @@ export interface RedisServerOptions {
   aclUser?: { username: string; password: string };
   /** Start as a one-node Redis Cluster owning all 16384 slots. */
   cluster?: boolean;
+  /**
+   * Where the temp data dir is made (default os.tmpdir()). '/dev/shm' (tmpfs) makes
+   * `appendfsync always` cheap: a process crash keeps the data, fsync costs nothing.
+   */
+  dataBase?: string;
   /** Extra `--name value` arguments for redis-server. */
   extraArgs?: string[];
 }
@@ -240,10 +245,12 @@ class LocalRedisServer implements RedisServer {
     if (this.options.password) args.push('--requirepass', this.options.password);
     if (this.options.aclUser) {
       const { username, password } = this.options.aclUser;
-      args.push('--user', `${username} on >${password} ~* &* +@all`);
+      // One argv element per ACL token: a single quoted string would become the user name.
+      args.push('--user', username, 'on', `>${password}`, '~*', '&*', '+@all');
     }
     if (this.options.cluster) {
-      args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(this.dir, 'nodes.conf'));
+      // A lone node does not learn its own address (CLUSTER SLOTS would answer ""): announce it.
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(this.dir, 'nodes.conf'), '--cluster-announce-ip', this.host);
     }
     return args.concat(this.options.extraArgs ?? []);
   }
@@ -365,7 +372,8 @@ export async function startRedisServer(options: RedisServerOptions & { own?: boo
   let lastError: unknown;
   // The free port can be taken between the probe and redis-server's bind: retry a few times.
   for (let attempt = 0; attempt < 5; attempt++) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-redis-'));
+    const base = options.dataBase && fs.existsSync(options.dataBase) ? options.dataBase : os.tmpdir();
+    const dir = fs.mkdtempSync(path.join(base, 'qf-redis-'));
     const server = new LocalRedisServer(binary, await freePort(), dir, options);
     try {
       await server.start();
