@@ -445,6 +445,9 @@ export class CompiledRuleSet {
   private readonly byExtension = new Map<string, Bucket>();
   private readonly byDirectoryHash = new Map<number, DirectoryBucket[]>();
   private readonly hasDirectoryIndex: boolean;
+  /** Bit d set: the directory index has a directory with d components (bit 31: 31 or more). */
+  private directoryDepths = 0;
+  private maxDirectoryDepth = 0;
   private readonly scratch: Int32Array;
 
   constructor(readonly ruleSet: RuleSet) {
@@ -514,6 +517,9 @@ export class CompiledRuleSet {
           const hash = rollingHash(dir, dir.length);
           let list = this.byDirectoryHash.get(hash);
           if (list === undefined) this.byDirectoryHash.set(hash, (list = []));
+          const components = Math.min(31, depthOf(dir));
+          this.directoryDepths |= 1 << components;
+          this.maxDirectoryDepth = Math.max(this.maxDirectoryDepth, depthOf(dir));
           let bucket = list.find((b) => b.dir === dir);
           if (bucket === undefined) {
             bucket = Object.assign(new Bucket(), { dir });
@@ -559,23 +565,33 @@ export class CompiledRuleSet {
     return count;
   }
 
-  /** Walks the path once, looking up every ancestor-or-self prefix by its rolling hash. */
+  /**
+   * Walks the path once, looking up ancestor-or-self prefixes by their rolling hash — only at the
+   * depths the index has directories for, and no further than the deepest one.
+   */
   private matchDirectories(event: QumuloEvent, out: Int32Array, count: number): number {
     const path = event.path;
     const length = path.length;
+    const depths = this.directoryDepths;
+    const maxDepth = this.maxDirectoryDepth;
     let hash = 0;
+    let depth = 0;
     for (let i = 0; i <= length; i++) {
       const code = i < length ? path.charCodeAt(i) : SLASH;
       if (code === SLASH && i > 0) {
-        const buckets = this.byDirectoryHash.get(hash);
-        if (buckets !== undefined) {
-          for (let b = 0; b < buckets.length; b++) {
-            const bucket = buckets[b];
-            if (bucket.dir.length !== i || !path.startsWith(bucket.dir)) continue;
-            const tests = bucket.tests;
-            for (let r = 0; r < tests.length; r++) if (tests[r](event)) out[count++] = bucket.indexes[r];
+        depth++;
+        if ((depths >>> (depth < 31 ? depth : 31)) & 1) {
+          const buckets = this.byDirectoryHash.get(hash);
+          if (buckets !== undefined) {
+            for (let b = 0; b < buckets.length; b++) {
+              const bucket = buckets[b];
+              if (bucket.dir.length !== i || !path.startsWith(bucket.dir)) continue;
+              const tests = bucket.tests;
+              for (let r = 0; r < tests.length; r++) if (tests[r](event)) out[count++] = bucket.indexes[r];
+            }
           }
         }
+        if (depth >= maxDepth) break;
       }
       if (i < length) hash = (Math.imul(hash, 31) + code) & 0x3fffffff; // stays a small integer: no boxing
     }
