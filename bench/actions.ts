@@ -15,8 +15,7 @@ import * as path from 'node:path';
 import type { QumuloEvent } from '../core/event';
 import { createLockAction, parseRetentionSpec, runAction } from '../core/actions';
 import { QumuloClient, type QumuloClientOptions } from '../core/qumulo/client';
-import { startRuntime } from '../test/support/runtime';
-import { clearSinks, sendTo, sinkMessages, waitFor, writeSinkNode } from '../test/support/actions';
+import { clearSinks, sendTo, sinkMessages, startRuntimeReady, waitFor, writeSinkNode } from '../test/support/actions';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 const SERIAL_FILES = Number(process.env.BENCH_SERIAL_FILES ?? 300);
@@ -88,6 +87,14 @@ async function main(): Promise<void> {
   for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name('node', i)), 'x');
   for (let i = 0; i < SERIAL_FILES; i++) fs.writeFileSync(path.join(root, name('serial', i)), 'x');
   const sim = await startSimProcess(root);
+  const stopSim = () =>
+    new Promise<void>((resolve) => {
+      if (sim.child.exitCode !== null) return resolve();
+      sim.child.once('exit', () => resolve());
+      sim.child.kill('SIGTERM');
+    });
+  // Never leave the simulator process behind, whatever fails below.
+  process.once('exit', () => sim.child.kill('SIGTERM'));
   const clientOptions = (extra: Partial<QumuloClientOptions> = {}): QumuloClientOptions => ({
     host: '127.0.0.1',
     port: sim.port,
@@ -97,20 +104,19 @@ async function main(): Promise<void> {
     ...extra,
   });
   const sinkDir = writeSinkNode();
-  const runtime = await startRuntime({ extraNodesDirs: [sinkDir] });
+  clearSinks();
+  const { runtime, userDir } = await startRuntimeReady({
+    flows: [
+      { id: 'tab', type: 'tab', label: 'bench' },
+      { id: 'cluster', type: 'qumulo-cluster', name: 'sim', host: '127.0.0.1', port: String(sim.port), protocol: 'http', maxConcurrency: String(CONCURRENCY) },
+      { id: 'lock', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '1d', legalHold: 'leave', relockThreshold: '1d', x: 100, y: 100, wires: [['sink']] },
+      { id: 'sink', type: 'qf-test-sink', z: 'tab', x: 300, y: 100, wires: [] },
+    ],
+    credentials: { cluster: { username: 'admin', password: 'admin' } },
+    extraNodesDirs: [sinkDir],
+  });
   try {
     // ---- through the node, in Node-RED ----
-    clearSinks();
-    await runtime.deploy(
-      [
-        { id: 'tab', type: 'tab', label: 'bench' },
-        { id: 'cluster', type: 'qumulo-cluster', name: 'sim', host: '127.0.0.1', port: String(sim.port), protocol: 'http', maxConcurrency: String(CONCURRENCY) },
-        { id: 'lock', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '1d', legalHold: 'leave', relockThreshold: '1d', x: 100, y: 100, wires: [['sink']] },
-        { id: 'sink', type: 'qf-test-sink', z: 'tab', x: 300, y: 100, wires: [] },
-      ],
-      'full',
-      { cluster: { username: 'admin', password: 'admin' } },
-    );
     const events = Array.from({ length: FILES }, (_, i) => eventOf(name('node', i)));
     const results = sinkMessages('sink');
     const session = PROFILE ? new Session() : null;
@@ -166,11 +172,9 @@ async function main(): Promise<void> {
     if (lockedOnSim !== FILES || (outcomes.done ?? 0) !== FILES) process.exitCode = 1;
   } finally {
     await runtime.stop();
-    await new Promise<void>((resolve) => {
-      sim.child.once('exit', () => resolve());
-      sim.child.kill('SIGTERM');
-    });
+    await stopSim();
     fs.rmSync(sinkDir, { recursive: true, force: true });
+    fs.rmSync(userDir, { recursive: true, force: true });
     fs.rmSync(root, { recursive: true, force: true });
   }
 }

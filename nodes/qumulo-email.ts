@@ -119,8 +119,9 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
-    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
-      if (!closed) node.status(dot);
+    // The status text is built when it is shown (at most every 500 ms), not per message.
+    const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {
+      if (!closed) node.status(describe());
     });
     const describe = (): StatusDot => {
       const text = `${dryRun ? 'dry-run · ' : ''}${digest.pending} waiting · ${counts.mails} mail(s)${counts.failed ? ` · ${counts.failed} failed` : ''}`;
@@ -145,7 +146,7 @@ export = function register(RED: NodeAPI): void {
         if (error) held.done(error);
         else held.done();
       }
-      statusThrottle.push(describe());
+      statusThrottle.push(null);
     };
 
     function onBatch(batch: DigestBatch<Held>): void {
@@ -197,7 +198,7 @@ export = function register(RED: NodeAPI): void {
         send(msg);
         done();
       }
-      statusThrottle.push(describe());
+      statusThrottle.push(null);
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

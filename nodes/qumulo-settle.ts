@@ -54,8 +54,9 @@ export = function register(RED: NodeAPI): void {
     let closed = false;
     let ready = false;
     const waiting: Array<{ entry: SettleEntry<SettleMessage>; reason: SettleReason }> = [];
-    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
-      if (!closed) node.status(dot);
+    // The status text is built when it is shown (at most every 500 ms), not per message.
+    const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {
+      if (!closed) node.status(describe());
     });
     const describe = (): StatusDot => {
       const text = `holding ${settler.size} · sent ${sent}${settler.overflowCount ? ` · ${settler.overflowCount} early (full)` : ''}`;
@@ -67,7 +68,7 @@ export = function register(RED: NodeAPI): void {
       msg.settle = { count: entry.count, firstAt: entry.firstAt, lastAt: entry.lastAt, types: entry.types, reason, key: entry.key };
       sent++;
       node.send(msg);
-      statusThrottle.push(describe());
+      statusThrottle.push(null);
     };
     const emit = (entry: SettleEntry<SettleMessage>, reason: SettleReason) => {
       // Until every node of the flow exists, sends would go nowhere: queue them.
@@ -106,7 +107,7 @@ export = function register(RED: NodeAPI): void {
       start();
       const event = msg.payload;
       settler.add(settleKey(event), msg, String(event.type), SETTLE_ACTIVITY_TYPES.has(String(event.type)));
-      statusThrottle.push(describe());
+      statusThrottle.push(null);
       // The input is handled: it is now part of (or is) the coalesced message sent later.
       done();
     });

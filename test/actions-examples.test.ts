@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ALL_STOP_FILE_NAME, AllStopStore } from '../core/actions';
-import { REPO_ROOT, startRuntime, type EmbeddedRuntime, type FlowNode } from './support/runtime';
+import { REPO_ROOT, type EmbeddedRuntime, type FlowNode } from './support/runtime';
 import { startSim, type TestSim } from './support/sim';
-import { waitFor } from './support/actions';
+import { startRuntimeReady, waitFor } from './support/actions';
 
 const MODULE = '@qumulo-flow/node-red-qumulo-flow';
 const OURS = /^4[0-6] - /;
@@ -17,17 +17,19 @@ describe('action node examples (embedded runtime)', function () {
   this.timeout(60_000);
   let sim: TestSim;
   let runtime: EmbeddedRuntime;
+  let userDir: string;
   const savedEnv = { user: process.env.QUMULO_USERNAME, pass: process.env.QUMULO_PASSWORD };
 
   before(async () => {
     process.env.QUMULO_USERNAME = 'admin';
     process.env.QUMULO_PASSWORD = 'admin';
     sim = await startSim({ files: { 'incoming/welcome.txt': 'hello\n', 'archive/report-2024.csv': 'q,r\n', 'incoming/setup.exe': 'MZ', 'incoming/.canary.docx': 'canary' } });
-    runtime = await startRuntime();
+    ({ runtime, userDir } = await startRuntimeReady({}));
   });
   after(async () => {
     await runtime.stop();
-    AllStopStore.forget(path.join(runtime.userDir, ALL_STOP_FILE_NAME));
+    AllStopStore.forget(path.join(userDir, ALL_STOP_FILE_NAME));
+    fs.rmSync(userDir, { recursive: true, force: true });
     await sim.stop();
     if (savedEnv.user === undefined) delete process.env.QUMULO_USERNAME;
     else process.env.QUMULO_USERNAME = savedEnv.user;

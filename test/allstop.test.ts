@@ -9,7 +9,7 @@ import { ALL_STOP_FILE_NAME, AllStopStore } from '../core/actions';
 import { QumuloClient } from '../core/qumulo/client';
 import { startRuntime, type EmbeddedRuntime, type FlowNode } from './support/runtime';
 import { startSim, type TestSim } from './support/sim';
-import { clearSinks, eventFor, sendTo, sinkMessages, tempDir, treeState, waitFor, writeSinkNode, type ResultMsg } from './support/actions';
+import { clearSinks, eventFor, sendTo, sinkMessages, startRuntimeReady, tempDir, treeState, waitFor, writeSinkNode, type ResultMsg } from './support/actions';
 
 type StatusMsg = { status: { fill?: string; text?: string }; [k: string]: unknown };
 type AlertMsg = ResultMsg & { allStop: { active: boolean; since: string | null; changed: boolean; action: string; clusterKey: string; snapshot: { id: number; name: string } | null } };
@@ -62,9 +62,8 @@ describe('qumulo-all-stop (embedded runtime, simulator)', function () {
   const credentials = { cluster: { username: 'admin', password: 'admin' } };
 
   async function boot(extra?: { snapshotPath?: string; maxConcurrency?: number }): Promise<EmbeddedRuntime> {
-    runtime = await startRuntime({ extraNodesDirs: [sinkDir], settings: { userDir } });
-    await runtime.deploy(flows(extra), 'full', credentials);
-    return runtime;
+    ({ runtime } = await startRuntimeReady({ flows: flows(extra), credentials, extraNodesDirs: [sinkDir], userDir }));
+    return runtime!;
   }
 
   const results = () => sinkMessages('sink');

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import type { MutationIntent } from '../core/qumulo/types';
 import type { QumuloClusterNode } from '../nodes/lib/cluster';
 import { startSim, type TestSim } from './support/sim';
-import { Collector, clusterNode, eventFor, helper, initHelper, tempDir, type ResultMsg } from './support/actions';
+import { Collector, clusterNode, eventFor, helper, initHelper, tempDir, waitFor, type ResultMsg } from './support/actions';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const clusterModule = require('../nodes/qumulo-cluster');
@@ -21,7 +21,7 @@ type SettledMsg = ResultMsg & { settle: { count: number; firstAt: number; lastAt
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('qumulo-settle node (real runtime)', function () {
-  this.timeout(45_000);
+  this.timeout(60_000);
   let sim: TestSim;
   let userDir: string;
 
@@ -59,8 +59,8 @@ describe('qumulo-settle node (real runtime)', function () {
     });
     const settled = new Collector<SettledMsg>(helper.getNode('settled'));
     const locked = new Collector(helper.getNode('locked'));
-    // Let the watch connect (its status turns green once it is streaming).
-    await sleep(1000);
+    // Write only once the watch's change-notify stream is open on the simulator.
+    await waitFor(() => sim.sim.openStreams() >= 1, 'the watch is streaming');
 
     const file = sim.disk('in/big.bin');
     fs.writeFileSync(file, '');
@@ -70,7 +70,7 @@ describe('qumulo-settle node (real runtime)', function () {
       fs.appendFileSync(file, Buffer.alloc(4096, chunk));
       lastWriteAt = Date.now();
     }
-    const [msg] = await locked.next(1, 15_000);
+    const [msg] = await locked.next(1, 30_000);
     assert.equal(msg.result.outcome, 'done', msg.result.detail);
     assert.equal(msg.payload.path, '/in/big.bin');
     // Nothing else arrives for this file afterwards.

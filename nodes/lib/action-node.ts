@@ -141,8 +141,9 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       const text = prefix + parts.join(' · ');
       return lastFailed ? status.error(`${text} (last: ${lastFailed})`) : status.ok(text);
     };
-    const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
-      if (!closed) node.status(dot);
+    // The status text is built when it is shown (at most every 500 ms), not per message.
+    const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {
+      if (!closed) node.status(describe());
     });
     if (!configError) node.status(describe());
 
@@ -154,7 +155,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       const state = allStop.store.get(allStop.key);
       if (state.active && !stopController.signal.aborted) stopController.abort(new AllStopRefusal(state.since ?? 'an unreadable state file'));
       if (!state.active && stopController.signal.aborted) stopController = new AbortController();
-      statusThrottle.now(describe());
+      statusThrottle.now(null);
     });
     if (cluster) cluster.register(node);
 
@@ -210,7 +211,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
         lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
         attachResult(msg, result);
         send(msg);
-        statusThrottle.push(describe());
+        statusThrottle.push(null);
         if (error) done(error);
         else done();
       })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));

@@ -202,3 +202,37 @@ export async function waitFor(check: () => boolean, what: string, waitMs = 15_00
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Starts an embedded runtime whose flows (and plain credentials, which Node-RED encrypts on its
+ * next save) are in the user directory from the start, and waits until those nodes exist.
+ * Deploying right after start instead races Node-RED's own initial flows load, which can reset the
+ * credentials a deploy just added. Without `flows` a comment node is used as the readiness mark.
+ */
+export async function startRuntimeReady(options: {
+  flows?: FlowNodeLike[];
+  credentials?: Record<string, Record<string, string>>;
+  extraNodesDirs?: string[];
+  userDir?: string;
+}): Promise<{ runtime: EmbeddedRuntimeLike; userDir: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startRuntime } = require('./runtime') as typeof import('./runtime');
+  const userDir = options.userDir ?? tempDir('nr-user');
+  const flows = options.flows ?? [
+    { id: 'qf-ready-tab', type: 'tab', label: 'ready' },
+    { id: 'qf-ready', type: 'comment', z: 'qf-ready-tab', name: 'ready', info: '', x: 100, y: 40, wires: [] },
+  ];
+  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
+  if (options.credentials) fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(options.credentials));
+  const runtime = await startRuntime({ extraNodesDirs: options.extraNodesDirs, settings: { userDir } });
+  const nodes = (runtime.RED as unknown as { nodes: { getNode(id: string): unknown } }).nodes;
+  await waitFor(() => flows.filter((n) => n.z).every((n) => nodes.getNode(n.id)), 'initial flows started');
+  return { runtime, userDir };
+}
+
+export interface FlowNodeLike {
+  id: string;
+  type: string;
+  [key: string]: unknown;
+}
+type EmbeddedRuntimeLike = import('./runtime').EmbeddedRuntime;
