@@ -2,9 +2,17 @@
 // The subscription lives in the process-level registry (core/watch/registry.ts), not in this
 // node, so a deploy that restarts the node does not drop or repeat events: while the node is
 // away its slot buffers, and the node that replaces it drains the buffer once flows have started.
+//
+// Gap healing (core/heal): whatever the stream could not deliver — it was lost, overflowed, or
+// Node-RED was not running — is found once the stream is back (snapshot diff against a checkpoint,
+// or a tree walk) and sent on the first output like live events, with `resync: true`. One result
+// message per heal leaves on the second output (`msg.topic` "qumulo/heal").
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { durationMs, parseDuration } from '../core/actions/duration';
 import { NOTIFICATION_TYPES, type NotificationType, type QumuloEvent, isNotificationType } from '../core/event';
+import { type CheckpointSettings, GapHealer, type HealerStatus } from '../core/heal/healer';
+import type { HealResult } from '../core/heal/types';
 import { isFileId, normalizeAbsolutePath } from '../core/qumulo/refs';
 import type { MalformedReport } from '../core/qumulo/sse';
 import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription';
@@ -20,6 +28,21 @@ interface WatchConfig {
   recursive?: boolean | string;
   /** Selected notification types; empty or all 24 = no filter. */
   types?: string[] | string;
+  /** Heal gaps (default on). */
+  heal?: boolean | string;
+  /** Heal by snapshot diff against rolling checkpoints (default off: walk the tree). */
+  checkpoints?: boolean | string;
+  /** Checkpoint interval, e.g. "15min". */
+  checkpointInterval?: string;
+  /** Expiration set on each checkpoint, e.g. "2d". */
+  checkpointExpiry?: string;
+  /** Clock skew / in-flight allowance, e.g. "5s". */
+  healTolerance?: string;
+}
+
+interface HealSettings {
+  checkpoints: CheckpointSettings;
+  toleranceMs: number;
 }
 
 type WatchNodeDef = NodeDef & WatchConfig;
@@ -27,6 +50,45 @@ type WatchNodeDef = NodeDef & WatchConfig;
 /** Fallback if the runtime never says flows have started (it always should). */
 const START_FALLBACK_MS = 10_000;
 const STATUS_INTERVAL_MS = 500;
+
+function isOn(value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null || value === '') return fallback;
+  return value === true || value === 'true';
+}
+
+function durationSetting(value: unknown, fallback: string, what: string): number {
+  const text = String(value ?? '').trim() || fallback;
+  try {
+    return durationMs(parseDuration(text), new Date());
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** The heal settings of a node, or null when healing is off; throws with a user-facing message. */
+function parseHealSettings(config: WatchConfig): HealSettings | null {
+  if (!isOn(config.heal, true)) return null;
+  const toleranceText = String(config.healTolerance ?? '').trim();
+  const toleranceMs = toleranceText === '0' ? 0 : durationSetting(toleranceText, '5s', 'tolerance');
+  if (toleranceMs > 600_000) throw new Error('tolerance: at most 10 min');
+  if (!isOn(config.checkpoints, false)) return { checkpoints: { enabled: false, intervalMs: 0, expiryMs: 0 }, toleranceMs };
+  const intervalMs = durationSetting(config.checkpointInterval, '15min', 'checkpoint interval');
+  const expiryMs = durationSetting(config.checkpointExpiry, '2d', 'checkpoint expiry');
+  if (intervalMs < 30_000) throw new Error('checkpoint interval: at least 30 s');
+  if (expiryMs < 2 * intervalMs) throw new Error('checkpoint expiry: at least twice the interval (two checkpoints are kept)');
+  return { checkpoints: { enabled: true, intervalMs, expiryMs }, toleranceMs };
+}
+
+/**
+ * Where the heal marker lives: `QUMULO_FLOW_STATE_DIR`, else Node-RED's userDir. null (no marker,
+ * so no restart healing) only when the runtime has no userDir at all, as in unit-test runtimes.
+ */
+function healStateDirectory(RED: NodeAPI): string | null {
+  const fromEnv = process.env.QUMULO_FLOW_STATE_DIR;
+  if (fromEnv) return fromEnv;
+  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+  return userDir || null;
+}
 
 function parseTypes(value: WatchConfig['types']): NotificationType[] | null {
   const list = Array.isArray(value) ? value : typeof value === 'string' && value.trim() ? value.split(',') : [];
@@ -52,11 +114,24 @@ export = function register(RED: NodeAPI): void {
     }
     const recursive = config.recursive !== false && config.recursive !== 'false';
     const types = parseTypes(config.types);
+    let healSettings: HealSettings | null;
+    try {
+      healSettings = parseHealSettings(config);
+    } catch (err) {
+      node.status(status.error('invalid heal settings'));
+      node.error(`Invalid gap healing settings: ${(err as Error).message}`);
+      return;
+    }
 
     let events = 0;
     let lastGap: GapRecord | null = null;
     let subscriptionStatus: SubscriptionStatus | null = null;
     let closed = false;
+    let healer: GapHealer | null = null;
+    let healerStatus: HealerStatus | null = null;
+    /** Heal results wait here while the flows are not running (a deploy is replacing nodes). */
+    let flowsRunning = false;
+    const heldResults: NodeMessage[] = [];
     const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
       if (!closed) node.status(dot);
     });
@@ -66,8 +141,15 @@ export = function register(RED: NodeAPI): void {
       const where = s?.watchRoot ?? ref;
       if (!s || s.state === 'connecting') return status.connecting(`connecting to ${where}`);
       if (s.state === 'watching') {
+        const h = healerStatus;
+        if (h?.state === 'healing') {
+          const blindFor = h.since === null ? '' : `${shortDuration(Date.now() - h.since)} `;
+          return status.ok(`healing ${blindFor}gap (${h.method ?? '…'}): ${h.emitted}`);
+        }
+        if (h?.state === 'failed') return status.warning(`heal failed, retrying: ${h.lastError ?? ''}`);
         const base = `watching ${where} (${events})`;
-        return lastGap ? status.ok(`${base} · gap ${shortDuration((lastGap.end ?? Date.now()) - lastGap.start)}`) : status.ok(base);
+        const healed = h?.lastResult?.outcome === 'healed' && h.lastResult.entries > 0 ? ` · healed ${h.lastResult.entries}` : '';
+        return lastGap ? status.ok(`${base} · gap ${shortDuration((lastGap.end ?? Date.now()) - lastGap.start)}${healed}`) : status.ok(base + healed);
       }
       if (s.state === 'reconnecting') return status.connecting(`reconnecting (${s.attempt}): ${s.failureKind ?? ''}`.trim());
       if (s.state === 'error') return status.error(`${s.failureKind ?? 'error'}: ${s.lastError ?? ''}`);
@@ -82,11 +164,13 @@ export = function register(RED: NodeAPI): void {
       {
         id: node.id,
         onEvent(event: QumuloEvent) {
+          healer?.onEvent(event);
           events++;
-          node.send({ payload: event, topic: event.type } as NodeMessage);
+          node.send([{ payload: event, topic: event.type } as NodeMessage, null]);
           statusThrottle.push(describe());
         },
         onStatus(s: SubscriptionStatus) {
+          healer?.onStatus(s);
           const previous = subscriptionStatus?.state;
           subscriptionStatus = s;
           if (s.state === 'error' && previous !== 'error') {
@@ -95,15 +179,18 @@ export = function register(RED: NodeAPI): void {
           statusThrottle.now(describe());
         },
         onDisconnected(gap: GapRecord) {
+          healer?.onDisconnected(gap);
           node.warn(`Change-notify stream for ${gap.watchRoot} lost (${gap.reason}: ${gap.detail}); reconnecting. Events after seq ${gap.lastSeqBefore} may be missed until it is back.`);
         },
         onGap(gap: GapRecord) {
           lastGap = gap;
           const end = gap.end ?? Date.now();
+          const healing = healSettings ? (healSettings.checkpoints.enabled ? ' Healing the gap (snapshot diff).' : ' Healing the gap (tree walk).') : '';
           node.warn(
             `Change-notify stream for ${gap.watchRoot} is back after ${shortDuration(end - gap.start)} (${gap.reason}). ` +
-              `Events between ${new Date(gap.start).toISOString()} and ${new Date(end).toISOString()} may have been lost (the stream cannot resume).`,
+              `Events between ${new Date(gap.start).toISOString()} and ${new Date(end).toISOString()} may have been lost (the stream cannot resume).${healing}`,
           );
+          healer?.onGap(gap);
           statusThrottle.now(describe());
         },
         onMalformed(report: MalformedReport) {
@@ -113,10 +200,57 @@ export = function register(RED: NodeAPI): void {
         },
         onBufferOverflow(overflow: BufferOverflow) {
           node.warn(`${overflow.dropped} events (seq ${overflow.firstSeq}–${overflow.lastSeq}) were dropped while this node was restarting: the buffer limit was reached.`);
+          healer?.onEventsLost('buffer-overflow', `${overflow.dropped} events dropped while the node was restarting`);
           statusThrottle.now(status.warning(`buffer overflow: ${overflow.dropped} dropped`));
         },
       },
     );
+
+    const sendResult = (result: HealResult) => {
+      const gap = `${shortDuration(result.gap.durationMs)} gap (${result.gap.reason}) of ${result.watchRoot}`;
+      if (result.outcome === 'healed') {
+        const via = result.fallbackReason ? `${result.method}: ${result.fallbackReason}` : result.method;
+        node.log(`Healed the ${gap} by ${via}: ${result.entries} events (${result.duplicates} already delivered live) in ${shortDuration(result.durationMs)}`);
+      } else {
+        node.warn(`Healing the ${gap} failed (${result.error ?? 'unknown error'}); retrying`);
+      }
+      const msg = { topic: 'qumulo/heal', payload: result } as NodeMessage;
+      if (flowsRunning) node.send([null, msg]);
+      else heldResults.push(msg);
+    };
+
+    if (healSettings) {
+      healer = new GapHealer({
+        client: () => {
+          const client = cluster.client;
+          if (!client) throw new Error(`the client of ${cluster.endpoint} is closed`);
+          return client;
+        },
+        watchId: handle.watchId,
+        consumerId: node.id,
+        watchRoot: isFileId(ref) ? null : ref,
+        recursive,
+        types,
+        stateDirectory: healStateDirectory(RED),
+        checkpoints: healSettings.checkpoints,
+        toleranceMs: healSettings.toleranceMs,
+        nextSeq: () => handle.nextSeq(),
+        // Through the registry slot: in order with live events, buffered while a deploy runs.
+        emit: (healed) => handle.deliver(healed),
+        onResult: sendResult,
+        onStatus: (h) => {
+          const wasHealing = healerStatus?.state === 'healing';
+          healerStatus = h;
+          // Short heals do not flash a status; the end of a heal shows at once.
+          if (h.state === 'healing') statusThrottle.push(describe());
+          else if (wasHealing || h.state === 'failed') statusThrottle.now(describe());
+        },
+        onWarning: (text) => node.warn(text),
+      });
+      healer.onStatus(handle.status);
+      if (healSettings.checkpoints.enabled) node.log(`Checkpoint snapshots of ${ref} are named *_${healer.checkpointSuffix}`);
+    }
+    let healerStarted = false;
 
     // Send only while the flows are running: before the first 'flows:started' the nodes this one
     // is wired to may not exist yet, and between 'flows:stopping' and 'flows:started' a deploy may
@@ -126,10 +260,18 @@ export = function register(RED: NodeAPI): void {
     const onStarted = () => {
       if (closed) return;
       started = true;
+      flowsRunning = true;
       clearTimeout(fallback);
-      handle.resume();
+      const continued = handle.resume();
+      if (healer && !healerStarted) {
+        healerStarted = true;
+        // continued: the registry buffered for this node while a deploy restarted it (no gap).
+        healer.start({ resumed: continued });
+      }
+      for (const msg of heldResults.splice(0)) node.send([null, msg]);
     };
     const onStopping = () => {
+      flowsRunning = false;
       if (!closed) handle.pause();
     };
     const unsubscribeLifecycle = onFlowLifecycle(RED.events, { started: onStarted, stopping: onStopping });
@@ -143,10 +285,19 @@ export = function register(RED: NodeAPI): void {
       clearTimeout(fallback);
       unsubscribeLifecycle();
       statusThrottle.cancel();
-      handle.release({ removed });
-      cluster.deregister(node);
-      if (removed) node.status({});
-      done();
+      const finish = () => {
+        handle.release({ removed });
+        cluster.deregister(node);
+        if (removed) node.status({});
+        done();
+      };
+      if (!healer) return finish();
+      // The healer first: it records what is covered while the stream is still up, and a removed
+      // node deletes its checkpoint snapshots.
+      healer
+        .close(removed)
+        .catch((err: unknown) => node.warn(`Gap healing did not close cleanly: ${(err as Error).message}`))
+        .finally(finish);
     });
   }
 

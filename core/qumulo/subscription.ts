@@ -44,7 +44,7 @@ export interface SubscriptionStatus {
   disconnectedSince: number | null;
   lastError: string | null;
   failureKind: FailureKind | null;
-  /** Events delivered so far (also the last seq). */
+  /** Notifications delivered so far (seq numbers also go to events made up by gap healing). */
   events: number;
   malformed: number;
   gaps: number;
@@ -102,7 +102,10 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
 
   private state: SubscriptionState = 'connecting';
   private attempt = 0;
+  /** Last seq handed out: to notifications, and to healed events through allocateSeq(). */
   private seq = 0;
+  private delivered = 0;
+  private lastDeliveredSeq = 0;
   private gaps = 0;
   private lastError: string | null = null;
   private failureKind: FailureKind | null = null;
@@ -139,11 +142,19 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
       disconnectedSince: this.disconnectedSince,
       lastError: this.lastError,
       failureKind: this.failureKind,
-      events: this.seq,
+      events: this.delivered,
       malformed: this.parser.malformedCount,
       gaps: this.gaps,
       watchRoot: this.watchRoot,
     };
+  }
+
+  /**
+   * Hands out the next seq for an event that did not come from the stream (gap healing), so seq
+   * stays unique and increasing per subscription across live and healed events.
+   */
+  allocateSeq(): number {
+    return ++this.seq;
   }
 
   /** The gap currently open (stream lost and not yet back), if any. */
@@ -296,6 +307,8 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
     const watchRoot = this.watchRoot ?? '/';
     for (const raw of notifications) {
       this.seq++;
+      this.delivered++;
+      this.lastDeliveredSeq = this.seq;
       const event = normalizeNotification(raw, { watchId: this.watchId, watchRoot, seq: this.seq, receivedAt });
       this.emitSafely('event', event);
     }
@@ -347,8 +360,10 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
     conn.es?.close();
     const now = Date.now();
     if (conn.opened || (this.everWatched && !this.openGap)) {
-      this.openGap = { watchId: this.watchId, watchRoot: this.watchRoot ?? this.ref, start: now, end: null, reason, detail, attempts: 0, lastSeqBefore: this.seq };
-      this.disconnectedSince = now;
+      // A stream that went silent was dead since its last byte, not since the watchdog noticed.
+      const start = reason === 'idle' && this.lastActivity > 0 ? Math.min(now, this.lastActivity) : now;
+      this.openGap = { watchId: this.watchId, watchRoot: this.watchRoot ?? this.ref, start, end: null, reason, detail, attempts: 0, lastSeqBefore: this.lastDeliveredSeq };
+      this.disconnectedSince = start;
       this.emitSafely('disconnected', { ...this.openGap });
     } else if (this.openGap && reason === 'overflow') {
       // Learned on reconnect that the cluster had dropped events: say so in the gap.

@@ -50,8 +50,16 @@ export interface WatchHandle {
   readonly key: string;
   readonly watchId: string;
   readonly status: SubscriptionStatus;
-  /** Delivers what was buffered (in order) and then live events. Call once the consumer can send. */
-  resume(): void;
+  /**
+   * Delivers what was buffered (in order) and then live events. Call once the consumer can send.
+   * Returns true when the consumer continues a slot that kept buffering while its node was away
+   * (a deploy restarted it, or it took over a waiting slot): nothing was missed in between.
+   */
+  resume(): boolean;
+  /** The next seq of the subscription's numbering (for events made up by gap healing). */
+  nextSeq(): number;
+  /** Delivers events to this consumer only, through its slot (buffered while paused or away). */
+  deliver(events: readonly QumuloEvent[]): void;
   /**
    * Buffers events again until the next resume() (e.g. while a deploy restarts the nodes this
    * consumer sends to: Node-RED drops messages addressed to a node that is being replaced).
@@ -165,8 +173,11 @@ export class WatchRegistry {
       get status() {
         return current.subscription.status;
       },
-      resume: () => {
-        if (!released) this.resume(current, slot, consumer);
+      resume: () => (released ? false : this.resume(current, slot, consumer)),
+      nextSeq: () => current.subscription.allocateSeq(),
+      deliver: (events) => {
+        if (removedSlot(current, slot)) return;
+        for (const event of events) this.toSlot(slot, event);
       },
       pause: () => {
         if (!released && slot.consumer === consumer) slot.paused = true;
@@ -266,7 +277,7 @@ export class WatchRegistry {
    * every node of the same deploy has reclaimed its own slot by id first. The waiting slot has
    * buffered since before the newcomer existed, so its buffer covers the newcomer's own.
    */
-  private adoptWaitingSlot(entry: Entry, slot: Slot): void {
+  private adoptWaitingSlot(entry: Entry, slot: Slot): boolean {
     slot.fresh = false;
     for (const candidate of entry.slots.values()) {
       if (candidate === slot || candidate.consumer) continue;
@@ -276,13 +287,14 @@ export class WatchRegistry {
       slot.overflow = candidate.overflow;
       if (candidate.graceTimer) clearTimeout(candidate.graceTimer);
       entry.slots.delete(candidate.id);
-      return;
+      return true;
     }
+    return false;
   }
 
-  private resume(entry: Entry, slot: Slot, consumer: WatchConsumer): void {
-    if (slot.consumer !== consumer || !slot.paused) return;
-    if (slot.fresh) this.adoptWaitingSlot(entry, slot);
+  private resume(entry: Entry, slot: Slot, consumer: WatchConsumer): boolean {
+    if (slot.consumer !== consumer || !slot.paused) return false;
+    const continued = slot.fresh ? this.adoptWaitingSlot(entry, slot) : true;
     call(() => consumer.onStatus?.(entry.subscription.status));
     // Drain synchronously: nothing can interleave, so buffered events stay ahead of live ones.
     const buffered = slot.buffer;
@@ -299,6 +311,7 @@ export class WatchRegistry {
       call(() => consumer.onBufferOverflow?.(overflow));
     }
     slot.paused = false;
+    return continued;
   }
 
   private release(entry: Entry, slot: Slot, consumer: WatchConsumer, removed: boolean): void {
@@ -333,19 +346,22 @@ export class WatchRegistry {
   }
 
   private dispatch(entry: Entry, event: QumuloEvent): void {
-    for (const slot of entry.slots.values()) {
-      if (slot.consumer && !slot.paused) {
-        const consumer = slot.consumer;
-        call(() => consumer.onEvent(event));
-      } else if (slot.bufferedEvents < this.options.bufferLimit && !slot.overflow) {
-        slot.buffer.push(event);
-        slot.bufferedEvents++;
-      } else if (slot.overflow) {
-        slot.overflow.dropped++;
-        slot.overflow.lastSeq = event.seq;
-      } else {
-        slot.overflow = { dropped: 1, firstSeq: event.seq, lastSeq: event.seq };
-      }
+    for (const slot of entry.slots.values()) this.toSlot(slot, event);
+  }
+
+  /** To the consumer when it can take it, else into the slot's bounded buffer. */
+  private toSlot(slot: Slot, event: QumuloEvent): void {
+    if (slot.consumer && !slot.paused) {
+      const consumer = slot.consumer;
+      call(() => consumer.onEvent(event));
+    } else if (slot.bufferedEvents < this.options.bufferLimit && !slot.overflow) {
+      slot.buffer.push(event);
+      slot.bufferedEvents++;
+    } else if (slot.overflow) {
+      slot.overflow.dropped++;
+      slot.overflow.lastSeq = event.seq;
+    } else {
+      slot.overflow = { dropped: 1, firstSeq: event.seq, lastSeq: event.seq };
     }
   }
 
@@ -359,6 +375,11 @@ export class WatchRegistry {
       }
     }
   }
+}
+
+/** The slot is gone (released with `removed`, grace over, or the subscription closed). */
+function removedSlot(entry: Entry, slot: Slot): boolean {
+  return entry.slots.get(slot.id) !== slot;
 }
 
 function deliverNotice(consumer: WatchConsumer, notice: Notice): void {
