@@ -26,7 +26,14 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
 
   beforeEach(async () => {
     sim = await startSim({
-      files: { 'in/a.txt': 'a', 'in/b.txt': 'b', 'in/held.txt': 'h', 'in/sub/': '', 'in/long.txt': 'l' },
+      files: {
+        'in/a.txt': 'a',
+        'in/b.txt': 'b',
+        'in/held.txt': 'h',
+        'in/sub/': '',
+        'in/long.txt': 'l',
+        ...Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`many/f${i}.txt`, String(i)])),
+      },
     });
     await helper.startServer();
   });
@@ -116,6 +123,37 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     assert.equal(vanished.result.outcome, 'skipped');
     assert.match(vanished.result.detail, /no longer exists/);
     assert.equal(intents.length, 0);
+  });
+
+  it('handles messages concurrently up to the cluster limit, and retries 5xx answers', async () => {
+    const { lock, out } = await load({ retention: '1d' });
+    const client = (helper.getNode('cluster') as unknown as QumuloClusterNode).client!;
+    sim.sim.faults.latencyMs = 5;
+    sim.sim.faults.errorRate = 0.03; // ~12 of ~400 requests answered 503
+    let maxRunning = 0;
+    const sampler = setInterval(() => (maxRunning = Math.max(maxRunning, client.limiter.running)), 1);
+    const retriesBefore = client.stats.retries;
+    for (let i = 0; i < 200; i++) lock.receive({ payload: eventFor(sim, `many/f${i}.txt`) });
+    const results = await out.next(200, 30_000);
+    clearInterval(sampler);
+    assert.deepEqual([...new Set(results.map((m) => m.result.outcome))], ['done']);
+    for (let i = 0; i < 200; i += 37) assert.notEqual(sim.sim.lockOf(`many/f${i}.txt`).retention_period, null);
+    assert.ok(maxRunning > 1, `requests ran concurrently (max ${maxRunning} at once)`);
+    assert.ok(maxRunning <= 8, `never more than the cluster's limit of 8 (max ${maxRunning})`);
+    assert.ok(client.stats.retries > retriesBefore, 'injected 503s were retried');
+  });
+
+  it('does not retry 4xx answers', async () => {
+    const { lock, out } = await load({ retention: '1d' });
+    const client = (helper.getNode('cluster') as unknown as QumuloClusterNode).client!;
+    await client.whoAmI(); // logged in: the next request is the GET alone
+    const retriesBefore = client.stats.retries;
+    const requestsBefore = sim.sim.stats.requests;
+    lock.receive({ payload: { ...eventFor(sim, 'in/a.txt'), path: '/in/missing.txt', fileId: null } });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.outcome, 'skipped');
+    assert.equal(client.stats.retries, retriesBefore);
+    assert.equal(sim.sim.stats.requests - requestsBefore, 1, 'one GET, answered 404, not repeated');
   });
 
   it('dry-run reports what it would do and touches nothing', async () => {
