@@ -71,3 +71,42 @@ describe('action node examples (embedded runtime)', function () {
     });
   }
 });
+
+describe('action node editor definitions', () => {
+  // The editor scripts run in the browser; here they run in a VM with a recording
+  // RED.nodes.registerType, which checks they parse, register the right type in the qumulo
+  // category, and that every default value passes its own validator (a dialog that opens red
+  // on a fresh node is a bug, except required fields only the user can fill). The real editor is exercised by the browser test suite.
+  const TYPES = ['qumulo-lock', 'qumulo-quarantine', 'qumulo-chmod', 'qumulo-rename', 'qumulo-email', 'qumulo-all-stop', 'qumulo-settle'];
+  for (const type of TYPES) {
+    it(`${type}.html registers ${type} with valid defaults, credentials matching the runtime, and help`, () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const vm = require('node:vm') as typeof import('node:vm');
+      const html = fs.readFileSync(path.join(REPO_ROOT, 'nodes', `${type}.html`), 'utf8');
+      const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+      assert.equal(scripts.length, 1);
+      const registered: Record<string, { category: string; defaults: Record<string, { value: unknown; required?: boolean; validate?: (v: unknown) => unknown }>; credentials?: Record<string, unknown>; icon: string }> = {};
+      const jq = () => ({ length: 0, val: () => undefined });
+      vm.runInNewContext(scripts[0], { RED: { nodes: { registerType: (t: string, def: never) => (registered[t] = def) } }, $: jq, window: {} });
+      const def = registered[type];
+      assert.ok(def, 'registered');
+      assert.equal(def.category, 'qumulo');
+      assert.equal(def.icon, `${type}.svg`);
+      assert.ok(fs.existsSync(path.join(REPO_ROOT, 'icons', def.icon)));
+      for (const [name, prop] of Object.entries(def.defaults)) {
+        // Required fields left empty on purpose (SMTP host, addresses) are for the user to fill.
+        if (prop.validate && !(prop.required && prop.value === '')) assert.equal(prop.validate.call({ ...Object.fromEntries(Object.entries(def.defaults).map(([k, p]) => [k, p.value])) }, prop.value), true, `default of ${name} validates`);
+      }
+      if (type === 'qumulo-email') assert.deepEqual(Object.keys(def.credentials ?? {}), ['user', 'password']);
+      else assert.equal(def.credentials, undefined);
+      const help = fs.readFileSync(path.join(REPO_ROOT, 'locales', 'en-US', `${type}.html`), 'utf8');
+      assert.match(help, new RegExp(`data-help-name="${type}"`));
+      for (const section of ['<h3>Inputs</h3>', '<h3>Outputs</h3>', '<h3>Details</h3>', '<h3>Example</h3>']) assert.ok(help.includes(section), `${type} help has ${section}`);
+      const labels = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'locales', 'en-US', `${type}.json`), 'utf8'));
+      for (const key of [...html.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)].map((m) => m[1])) {
+        const value = key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], labels);
+        assert.equal(typeof value, 'string', `label ${key} exists`);
+      }
+    });
+  }
+});
