@@ -170,6 +170,49 @@ describe('qumulo-watch heals gaps: the lock flow locks every file of the gap (te
     assert.deepEqual(untouched(sim, OLD_FILES), []);
   });
 
+  it('a deploy that restarts the watch node is no gap: no heal, files written around it are delivered live', async () => {
+    const { heals } = await load({ checkpoints: false });
+    await streamOpen();
+    const flows = [
+      { id: 'tab', type: 'tab', label: 'heal' },
+      { id: 'cluster', type: 'qumulo-cluster', name: 'sim', host: sim.host, port: String(sim.port), protocol: 'http', maxConcurrency: '8' },
+      {
+        id: 'watch', type: 'qumulo-watch', z: 'tab', name: 'renamed, so restarted', cluster: 'cluster', path: '/vault', recursive: true, types: [],
+        heal: true, checkpoints: false, healTolerance: TOLERANCE, x: 100, y: 100, wires: [['lock', 'events'], ['heals']],
+      },
+      { id: 'lock', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '', legalHold: 'on', x: 300, y: 100, wires: [[]] },
+      { id: 'events', type: 'helper', z: 'tab', x: 300, y: 200 },
+      { id: 'heals', type: 'helper', z: 'tab', x: 300, y: 300 },
+    ];
+    writeFiles(sim, ['vault/before-deploy.txt']);
+    await helper.setFlows(flows, 'nodes', { cluster: { username: 'admin', password: 'admin' } });
+    writeFiles(sim, ['vault/after-deploy.txt']);
+    await allLocked(sim, ['vault/before-deploy.txt', 'vault/after-deploy.txt']);
+    assert.deepEqual(heals.messages, [], 'a deploy is not a gap');
+    const marker = fs.readdirSync(path.join(userDir, 'qumulo-flow-heal')).map((name) => JSON.parse(fs.readFileSync(path.join(userDir, 'qumulo-flow-heal', name), 'utf8')));
+    const mine = marker.filter((m) => m.watchRoot === '/vault' && m.consumerId === 'watch' && m.pending === null && m.removed === false);
+    assert.ok(mine.length >= 1, JSON.stringify(marker));
+  });
+
+  it('the shipped example (05) heals a gap: every file that arrived meanwhile gets its legal hold', async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', '05 - Heal gaps - lock files that arrive while the watch is blind.json'), 'utf8')) as Array<Record<string, unknown>>;
+    fs.mkdirSync(sim.disk('incoming'), { recursive: true });
+    const flow = example.map((n) => {
+      if (n.type === 'qumulo-cluster') return { ...n, host: sim.host, port: String(sim.port), credentials: undefined };
+      if (n.type === 'debug') return { id: n.id, type: 'helper', z: n.z };
+      return n;
+    });
+    const clusterId = String(example.find((n) => n.type === 'qumulo-cluster')!.id);
+    await helper.load([clusterModule, watchModule, lockModule], flow, { [clusterId]: { username: 'admin', password: 'admin' } });
+    const results = new Collector<{ payload: HealResult }>(helper.getNode('qf-ex-heal-result'));
+    await streamOpen();
+    const arrived = numbered('incoming', 50, 'arrived');
+    await duringOutage(sim, () => writeFiles(sim, arrived));
+    const { payload: result } = await results.one(60_000);
+    assert.equal(result.outcome, 'healed', result.error);
+    await allLocked(sim, arrived);
+  });
+
   it('a removed watch node deletes its checkpoint snapshots and leaves a marker for a re-added watch', async () => {
     await load({ checkpoints: true });
     await streamOpen();
