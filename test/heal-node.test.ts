@@ -195,7 +195,7 @@ describe('qumulo-watch heals gaps: the lock flow locks every file of the gap (te
   });
 
   it('the shipped example (05) heals a gap: every file that arrived meanwhile gets its legal hold', async () => {
-    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', '05 - Heal gaps - lock files that arrive while the watch is blind.json'), 'utf8')) as Array<Record<string, unknown>>;
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', '05 - Gap healing - lock files that arrive while the watch is blind.json'), 'utf8')) as Array<Record<string, unknown>>;
     fs.mkdirSync(sim.disk('incoming'), { recursive: true });
     const flow = example.map((n) => {
       if (n.type === 'qumulo-cluster') return { ...n, host: sim.host, port: String(sim.port), credentials: undefined };
