@@ -132,15 +132,14 @@ export = function register(RED: NodeAPI): void {
       }
       if (ackMode === 'complete') {
         consumer.ack(handle.entryId).catch(() => undefined); // retried inside the consumer
-      } else if (ackMode === 'node') {
-        if (consumer.isInFlight(handle.entryId) && !warnedUnacked) {
-          warnedUnacked = true;
-          node.warn(`a message finished its journey without reaching a qumulo-ack node (entry ${handle.entryId}); it stays pending and is delivered again after the claim idle time. Wire every path, including "no match", to a qumulo-ack node, or use ack mode "when the flow is done".`);
-        }
-        consumer.release(handle.entryId, 'journey ended without qumulo-ack');
-      } else {
-        consumer.release(handle.entryId, 'done');
+        return;
       }
+      if (ackMode === 'node' && consumer.isAwaitingAck(handle.entryId) && !warnedUnacked) {
+        warnedUnacked = true;
+        node.warn(`a message finished its journey without reaching a qumulo-ack node (entry ${handle.entryId}); it stays pending and is delivered again after the claim idle time. Wire every path, including "no match", to a qumulo-ack node, or use ack mode "when the flow is done".`);
+      }
+      // Ack node mode: free the slot (an unacknowledged entry comes back later). Receipt mode: done.
+      consumer.release(handle.entryId);
     };
 
     const deliver = (entry: DeliveredEntry) => {
@@ -173,13 +172,13 @@ export = function register(RED: NodeAPI): void {
     const consumer = new StreamConsumer(client, connection.createBlockingClient(), options, {
       deliver,
       deadLettered: reportDeadLetter,
-      released: (id, reason) => {
+      timedOut: (id, afterMs) => {
         const msgid = messageIds.get(id);
         if (msgid !== undefined) {
           journeys.abandon(msgid);
           messageIds.delete(id);
         }
-        if (reason.startsWith('not settled')) node.warn(`entry ${id} released: ${reason}; it will be delivered again`);
+        node.warn(`entry ${id}: the flow did not finish with it within ${afterMs / 1000} s (a node that never calls done()?); it will be delivered again`);
       },
       warning: (text) => node.warn(text),
       error: (err) => {

@@ -10,6 +10,7 @@ import {
   encodeEvent,
   EncodingError,
   fieldsToRecord,
+  JourneyTracker,
   StreamConsumer,
   StreamWriter,
   type ConsumerHandlers,
@@ -60,6 +61,68 @@ describe('redis core: encoding', () => {
     assert.throws(() => decodeEvent(['v', '1']), /no "event" field/);
     assert.throws(() => decodeEvent(['v', '1', 'event', '{oops']), /not valid JSON/);
     assert.throws(() => decodeEvent(['v', '1', 'event', '[1,2]']), /does not hold a JSON object/);
+  });
+});
+
+describe('redis core: journey tracker (ack when the flow is done)', () => {
+  function track(): { tracker: JourneyTracker<string>; ended: Array<[string, unknown]> } {
+    const tracker = new JourneyTracker<string>();
+    const ended: Array<[string, unknown]> = [];
+    return { tracker, ended };
+  }
+
+  it('a linear flow ends when the last node calls done()', () => {
+    const { tracker, ended } = track();
+    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
+    tracker.preDeliver('m1', 'a'); // in -> a
+    tracker.receive('m1', 'a');
+    tracker.preDeliver('m1', 'b'); // a sends on before its done()
+    tracker.complete('m1', 'a', undefined);
+    assert.deepEqual(ended, []);
+    tracker.receive('m1', 'b');
+    tracker.complete('m1', 'b', undefined);
+    assert.deepEqual(ended, [['entry-1', undefined]]);
+    assert.equal(tracker.size, 0);
+  });
+
+  it('fan-out: waits for every branch; one failing branch fails the journey (after all finished)', () => {
+    const { tracker, ended } = track();
+    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
+    tracker.preDeliver('m1', 'a');
+    tracker.preDeliver('m1', 'b');
+    tracker.receive('m1', 'a');
+    tracker.receive('m1', 'b');
+    const failure = new Error('lock failed');
+    tracker.complete('m1', 'a', failure);
+    assert.deepEqual(ended, []);
+    tracker.complete('m1', 'b', undefined);
+    assert.deepEqual(ended, [['entry-1', failure]]);
+  });
+
+  it('direct receive (link in) keeps the journey open; completions of nodes that never held it are ignored', () => {
+    const { tracker, ended } = track();
+    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
+    tracker.preDeliver('m1', 'linkout');
+    tracker.receive('m1', 'linkout');
+    tracker.receive('m1', 'linkin'); // link out hands it over with receive(), no preDeliver
+    tracker.complete('m1', 'linkout', undefined);
+    tracker.complete('m1', 'catch', undefined); // e.g. a catch/complete node: never counted
+    assert.deepEqual(ended, []);
+    tracker.complete('m1', 'linkin', undefined);
+    assert.deepEqual(ended, [['entry-1', undefined]]);
+  });
+
+  it('a message nobody receives ends at once with endIfIdle; abandon() forgets without ending', () => {
+    const { tracker, ended } = track();
+    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
+    tracker.endIfIdle('m1');
+    tracker.begin('m2', 'entry-2', (h, e) => ended.push([h, e]));
+    tracker.preDeliver('m2', 'a');
+    tracker.abandon('m2');
+    tracker.receive('m2', 'a');
+    tracker.complete('m2', 'a', undefined);
+    assert.deepEqual(ended, [['entry-1', undefined]]);
+    assert.equal(tracker.size, 0);
   });
 });
 
@@ -205,16 +268,18 @@ describe('redis core: writer and consumer (real redis-server)', function () {
   });
 
   it('consumer: entries left by a dead consumer are claimed after the idle time; live ones are not', async () => {
+    // Generous idle time: the live consumer's heartbeat (every IDLE/3) must not be starved on a busy machine.
+    const IDLE = 1500;
     await seed(40);
     // "dead" takes 20 and never acks them; "alive" takes 20 and keeps them in flight (heartbeat).
-    const dead = consume({ consumer: 'dead', maxInFlight: 20, claimIdleMs: 400 });
+    const dead = consume({ consumer: 'dead', maxInFlight: 20, claimIdleMs: IDLE });
     await waitFor(() => dead.delivered.length === 20, 'dead got 20');
     await dead.consumer.stop(0); // its entries stay in its PEL, idle from now on
-    const alive = consume({ consumer: 'alive', maxInFlight: 20, claimIdleMs: 400 });
+    const alive = consume({ consumer: 'alive', maxInFlight: 20, claimIdleMs: IDLE });
     await waitFor(() => alive.delivered.length === 20, 'alive got 20');
-    const rescuer = consume({ consumer: 'rescuer', claimIdleMs: 400 }, (entry, consumer) => void consumer.ack(entry.id));
+    const rescuer = consume({ consumer: 'rescuer', claimIdleMs: IDLE }, (entry, consumer) => void consumer.ack(entry.id));
     await waitFor(() => rescuer.delivered.length >= 20, 'rescuer claimed the dead consumer entries');
-    await new Promise((r) => setTimeout(r, 1500)); // several claim rounds: alive's entries must stay with alive
+    await new Promise((r) => setTimeout(r, 2 * IDLE)); // several claim rounds: alive's entries must stay with alive
     const rescued = rescuer.delivered.map((d) => (d.event as QumuloEvent).seq).sort((a, b) => a - b);
     const deadSeqs = dead.delivered.map((d) => (d.event as QumuloEvent).seq).sort((a, b) => a - b);
     assert.deepEqual(rescued, deadSeqs, 'exactly the dead consumer entries, none of the live ones');
@@ -279,17 +344,17 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     assert.equal((onlyNew.delivered[0].event as QumuloEvent).seq, 6);
   });
 
-  it('consumer: an entry not settled within ackTimeout is released and redelivered', async () => {
+  it('consumer: an entry not settled within ackTimeout is given up locally and redelivered', async () => {
     await seed(1);
-    const released: string[] = [];
+    const timedOut: string[] = [];
     let attempts = 0;
     const harness = consume({ consumer: 'c1', ackTimeoutMs: 200, claimIdleMs: 150 }, (entry, consumer) => {
       attempts++;
       if (attempts >= 2) void consumer.ack(entry.id); // the second attempt completes
     });
-    (harness.consumer as unknown as { handlers: ConsumerHandlers }).handlers.released = (id) => released.push(id);
+    (harness.consumer as unknown as { handlers: ConsumerHandlers }).handlers.timedOut = (id) => timedOut.push(id);
     await waitFor(() => harness.delivered.length === 2, 'redelivered after release');
-    assert.equal(released.length, 1);
+    assert.equal(timedOut.length, 1);
     assert.equal(harness.delivered[1].deliveries, 2);
   });
 });

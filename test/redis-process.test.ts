@@ -25,7 +25,7 @@ function consumerFlow(redisUrl: string, prefix: string, extra: { inName?: string
     { id: 'redis', type: 'qumulo-redis', url: redisUrl, keyPrefix: prefix },
     {
       id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 100, name: extra.inName ?? '', redis: 'redis', stream: 'events', group: 'workers',
-      batchSize: '200', maxInFlight: String(MAX_IN_FLIGHT), claimIdle: '5', wires: [['sink']],
+      batchSize: '200', maxInFlight: String(MAX_IN_FLIGHT), wires: [['sink']],
     },
     {
       id: 'sink', type: 'function', z: 'tab', x: 400, y: 100, outputs: 0, wires: [],

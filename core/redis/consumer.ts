@@ -73,8 +73,8 @@ export interface ConsumerHandlers {
   /** Hand an entry to the flow. Throwing counts as a failed attempt. */
   deliver(entry: DeliveredEntry): void;
   deadLettered?(report: DeadLetterReport): void;
-  /** An entry was given up locally without ack (timeout); it will be redelivered. */
-  released?(id: string, reason: string): void;
+  /** An entry was not settled within ackTimeoutMs: given up locally (not acked), it will be redelivered. */
+  timedOut?(id: string, afterMs: number): void;
   warning?(text: string): void;
   /** The read loop hit an error (reported once until it recovers). */
   error?(err: Error): void;
@@ -202,6 +202,11 @@ export class StreamConsumer {
     return this.inFlight.has(id);
   }
 
+  /** Delivered here and neither acknowledged (or being acknowledged) nor given up yet. */
+  isAwaitingAck(id: string): boolean {
+    return this.inFlight.get(id)?.state === 'delivered';
+  }
+
   stats(): ConsumerStats {
     return { inFlight: this.inFlight.size, ...this.lastGroupInfo, ...this.counters };
   }
@@ -273,16 +278,9 @@ export class StreamConsumer {
    * Frees the slot of `id`. An unacknowledged entry is given up locally (it is redelivered after
    * the claim idle time); an early-acked one is simply done.
    */
-  release(id: string, reason: string): void {
-    const entry = this.inFlight.get(id);
-    if (!entry) return;
-    if (entry.state === 'early') {
-      this.settle(id);
-      return;
-    }
-    if (entry.state !== 'delivered') return;
-    this.settle(id);
-    this.handlers.released?.(id, reason);
+  release(id: string): void {
+    const state = this.inFlight.get(id)?.state;
+    if (state === 'early' || state === 'delivered') this.settle(id);
   }
 
   // ---- read loop ---------------------------------------------------------------------------
@@ -414,7 +412,7 @@ export class StreamConsumer {
     try {
       event = decodeEvent(fields);
     } catch (err) {
-      void this.deadLetter(id, fields, deliveries, `cannot decode entry: ${errorText(err)}`);
+      void this.deadLetter(id, fields, deliveries, `cannot decode entry: ${(err as Error).message}`);
       return;
     }
     const now = Date.now();
@@ -584,7 +582,9 @@ export class StreamConsumer {
     for (const [id, entry] of this.inFlight) {
       if (entry.state !== 'delivered' && entry.state !== 'early') continue;
       if (this.ackTimeoutMs > 0 && now - entry.deliveredAt > this.ackTimeoutMs) {
-        this.release(id, `not settled within ${this.ackTimeoutMs} ms (a node did not call done()?)`);
+        const wasPending = entry.state === 'delivered';
+        this.release(id);
+        if (wasPending) this.handlers.timedOut?.(id, this.ackTimeoutMs);
         continue;
       }
       if (entry.state === 'early') continue; // no longer pending in Redis: nothing to keep fresh
