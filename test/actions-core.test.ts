@@ -370,7 +370,9 @@ describe('actions core: error descriptions', () => {
   it('all-stop refusals pass through failure wrapping, keeping what was already done', () => {
     const refusal = new AllStopRefusal('2025-01-01T00:00:00.000Z');
     const passed = actionFailure('quarantine /a', refusal, { newPath: '/q/a' });
-    assert.equal(passed, refusal);
-    assert.deepEqual(refusal.partial, { newPath: '/q/a' });
+    assert.ok(passed instanceof AllStopRefusal);
+    assert.equal(passed.message, refusal.message);
+    assert.deepEqual((passed as AllStopRefusal).partial, { newPath: '/q/a' });
+    assert.deepEqual(refusal.partial, {}, 'the shared refusal is not changed');
   });
 });

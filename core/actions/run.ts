@@ -30,8 +30,10 @@ export interface RunOutcome {
 export function actionFailure(what: string, err: unknown, partial: Record<string, unknown> = {}, privilege?: string): Error {
   // Failures already described, and all-stop refusals (also the reason of an aborted request), pass through.
   if (err instanceof AllStopRefusal) {
-    err.partial = { ...err.partial, ...partial };
-    return err;
+    // A copy: the refusal that aborts queued requests is one instance shared by all of them.
+    const refusal = new AllStopRefusal(err.since);
+    refusal.partial = { ...err.partial, ...partial };
+    return refusal;
   }
   if (err instanceof ActionFailure) return err;
   const d = describeError(err);
@@ -68,7 +70,7 @@ export async function runAction(name: ActionName, action: Action, event: QumuloE
   } catch (err) {
     if (err instanceof AllStopRefusal) {
       // Cancelled mid-action: a request already on the wire may still have been applied.
-      const detail = ctx.mutationStarted ? `${err.message}: cancelled after the first change was sent (that request may have been applied)` : err.message;
+      const detail = ctx.mutationStarted ? `${err.message}: stopped mid-action (a change already sent may have been applied)` : err.message;
       return { result: { ...base, ...err.partial, outcome: 'skipped', detail, refusedBy: 'all-stop', durationMs: elapsed() } };
     }
     const cause = err instanceof ActionFailure && err.cause !== undefined ? err.cause : err;

@@ -149,12 +149,17 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
 
     // Every action node on the cluster turns red the moment an all-stop fires (and back on reset),
     // and requests of this node still waiting for a slot in the client's limit are cancelled.
+    // One AbortController per action in flight, not one per node: Node 20's AbortSignal.any (which
+    // the client uses to combine a caller's signal with its timeout) never forgets the signals it
+    // derived from a long-lived signal, so a node-wide signal would leak memory with every request.
     let warnedFor: string | null = null;
-    let stopController = new AbortController();
+    const controllers = new Set<AbortController>();
     const unsubscribe = allStop?.store.onChange(() => {
       const state = allStop.store.get(allStop.key);
-      if (state.active && !stopController.signal.aborted) stopController.abort(new AllStopRefusal(state.since ?? 'an unreadable state file'));
-      if (!state.active && stopController.signal.aborted) stopController = new AbortController();
+      if (state.active) {
+        const refusal = new AllStopRefusal(state.since ?? 'an unreadable state file');
+        for (const controller of controllers) controller.abort(refusal);
+      }
       statusThrottle.now(null);
     });
     if (cluster) cluster.register(node);
@@ -170,7 +175,10 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
       const client = cluster.client;
       if (!client) {
-        done(new Error(`${spec.type}: the cluster client is closed`));
+        const error = new Error(`${spec.type}: the cluster client is closed`);
+        attachResult(msg, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } });
+        send(msg);
+        done(error);
         return;
       }
       const stopState = allStop.store.get(allStop.key);
@@ -178,17 +186,19 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
         warnedFor = stopState.since;
         node.warn(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`);
       }
+      const controller = new AbortController();
       const ctx: ActionContext = {
         client,
         dryRun,
         origin,
-        signal: stopController.signal,
+        signal: controller.signal,
         // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
         beforeMutation: () => {
           const state = allStop.store.get(allStop.key);
           if (state.active) throw new AllStopRefusal(state.since ?? 'an unreadable state file');
         },
       };
+      controllers.add(controller);
       const work = (async () => {
         // Refuse before even reading when the stop is already on.
         const outcome = stopState.active
@@ -216,7 +226,10 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
         else done();
       })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
       inflight.add(work);
-      void work.finally(() => inflight.delete(work));
+      void work.finally(() => {
+        inflight.delete(work);
+        controllers.delete(controller);
+      });
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
