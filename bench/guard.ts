@@ -280,8 +280,8 @@ async function main(): Promise<void> {
   const node = await nodeLevel();
   console.log(`node  input handlers in Node-RED, ${NODE_EVENTS.toLocaleString('en')} messages each, median of 10 alternating rounds:`);
   console.log(`      pass-through ${node.passUs.toFixed(2)} µs/msg, qumulo-loop-guard ${node.guardUs.toFixed(2)} µs/msg, added by the guard node ${node.addedUs.toFixed(2)} µs/msg`);
-  const verdict = paced.nsPerEvent < 2_000 ? 'OK' : 'OVER BUDGET';
-  console.log(`goal  < 2 µs/event added by the guard core at 100,000 events/s: ${verdict}`);
+  const worstUs = Math.max(paced.nsPerEvent / 1000, tight.nsPerEvent / 1000, node.addedUs);
+  console.log(`goal  < 2 µs/event added at 100,000 events/s (core and node): worst ${worstUs.toFixed(2)} µs → ${worstUs < 2 ? 'OK' : 'OVER BUDGET'}`);
 }
 
 main().then(
