@@ -301,7 +301,7 @@ export = function register(RED: NodeAPI): void {
       const event = asEvent(msg.payload);
       if (event === null) {
         const err = new Error('msg.payload is not a Qumulo event (expected the output of qumulo-watch, a filter or qumulo-redis-in)');
-        node.error(err, msg);
+        // done(err) is Node-RED's node.error(err, msg): Catch nodes see it once.
         node.status(status.error('not a Qumulo event'));
         done(err);
         return;
