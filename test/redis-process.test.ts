@@ -138,14 +138,17 @@ describe('qumulo-redis-in in Node-RED processes (kill -9, deploys, scale-out; re
 
   it('kill -9 mid-stream, restart: every event reaches the sink, and only entries in flight at the kill come twice', async () => {
     const sinkFile = path.join(workDir, 'sink.txt');
-    const nr = await startNodeRed(sinkFile, consumerFlow(server.url, prefix));
+    // Let a backlog build first, so the consumer works at its max-in-flight limit when it dies.
     const production = produce();
-    await waitFor(() => countLines(sinkFile) >= TOTAL * 0.3, '30% consumed', 60_000, 50);
+    await waitFor(async () => (await raw.xlen(prefix + 'events')) >= TOTAL * 0.5, 'half the events written', 60_000, 50);
+    const nr = await startNodeRed(sinkFile, consumerFlow(server.url, prefix));
+    await waitFor(() => countLines(sinkFile) >= TOTAL * 0.3, '30% consumed', 60_000, 20);
     await nr.kill();
     const processedAtKill = countLines(sinkFile);
     // What the group had handed out and not yet seen acknowledged when the process died.
     const pendingAtKill = new Set((await raw.xpending(prefix + 'events', 'workers', '-', '+', 100_000)).map((row) => (row as [string])[0]));
     assert.ok(processedAtKill < TOTAL, 'killed mid-stream');
+    assert.ok(pendingAtKill.size > 0, 'entries were in flight at the kill');
     assert.ok(pendingAtKill.size <= MAX_IN_FLIGHT, `at most max-in-flight entries were pending (${pendingAtKill.size})`);
 
     await nr.restart();
