@@ -199,8 +199,8 @@ describe('redis core: writer and consumer (real redis-server)', function () {
 
   it('writer: one pipeline per turn keeps order, returns ids, and stores the documented fields', async () => {
     const raw = client();
-    const ids = await seed(2500);
-    assert.equal(ids.length, 2500);
+    const writer = new StreamWriter(client(), { maxBatch: 1000 });
+    const ids = await Promise.all(Array.from({ length: 2500 }, (_, i) => writer.append(prefix + 'events', makeEvent(i + 1))));
     assert.equal(new Set(ids).size, 2500);
     const entries = await raw.xrange(prefix + 'events', '-', '+');
     assert.deepEqual(entries.map((e) => e[0]), ids);
@@ -209,6 +209,15 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     assert.equal(first.v, '1');
     assert.equal(first.type, 'child_file_added');
     assert.equal(first.path, '/watched/dir/file-1.txt');
+    // Several streams in one turn: each append lands in its own stream, ids in order per stream.
+    const mixed = await Promise.all([1, 2, 3, 4].map((n) => writer.append(prefix + (n % 2 ? 'odd' : 'even'), makeEvent(n))));
+    assert.deepEqual((await raw.xrange(prefix + 'odd', '-', '+')).map((e) => e[0]), [mixed[0], mixed[2]]);
+    assert.deepEqual((await raw.xrange(prefix + 'even', '-', '+')).map((e) => e[0]), [mixed[1], mixed[3]]);
+    // An object without type/path travels too (fields v and event only).
+    const plainId = await writer.append(prefix + 'plain', { hello: 'world' });
+    const [plain] = await raw.xrange(prefix + 'plain', '-', '+');
+    assert.equal(plain[0], plainId);
+    assert.deepEqual(plain[1], ['v', '1', 'event', '{"hello":"world"}']);
   });
 
   it('writer: MAXLEN ~ keeps the stream near the cap; a bad event rejects only itself', async () => {
