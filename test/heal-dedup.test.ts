@@ -54,6 +54,8 @@ describe('gap healing: ledger, duplicates, marker', () => {
       assert.equal(ledger.covers(21), true);
       ledger.prune(35);
       assert.deepEqual([ledger.lastSeen('/1', 'child_data_written'), ledger.lastSeen('/3', 'child_file_added')], [undefined, 40]);
+      assert.equal(ledger.covers(34), false, 'pruned on purpose: no longer covered');
+      assert.equal(ledger.covers(35), true);
     });
   });
 

@@ -135,6 +135,9 @@ describe('qumulo-watch heals gaps: the lock flow locks every file of the gap (te
     for (const e of synthetic) assert.equal(events.messages.find((m) => m.payload === e)?.topic, e.type);
     const seqs = events.messages.map((m) => m.payload.seq);
     assert.equal(new Set(seqs).size, seqs.length, 'seq stays unique across live and healed events');
+    // The status says the gap was healed and how many events the heal sent.
+    const statuses = (helper.getNode('watch') as unknown as { status: { args: Array<[{ text?: string }]> } }).status.args;
+    await waitUntil(() => /· gap \d+ s · healed 1003$/.test(statuses.at(-1)?.[0].text ?? ''), 10_000, `a healed status (last: ${statuses.at(-1)?.[0].text})`);
   });
 
   it('with checkpoints off the walk finds them: all locked, old files untouched, no snapshot taken', async () => {

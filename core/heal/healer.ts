@@ -324,7 +324,8 @@ export class GapHealer {
 
   private openWindow(start: number, reason: BlindReason, detail: string, end: number | null): void {
     if (this.pending) {
-      if (start < this.pending.start) {
+      // The same gap reported again (disconnected, then back) may know better why: keep the latest.
+      if (start <= this.pending.start) {
         this.pending.start = start;
         this.pending.reason = reason;
         this.pending.detail = detail;

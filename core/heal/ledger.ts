@@ -23,6 +23,8 @@ export class LiveLedger {
   private readonly paths = new Map<string, PathRecord>();
   /** receivedAt of the newest record evicted for room (it no longer covers up to there). */
   private evictedUpTo = Number.NEGATIVE_INFINITY;
+  /** Deliveries before this were forgotten on purpose (prune). */
+  private prunedBefore = Number.NEGATIVE_INFINITY;
 
   /** `since`: when recording began (this process, this node instance). */
   constructor(
@@ -59,7 +61,7 @@ export class LiveLedger {
 
   /** Whether every live event received from `time` on is still known here. */
   covers(time: number): boolean {
-    return this.since <= time && this.evictedUpTo < time;
+    return this.since <= time && this.evictedUpTo < time && this.prunedBefore <= time;
   }
 
   /** receivedAt of the latest live event of `type` for `path`, if any. */
@@ -82,6 +84,7 @@ export class LiveLedger {
 
   /** Forgets paths last seen before `time` (no heal will ask about them any more). */
   prune(time: number): void {
+    this.prunedBefore = Math.max(this.prunedBefore, time);
     for (const [path, record] of this.paths) {
       if (record.last >= time) break;
       this.paths.delete(path);
