@@ -13,6 +13,8 @@ import { MarkerStore } from '../core/heal/marker';
 import type { BlindWindow, WatchScope } from '../core/heal/types';
 import { healByWalk } from '../core/heal/walk';
 import { QumuloClient } from '../core/qumulo/client';
+import { ClientPool } from '../core/qumulo/pool';
+import { WatchRegistry, type WatchConsumer } from '../core/watch/registry';
 import { startSim, type TestSim } from './support/sim';
 import { backdate, byPath, duringOutage, numbered, sleep, startHarness, tempStateDir, waitUntil, writeFiles } from './heal-helpers';
 
@@ -390,6 +392,47 @@ describe('gap healing core (simulator)', function () {
     const changes = [];
     for await (const page of client.snapshotChanges(after.id, before.id)) changes.push(...page.entries);
     assert.deepEqual(changes.filter((c) => c.path === '/data/keep.txt'), [{ op: 'MODIFY', path: '/data/keep.txt' }]);
+  });
+
+  it('registry hooks for healing: resume() tells continuity, deliver() goes through the slot, nextSeq() continues the numbering', async () => {
+    const pool = new ClientPool();
+    const registry = new WatchRegistry({ graceMs: 10_000, backoffInitialMs: 50 }, pool);
+    const spec = { client: sim.clientOptions(), ref: '/data', recursive: true, types: null };
+    const got: QumuloEvent[] = [];
+    const consumerFor = (id: string): WatchConsumer => ({ id, onEvent: (e) => got.push(e) });
+    try {
+      const first = registry.acquire(spec, consumerFor('node-1'));
+      assert.equal(first.resume(), false, 'a new consumer continues nothing');
+      await waitUntil(() => first.status.state === 'watching', 10_000, 'watching');
+      writeFiles(sim, ['data/live.txt']);
+      await waitUntil(() => got.some((e) => e.name === 'live.txt'), 10_000, 'a live event');
+      const liveSeq = got[got.length - 1].seq;
+      const healedSeq = first.nextSeq();
+      assert.ok(healedSeq > liveSeq);
+      const healed = { ...got[got.length - 1], seq: healedSeq, resync: true, name: 'healed.txt' };
+      first.deliver([healed]);
+      assert.equal(got[got.length - 1], healed, 'delivered at once to a running consumer');
+
+      // A deploy: released without removal, events keep coming into its slot, also healed ones.
+      first.release();
+      first.deliver([{ ...healed, seq: first.nextSeq(), name: 'healed-while-away.txt' }]);
+      writeFiles(sim, ['data/while-away.txt']);
+      await sleep(300);
+      const countAway = got.length;
+      const second = registry.acquire(spec, consumerFor('node-1'));
+      assert.equal(second.resume(), true, 'the node that comes back continues its slot');
+      assert.ok(got.slice(countAway).some((e) => e.name === 'healed-while-away.txt'), 'the healed event buffered while away');
+      assert.ok(got.slice(countAway).some((e) => e.name === 'while-away.txt'), 'the buffered live event too');
+      const seqs = got.map((e) => e.seq);
+      assert.equal(new Set(seqs).size, seqs.length, 'live and healed seq never collide');
+      // Removed: nothing more reaches it.
+      second.release({ removed: true });
+      const before = got.length;
+      second.deliver([{ ...healed, seq: 999_999 }]);
+      assert.equal(got.length, before);
+    } finally {
+      registry.closeAll();
+    }
   });
 
   it('keeps a failed heal open and retries it', async () => {
