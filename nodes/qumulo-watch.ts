@@ -28,7 +28,7 @@ interface WatchConfig {
   recursive?: boolean | string;
   /** Selected notification types; empty or all 24 = no filter. */
   types?: string[] | string;
-  /** Heal gaps (default on). */
+  /** Heal gaps: on for nodes made in the editor; absent in flows older than healing = off. */
   heal?: boolean | string;
   /** Heal by snapshot diff against rolling checkpoints (default off: walk the tree). */
   checkpoints?: boolean | string;
@@ -65,9 +65,12 @@ function durationSetting(value: unknown, fallback: string, what: string): number
   }
 }
 
-/** The heal settings of a node, or null when healing is off; throws with a user-facing message. */
+/**
+ * The heal settings of a node, or null when healing is off; throws with a user-facing message.
+ * A flow saved before healing existed has no `heal` property: it keeps its old behaviour (off).
+ */
 function parseHealSettings(config: WatchConfig): HealSettings | null {
-  if (!isOn(config.heal, true)) return null;
+  if (!isOn(config.heal, false)) return null;
   const toleranceText = String(config.healTolerance ?? '').trim();
   const toleranceMs = toleranceText === '0' ? 0 : durationSetting(toleranceText, '5s', 'tolerance');
   if (toleranceMs > 600_000) throw new Error('tolerance: at most 10 min');
