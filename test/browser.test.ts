@@ -1,0 +1,522 @@
+// The editor in a real browser (Debian's Chromium, headless, playwright-core) against what
+// `npm start` runs (scripts/start.js: embedded Node-RED + the built-in simulator over a demo-data
+// dir), on free ports with its own user and demo-data dirs:
+// - the palette shows every node type of package.json under the "qumulo" category;
+// - every example imports through the menu (Import → Examples → this package) and deploys with the
+//   Deploy button, with no node error in the debug sidebar or the log and no red status;
+// - the debug sidebar shows change events after a file is created in the demo data;
+// - every node's edit dialog opens on a node dragged from the palette, shows its help, and saves
+//   with Done; config nodes' dialogs open from the nodes that use them and save with Add;
+// - no errors in the browser console, from start to end.
+// Node types and examples added later are covered without editing this file. Screenshots go to
+// test-artifacts/ (the README's picture is taken from there).
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { type Chromium, type ConsoleProblems, type NpmStart, launchChromium, screenshot, startNpmStart, watchConsole } from './support/browser';
+import { type RedisServer, startRedisServer } from './support/redis-server';
+import { type Example, type FlowNode, type TestSmtp, REPO_ROOT, bundleTypes, configTypes, readPackage, startSmtp, validate, waitUntil } from './support/shipping';
+
+const PACKAGE = readPackage();
+const EXAMPLES: Example[] = validate.listExamples(REPO_ROOT);
+const UI_TIMEOUT = 60_000;
+
+/** Where an example's nodes name outside services, and what the test types into their dialogs instead. */
+interface Services {
+  simPort: number;
+  redisUrl?: string;
+  smtp?: { host: string; port: number };
+}
+const SERVICE_FIELDS: Record<string, { config: boolean; fields(s: Services): Record<string, string> | null }> = {
+  'qumulo-cluster': { config: true, fields: (s) => ({ host: '127.0.0.1', port: String(s.simPort), protocol: 'http' }) },
+  'qumulo-redis': { config: true, fields: (s) => (s.redisUrl ? { mode: 'standalone', url: s.redisUrl } : null) },
+  'qumulo-email': { config: false, fields: (s) => (s.smtp ? { host: s.smtp.host, port: String(s.smtp.port), security: 'none' } : null) },
+};
+
+interface EditorNodeState {
+  id: string;
+  type: string;
+  z?: string;
+  valid?: boolean;
+  status?: { fill?: string; shape?: string; text?: string };
+}
+
+describe('the editor in a real browser (Chromium) on npm start', function () {
+  this.timeout(240_000);
+  let app: NpmStart | undefined;
+  let browser: Chromium | undefined;
+  let page: Page;
+  let consoleProblems: ConsoleProblems;
+  let redis: RedisServer | undefined;
+  let smtp: TestSmtp | undefined;
+  const external: string[] = [];
+  const allExampleNodes = EXAMPLES.flatMap((e) => e.flow ?? []);
+
+  before(async function () {
+    this.timeout(300_000);
+    if (allExampleNodes.some((n) => n.type === 'qumulo-redis')) redis = await startRedisServer({ appendOnly: true });
+    if (allExampleNodes.some((n) => n.type === 'qumulo-email')) smtp = await startSmtp();
+    app = await startNpmStart();
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.setDefaultTimeout(UI_TIMEOUT);
+    consoleProblems = watchConsole(page);
+    await page.goto(app.url);
+    await page.waitForFunction(
+      () => {
+        const w = window as unknown as { RED?: { nodes?: unknown } };
+        return !!w.RED?.nodes && document.querySelectorAll('.red-ui-palette-node').length > 0 && document.querySelector('#red-ui-header-button-deploy') !== null;
+      },
+      null,
+      { timeout: 120_000 },
+    );
+    // First start: Node-RED asks about update notifications. Answer "no" like a user would.
+    await page.waitForFunction(() => {
+      const RED = (window as unknown as { RED: { settings: { telemetryEnabled?: boolean } } }).RED;
+      return RED.settings.telemetryEnabled !== undefined || document.querySelector('.red-ui-popover.red-ui-dialog') !== null;
+    });
+    const telemetry = page.locator('.red-ui-popover.red-ui-dialog button');
+    if ((await telemetry.count()) > 0) await telemetry.nth(1).click();
+    await page.waitForFunction(() => document.querySelector('.red-ui-popover.red-ui-dialog') === null);
+  });
+
+  after(async () => {
+    if (page && consoleProblems) {
+      fs.mkdirSync(path.join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+      fs.writeFileSync(path.join(REPO_ROOT, 'test-artifacts', 'browser-console.txt'), [...consoleProblems.errors, ...external.map((e) => `(outside the editor, ignored) ${e}`)].join('\n') + '\n');
+      if (app) fs.writeFileSync(path.join(REPO_ROOT, 'test-artifacts', 'npm-start.log'), app.output());
+    }
+    await browser?.close();
+    await app?.stop();
+    await redis?.stop();
+    await smtp?.stop();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      await screenshot(page, `failed-${(this.currentTest.title || 'test').replace(/[^\w-]+/g, '_').slice(0, 80)}`).catch(() => undefined);
+      // Leave the editor usable for the next test: close dialogs and edit trays a failure left open.
+      await page
+        .evaluate(() => {
+          const w = window as unknown as { RED: { tray: { close(): void } }; $: (s: string) => { dialog(cmd: string): void; length: number } };
+          for (let i = 0; i < 5; i++) w.RED.tray.close();
+          const dialogs = w.$('.ui-dialog-content:visible');
+          if (dialogs.length) dialogs.dialog('close');
+        })
+        .catch(() => undefined);
+      await page.keyboard.press('Escape').catch(() => undefined);
+    }
+  });
+
+  /** Console errors from the editor (its own origin); failures of outside resources are recorded, not counted. */
+  function editorConsoleErrors(mark = 0): string[] {
+    const origin = new URL(app!.url).origin;
+    const problems: string[] = [];
+    for (const line of consoleProblems.since(mark)) {
+      const urls = line.match(/https?:\/\/[^\s)]+/g) ?? [];
+      if (urls.length > 0 && urls.every((u) => !u.startsWith(origin))) {
+        if (!external.includes(line)) external.push(line);
+        continue;
+      }
+      problems.push(line);
+    }
+    return problems;
+  }
+
+  async function editorNodes(): Promise<EditorNodeState[]> {
+    return page.evaluate(() => {
+      type N = { id: string; type: string; z?: string; valid?: boolean; status?: { fill?: string; shape?: string; text?: string } };
+      const RED = (window as unknown as { RED: { nodes: { eachNode(cb: (n: N) => void): void; eachConfig(cb: (n: N) => void): void } } }).RED;
+      const out: EditorNodeState[] = [];
+      const take = (n: N) => out.push({ id: n.id, type: n.type, z: n.z, valid: n.valid, status: n.status ? { fill: n.status.fill, shape: n.status.shape, text: n.status.text } : undefined });
+      RED.nodes.eachNode(take);
+      RED.nodes.eachConfig(take);
+      return out;
+    });
+  }
+
+  /** Fills the open dialog's fields (`node-input-*` or `node-config-input-*`) as a user would. */
+  async function fillFields(prefix: string, fields: Record<string, string>): Promise<void> {
+    for (const [name, value] of Object.entries(fields)) {
+      const field = page.locator(`#${prefix}${name}`);
+      // The tray shows its buttons before oneditprepare has finished building the form.
+      await field.waitFor({ state: 'attached' }).catch(() => undefined);
+      assert.equal(await field.count(), 1, `dialog field #${prefix}${name} not found`);
+      const tag = await field.evaluate((el) => el.tagName.toLowerCase());
+      if (tag === 'select') await field.selectOption(value);
+      else await field.fill(value);
+    }
+  }
+
+  describe('1. the editor and its palette', () => {
+  it('the editor loads without console errors', () => {
+    assert.deepEqual(editorConsoleErrors(), []);
+  });
+
+  it('the palette shows every node type of package.json under the "qumulo" category', async () => {
+    const config = configTypes();
+    const palette = await page.evaluate(() =>
+      [...document.querySelectorAll('.red-ui-palette-node[data-palette-type]')].map((el) => ({
+        type: el.getAttribute('data-palette-type') ?? '',
+        category: el.closest('.red-ui-palette-category')?.id ?? '',
+        label: (el.querySelector('.red-ui-palette-label')?.textContent ?? '').trim(),
+        icon: !!el.querySelector('.red-ui-palette-icon'),
+      })),
+    );
+    for (const type of bundleTypes()) {
+      const registered = await page.evaluate((t) => {
+        const def = (window as unknown as { RED: { nodes: { getType(t: string): { category?: string } | null } } }).RED.nodes.getType(t);
+        return def ? def.category ?? null : 'missing';
+      }, type);
+      assert.notEqual(registered, 'missing', `${type} is not registered in the editor (no HTML loaded)`);
+      if (config.has(type)) {
+        assert.equal(registered, 'config', `${type}`);
+        continue;
+      }
+      const entry = palette.find((p) => p.type === type);
+      assert.ok(entry, `${type} not in the palette`);
+      assert.equal(entry.category, 'red-ui-palette-container-qumulo', `${type} is in ${entry.category}`);
+      assert.ok(entry.label.length > 0, `${type} has no palette label`);
+      assert.ok(entry.icon, `${type} has no icon`);
+    }
+    const category = page.locator('#red-ui-palette-container-qumulo');
+    await category.scrollIntoViewIfNeeded();
+    await screenshot(page, 'palette');
+  });
+  });
+
+  /** Menu → Import → Examples → <package> → (folders) → example → Import; resolves with the imported nodes. */
+  async function importExample(example: Example): Promise<EditorNodeState[]> {
+    const before = new Set((await editorNodes()).map((n) => n.id));
+    await page.click('#red-ui-header-button-sidemenu');
+    await page.click('#menu-item-import');
+    await page.click('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a');
+    const tree = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    const label = (text: string) => tree.locator('.red-ui-treeList-label-text').getByText(text, { exact: true });
+    for (const part of [PACKAGE.name, ...example.name.split('/')]) {
+      await label(part).waitFor();
+      await label(part).click();
+    }
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    // The dialog closes first; the editor fetches the flow and imports it right after.
+    const expected = example.flow!.filter((n) => n.type !== 'tab');
+    let imported: EditorNodeState[] = [];
+    await waitUntil(
+      async () => {
+        imported = (await editorNodes()).filter((n) => !before.has(n.id));
+        return imported.length >= expected.length;
+      },
+      UI_TIMEOUT,
+      `${example.name}: nodes imported`,
+      100,
+    ).catch(() => undefined);
+    // With their ids: nothing was renamed on import.
+    assert.deepEqual(imported.map((n) => n.id).sort(), expected.map((n) => n.id).sort(), 'imported nodes');
+    return imported;
+  }
+
+  /** Types this test's service addresses into the example's cluster / Redis / email dialogs. */
+  async function pointAtTestServices(example: Example): Promise<void> {
+    const services: Services = { simPort: app!.simPort, redisUrl: redis?.url, smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined };
+    for (const node of example.flow!) {
+      const spec = SERVICE_FIELDS[node.type];
+      const fields = spec?.fields(services);
+      if (!spec || !fields) continue;
+      if (spec.config) {
+        await page.evaluate(([type, id]) => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', type, id), [node.type, node.id]);
+        await page.locator('#node-config-dialog-ok').waitFor();
+        await fillFields('node-config-input-', fields);
+        await page.locator('#node-config-dialog-ok').click();
+        await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
+      } else {
+        await showTab(String(node.z));
+        await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${node.id}"] .red-ui-flow-node`).first().dblclick();
+        await page.locator('#node-dialog-ok').waitFor();
+        await fillFields('node-input-', fields);
+        await page.locator('#node-dialog-ok').click();
+        await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+      }
+    }
+  }
+
+  async function showTab(id: string): Promise<void> {
+    await page.evaluate((z) => (window as unknown as { RED: { workspaces: { show(z: string): void } } }).RED.workspaces.show(z), id);
+  }
+
+  /** Clicks Deploy and waits until the editor has nothing left to deploy; a confirmation dialog fails. */
+  async function clickDeploy(): Promise<void> {
+    await page.click('#red-ui-header-button-deploy');
+    await page.waitForFunction(
+      () => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty() || document.querySelector('.red-ui-deploy-dialog-confirm-list') !== null,
+      null,
+      { timeout: UI_TIMEOUT },
+    );
+    const warning = await page.locator('.red-ui-deploy-dialog-confirm-list').allTextContents();
+    assert.deepEqual(warning, [], 'Deploy asked for confirmation (unknown, invalid or unused nodes)');
+  }
+
+  /** Waits until no qumulo node of the example says "connecting" and its watches are up; returns their states. */
+  async function settled(example: Example): Promise<EditorNodeState[]> {
+    const ours = example.flow!.filter((n: FlowNode) => n.type.startsWith('qumulo-') && n.x !== undefined && !n.d);
+    let states: EditorNodeState[] = [];
+    await waitUntil(
+      async () => {
+        states = (await editorNodes()).filter((n) => ours.some((o) => o.id === n.id));
+        const connecting = states.some((st) => st.status?.fill === 'yellow' && st.status?.shape === 'ring');
+        const watchesUp = states.filter((st) => st.type === 'qumulo-watch').every((st) => st.status?.fill === 'green' || st.status?.fill === 'red');
+        return !connecting && watchesUp;
+      },
+      UI_TIMEOUT,
+      `${example.name}: statuses settled`,
+      250,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(states)}`);
+    });
+    return states;
+  }
+
+  /** Deletes the example's flow tab and config nodes in the editor and deploys that. */
+  async function removeExample(example: Example): Promise<void> {
+    await page.evaluate((ids) => {
+      const RED = (window as unknown as {
+        RED: {
+          workspaces: { delete(ws: unknown): void };
+          nodes: { node(id: string): unknown; workspace(id: string): unknown; remove(id: string): void; dirty(d: boolean): void };
+          view: { redraw(full: boolean): void };
+        };
+      }).RED;
+      // What the tab menu's Delete does, then the example's config nodes (now unused).
+      for (const { id, type } of ids) {
+        if (type === 'tab' && RED.nodes.workspace(id)) RED.workspaces.delete(RED.nodes.workspace(id));
+      }
+      for (const { id } of ids) if (RED.nodes.node(id)) RED.nodes.remove(id);
+      RED.nodes.dirty(true);
+      RED.view.redraw(true);
+    }, example.flow!.map((n) => ({ id: n.id, type: n.type })));
+    const left = (await editorNodes()).filter((n) => example.flow!.some((e) => e.id === n.id));
+    assert.deepEqual(left, [], `${example.name}: nodes left after removing it`);
+    await clickDeploy();
+  }
+
+  async function debugErrors(): Promise<string[]> {
+    return page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20').allTextContents();
+  }
+
+  describe('2. every example imports from Import → Examples and deploys with the Deploy button', () => {
+    for (const example of EXAMPLES) {
+      it(`"${example.name}"`, async () => {
+        assert.ok(example.flow, `${example.name} does not parse: ${example.error}`);
+        const consoleMark = consoleProblems.mark();
+        const errorsBefore = (await debugErrors()).length;
+        const logErrorsBefore = app!.logged('error').length;
+
+        const imported = await importExample(example);
+        assert.deepEqual(imported.filter((n) => n.valid === false), [], 'nodes the editor marks invalid after import');
+        await pointAtTestServices(example);
+        await clickDeploy();
+        const states = await settled(example);
+        // Node errors go to the debug sidebar (level 20) and the log: none may follow a deploy.
+        await page.waitForTimeout(1_000);
+        const red = states.filter((st) => st.status?.fill === 'red').map((st) => `${st.type} ${st.id}: ${st.status?.text}`);
+        assert.deepEqual(red, [], 'nodes with a red status');
+        assert.deepEqual((await debugErrors()).slice(errorsBefore), [], 'node errors in the debug sidebar');
+        const tab = example.flow.find((n) => n.type === 'tab');
+        if (tab) await showTab(tab.id);
+        await screenshot(page, `example-${example.name.replace(/[^\w-]+/g, '_')}`);
+
+        // Removing it again stops its nodes cleanly (no close timeouts, no errors).
+        await removeExample(example);
+        assert.deepEqual((await debugErrors()).slice(errorsBefore), [], 'node errors in the debug sidebar after removing the example');
+        assert.deepEqual(app!.logged('error').slice(logErrorsBefore), [], 'errors in the Node-RED log');
+        assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
+      });
+    }
+  });
+
+  describe('3. events in the debug sidebar', () => {
+    it('the debug sidebar shows change events after a file is created in the demo data', async () => {
+      const consoleMark = consoleProblems.mark();
+      await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
+      const name = `browser-test-${Date.now()}.txt`;
+      const dir = path.join(app!.demoDir, 'incoming');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, name), 'created by the browser test\n');
+      const message = page.locator('.red-ui-debug-msg').filter({ hasText: name });
+      await message.first().waitFor({ timeout: UI_TIMEOUT });
+      const text = (await message.first().textContent()) ?? '';
+      assert.match(text, /child_file_added/, `debug message: ${text}`);
+      assert.deepEqual(editorConsoleErrors(consoleMark), []);
+    });
+
+    const pipeline = EXAMPLES.find((e) => /full pipeline/i.test(e.name));
+    it(`the full pipeline example quarantines and locks files on the demo data (${pipeline?.name ?? 'missing'})`, async () => {
+      assert.ok(pipeline?.flow, 'no full pipeline example');
+      const consoleMark = consoleProblems.mark();
+      await page.evaluate(() => (window as unknown as { RED: { actions: { invoke(a: string): void } } }).RED.actions.invoke('core:clear-debug-messages'));
+      const errorsBefore = (await debugErrors()).length;
+      await importExample(pipeline);
+      await pointAtTestServices(pipeline);
+      await clickDeploy();
+      await settled(pipeline);
+      const tab = pipeline.flow.find((n) => n.type === 'tab');
+      if (tab) await showTab(tab.id);
+      await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
+      // An executable dropped into incoming/, and a file moved into archive/ once the cluster saw it.
+      fs.writeFileSync(path.join(app!.demoDir, 'incoming', 'invoice.pdf.exe'), 'MZ not really');
+      fs.writeFileSync(path.join(app!.demoDir, 'incoming', 'q3-report.csv'), 'quarter,revenue\nQ3,140\n');
+      await page.locator('.red-ui-debug-msg').filter({ hasText: 'q3-report.csv' }).first().waitFor({ state: 'attached' });
+      fs.renameSync(path.join(app!.demoDir, 'incoming', 'q3-report.csv'), path.join(app!.demoDir, 'archive', 'q3-report.csv'));
+      const results = page.locator('.red-ui-debug-msg').filter({ hasText: 'action results' });
+      await results.filter({ hasText: 'quarantine' }).filter({ hasText: 'invoice.pdf.exe' }).first().waitFor();
+      await results.filter({ hasText: 'lock' }).filter({ hasText: 'q3-report.csv' }).first().waitFor();
+      await waitUntil(() => fs.existsSync(path.join(app!.demoDir, 'quarantine', 'incoming', 'invoice.pdf.exe')), UI_TIMEOUT, 'invoice.pdf.exe in quarantine/incoming');
+      const states = await settled(pipeline);
+      assert.deepEqual(states.filter((st) => st.status?.fill === 'red').map((st) => `${st.type}: ${st.status?.text}`), [], 'red statuses');
+      assert.deepEqual((await debugErrors()).slice(errorsBefore), [], 'node errors in the debug sidebar');
+      assert.deepEqual(editorConsoleErrors(consoleMark), []);
+      // The README picture: the pipeline with its statuses and the debug sidebar.
+      await page.evaluate(() => (window as unknown as { RED: { view: { select(sel: unknown): void } } }).RED.view.select(null));
+      // (hidden, not removed: the editor removes them itself when they fade out)
+      await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
+      await screenshot(page, 'pipeline');
+      // …and cropped to the canvas and the debug sidebar (docs/images/pipeline.png is taken from this).
+      const canvas = await page.locator('#red-ui-workspace').boundingBox();
+      const viewport = page.viewportSize();
+      if (canvas && viewport) await screenshot(page, 'pipeline-readme', { x: canvas.x, y: 0, width: viewport.width - canvas.x, height: Math.min(viewport.height, 560) });
+    });
+  });
+
+  describe('4. every node’s edit dialog opens, shows its help and saves', () => {
+    let workspace = '';
+    let dropped = 0;
+
+    before(async () => {
+      workspace = await page.evaluate(() => {
+        const RED = (window as unknown as { RED: { workspaces: { add(): { id: string } } } }).RED;
+        return RED.workspaces.add().id;
+      });
+    });
+
+    const flowTypes = (): string[] => {
+      const config = configTypes();
+      return bundleTypes().filter((t) => !config.has(t));
+    };
+
+    for (const type of bundleTypes()) {
+      it(type, async () => {
+        const consoleMark = consoleProblems.mark();
+        const config = configTypes();
+        if (config.has(type)) {
+          await checkConfigDialog(type, flowTypes());
+        } else {
+          await checkNodeDialog(type);
+        }
+        assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
+      });
+    }
+
+    async function dropFromPalette(type: string): Promise<string> {
+      const before = new Set((await editorNodes()).map((n) => n.id));
+      await page.evaluate((z) => (window as unknown as { RED: { workspaces: { show(z: string): void } } }).RED.workspaces.show(z), workspace);
+      // Drag it like a hand does: press on the palette entry, move in steps, release on the canvas.
+      const slot = dropped++;
+      const item = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+      await item.scrollIntoViewIfNeeded();
+      const from = await item.boundingBox();
+      const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+      assert.ok(from && chart, 'palette entry or canvas not visible');
+      await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(from.x + from.width / 2 + 30, from.y + from.height / 2, { steps: 5 });
+      await page.mouse.move(chart.x + 150 + (slot % 4) * 190, chart.y + 80 + (Math.floor(slot / 4) % 8) * 70, { steps: 20 });
+      await page.mouse.up();
+      let added: EditorNodeState | undefined;
+      await waitUntil(
+        async () => {
+          added = (await editorNodes()).find((n) => !before.has(n.id) && n.type === type);
+          return !!added;
+        },
+        UI_TIMEOUT,
+        `${type} on the canvas`,
+        100,
+      );
+      return added!.id;
+    }
+
+    async function openDialog(id: string): Promise<void> {
+      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).first().dblclick();
+      await page.locator('#node-dialog-ok').waitFor();
+    }
+
+    /** Labels, placeholders and tips are translated: no raw message key such as "qumulo-x.label.y" shows. */
+    async function assertTranslated(type: string, form: import('playwright-core').Locator): Promise<void> {
+      const texts = await form.evaluate((el) => {
+        const out = [el.textContent ?? ''];
+        el.querySelectorAll('[placeholder]').forEach((i) => out.push(i.getAttribute('placeholder') ?? ''));
+        el.querySelectorAll('[title]').forEach((i) => out.push(i.getAttribute('title') ?? ''));
+        return out.join('\n');
+      });
+      const raw = texts.match(new RegExp(`\\b${type.replace(/[-]/g, '\\-')}\\.[A-Za-z]+(\\.[A-Za-z]+)*`, 'g')) ?? [];
+      assert.deepEqual(raw, [], `${type}: untranslated message keys in the dialog`);
+    }
+
+    async function checkNodeDialog(type: string): Promise<void> {
+      const id = await dropFromPalette(type);
+      // Selecting the node shows its help in the Help sidebar.
+      await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('help'));
+      await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).first().click();
+      const help = page.locator('.red-ui-sidebar-help-stack .red-ui-help').first();
+      await help.waitFor();
+      const helpText = (await help.textContent()) ?? '';
+      assert.ok(helpText.trim().length > 80 && !/^\s*None\s*$/.test(helpText), `${type}: help panel is empty: ${helpText}`);
+
+      await openDialog(id);
+      const form = page.locator('#dialog-form');
+      await form.waitFor();
+      const inputs = await form.locator('[id^="node-input-"]').count();
+      assert.ok(inputs > 0, `${type}: dialog has no inputs`);
+      const defaults = validate.editorDefinitions(REPO_ROOT, 'dist').types[type]?.defaults ?? {};
+      if ('name' in defaults) assert.equal(await form.locator('#node-input-name').count(), 1, `${type}: no name field`);
+      await assertTranslated(type, form);
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+      // The canvas label says what the node is (its label function), never an empty box.
+      const label = (await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-label`).first().textContent()) ?? '';
+      assert.ok(label.trim().length > 0, `${type}: empty label on the canvas`);
+    }
+
+    async function checkConfigDialog(type: string, candidates: string[]): Promise<void> {
+      // Open it the way users do: from a node that needs one, with the pencil next to the field.
+      const { types } = validate.editorDefinitions(REPO_ROOT, 'dist');
+      const user = candidates.find((t) => Object.values(types[t]?.defaults ?? {}).some((d) => d.type === type));
+      assert.ok(user, `no node type uses ${type}`);
+      const property = Object.entries(types[user].defaults).find(([, d]) => d.type === type)![0];
+      const id = await dropFromPalette(user);
+      const before = new Set((await editorNodes()).map((n) => n.id));
+      await openDialog(id);
+      await page.locator(`#node-input-btn-${property}-add`).click();
+      await page.locator('#node-config-dialog-ok').waitFor();
+      const form = page.locator('#node-config-dialog-edit-form');
+      await form.locator('[id^="node-config-input-"]').first().waitFor({ state: 'attached' });
+      assert.ok((await form.locator('[id^="node-config-input-"]').count()) > 0, `${type}: config dialog has no inputs`);
+      await assertTranslated(type, form);
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+      const created = (await editorNodes()).filter((n) => !before.has(n.id) && n.type === type);
+      assert.equal(created.length, 1, `${type}: the config dialog did not add a node`);
+      const selected = await page.evaluate(([nodeId, prop]) => (window as unknown as { RED: { nodes: { node(i: string): Record<string, unknown> } } }).RED.nodes.node(nodeId)[prop], [id, property]);
+      assert.equal(selected, created[0].id, `${user}.${property} does not use the new ${type}`);
+    }
+  });
+
+  describe('5. the whole session', () => {
+    it('no errors in the browser console from start to end', async () => {
+      await screenshot(page, 'final');
+      assert.deepEqual(editorConsoleErrors(0), []);
+    });
+  });
+});
