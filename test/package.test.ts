@@ -288,6 +288,26 @@ describe('shipping: npm package and Docker files', function () {
       assert.match(fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'pack-docker.js'), 'utf8'), /qumulo-flow\.tgz/);
     });
 
+    it('.dockerignore lets through exactly what the Dockerfile copies (no node_modules, no user dir secrets)', () => {
+      const ignoreFile = path.join(REPO_ROOT, '.dockerignore');
+      assert.ok(fs.existsSync(ignoreFile), 'no .dockerignore: the whole repo (node_modules, .node-red-user) would be sent as build context');
+      const rules = fs
+        .readFileSync(ignoreFile, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => ({ negate: l.startsWith('!'), pattern: l.replace(/^!/, '').replace(/^\/+|\/+$/g, '') }));
+      // Docker's rule: the last matching line decides; a pattern matches the path or a parent dir of it.
+      const toRegex = (p: string) => new RegExp('^' + p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*') + '(/.*)?$');
+      const excluded = (file: string) => rules.reduce((ex, r) => (toRegex(r.pattern).test(file) ? !r.negate : ex), false);
+      const copies = [...fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8').matchAll(/^\s*COPY\s+(?!--from)(?:--\S+\s+)*(\S+)\s+\S+/gm)].map((m) => m[1]);
+      assert.ok(copies.length > 0);
+      for (const source of copies) assert.equal(excluded(source), false, `${source} is excluded by .dockerignore but the Dockerfile copies it`);
+      for (const secret of ['node_modules/node-red/package.json', '.node-red-user/.credential-secret', 'demo-data/README.txt', 'test-artifacts/pipeline.png', 'dist/nodes/qumulo-watch.js']) {
+        assert.equal(excluded(secret), true, `${secret} would be sent to the Docker daemon`);
+      }
+    });
+
     it('docker/settings.js loads with require and reads credentialSecret from NODE_RED_CREDENTIAL_SECRET', () => {
       const file = path.join(REPO_ROOT, 'docker', 'settings.js');
       const load = (secret: string | undefined): Record<string, unknown> => {
