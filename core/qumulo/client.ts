@@ -545,11 +545,24 @@ export class QumuloClient {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(spec.json);
     }
-    const timeout = AbortSignal.timeout(spec.timeoutMs ?? this.requestTimeoutMs);
-    const signal = spec.signal ? AbortSignal.any([timeout, spec.signal]) : timeout;
-    const response = await this.agent.request({ origin: this.origin, path, method: method as 'GET', headers, body, signal });
-    const text = await response.body.text();
-    return { status: response.statusCode, text };
+    // One controller per request, linked to the caller's signal by a listener removed afterwards:
+    // Node 20's AbortSignal.any() keeps every derived signal alive as long as a long-lived source
+    // signal (e.g. one per node) lives, which leaks memory on every request.
+    const controller = new AbortController();
+    const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
+    const timer = setTimeout(() => controller.abort(new DOMException(`request timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    const caller = spec.signal;
+    const onCallerAbort = (): void => controller.abort(caller?.reason);
+    if (caller?.aborted) onCallerAbort();
+    else caller?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      const response = await this.agent.request({ origin: this.origin, path, method: method as 'GET', headers, body, signal: controller.signal });
+      const text = await response.body.text();
+      return { status: response.statusCode, text };
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    }
   }
 
   private backoff(attempt: number, signal?: AbortSignal): Promise<void> {
