@@ -14,3 +14,10 @@ export { ClientPool, clientPool, connectionKey, clientFingerprint } from './qumu
 export type { ClientLease } from './qumulo/pool';
 export { WatchRegistry, watchRegistry, watchKey } from './watch/registry';
 export type { WatchSpec, WatchConsumer, WatchHandle, WatchInfo, BufferOverflow, RegistryOptions } from './watch/registry';
+
+// The other parts of the core, namespaced so their names don't collide.
+export * as rules from './rules';
+export * as redis from './redis';
+export * as guard from './guard';
+export * as actions from './actions';
+export * as heal from './heal';
