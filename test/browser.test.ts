@@ -417,6 +417,38 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       });
     }
 
+    it('qumulo-filter: a rule is built in the dialog without writing YAML, checked, and saved on the node', async () => {
+      assert.ok(bundleTypes().includes('qumulo-filter'), 'qumulo-filter is not in package.json');
+      const consoleMark = consoleProblems.mark();
+      const id = await dropFromPalette('qumulo-filter');
+      await openDialog(id);
+      await page.locator('#dialog-form .red-ui-editableList-addButton').first().click();
+      const rule = page.locator('#qumulo-filter-rules > li').last();
+      await rule.locator('.qumulo-filter-rule-name').fill('lock-contracts');
+      await rule.locator('.qumulo-filter-actions').fill('lock, email');
+      // A condition: extension is pdf or docx.
+      await rule.locator('.qumulo-filter-add-condition').first().click();
+      const condition = rule.locator('.qumulo-filter-condition').last();
+      await condition.locator('select.qumulo-filter-kind').selectOption('extension');
+      await condition.locator('.qumulo-filter-value input[type="text"]').first().fill('pdf, docx');
+      await page.getByRole('button', { name: /check rules/i }).click();
+      const result = page.locator('#qumulo-filter-check-result');
+      await result.waitFor();
+      assert.match((await result.getAttribute('class')) ?? '', /qumulo-filter-good/, `check result: ${await result.textContent()}`);
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+      const saved = await page.evaluate((nodeId) => (window as unknown as { RED: { nodes: { node(i: string): { rules: unknown; valid?: boolean } } } }).RED.nodes.node(nodeId), id);
+      const rules = (saved.rules as { rules: Array<{ name: string; actions: string[]; when: unknown }> }).rules;
+      assert.equal(rules.length, 1);
+      assert.equal(rules[0].name, 'lock-contracts');
+      assert.deepEqual(rules[0].actions, ['lock', 'email']);
+      assert.match(JSON.stringify(rules[0].when), /extension/);
+      assert.match(JSON.stringify(rules[0].when), /docx/);
+      const label = (await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-label`).first().textContent()) ?? '';
+      assert.match(label, /1 rule/, `label "${label}" does not say how many rules`);
+      assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
+    });
+
     async function dropFromPalette(type: string): Promise<string> {
       const before = new Set((await editorNodes()).map((n) => n.id));
       await page.evaluate((z) => (window as unknown as { RED: { workspaces: { show(z: string): void } } }).RED.workspaces.show(z), workspace);
@@ -430,7 +462,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
       await page.mouse.down();
       await page.mouse.move(from.x + from.width / 2 + 30, from.y + from.height / 2, { steps: 5 });
-      await page.mouse.move(chart.x + 150 + (slot % 4) * 190, chart.y + 80 + (Math.floor(slot / 4) % 8) * 70, { steps: 20 });
+      await page.mouse.move(chart.x + 160 + (slot % 3) * 280, chart.y + 60 + (Math.floor(slot / 3) % 10) * 60, { steps: 20 });
       await page.mouse.up();
       let added: EditorNodeState | undefined;
       await waitUntil(
@@ -448,6 +480,11 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
     async function openDialog(id: string): Promise<void> {
       await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).first().dblclick();
       await page.locator('#node-dialog-ok').waitFor();
+      // It is this node's dialog (not a neighbour's): the editor's title names its type.
+      const type = (await editorNodes()).find((n) => n.id === id)!.type;
+      const def = validate.editorDefinitions(REPO_ROOT, 'dist').types[type];
+      const title = (await page.locator('.red-ui-tray-titlebar').last().textContent()) ?? '';
+      assert.ok(title.includes(String(def?.literals.paletteLabel ?? type)), `dialog title "${title}" is not the ${type} dialog`);
     }
 
     /** Labels, placeholders and tips are translated: no raw message key such as "qumulo-x.label.y" shows. */
@@ -480,6 +517,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       const defaults = validate.editorDefinitions(REPO_ROOT, 'dist').types[type]?.defaults ?? {};
       if ('name' in defaults) assert.equal(await form.locator('#node-input-name').count(), 1, `${type}: no name field`);
       await assertTranslated(type, form);
+      await screenshot(page, `dialog-${type}`);
       await page.locator('#node-dialog-ok').click();
       await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
       // The canvas label says what the node is (its label function), never an empty box.
@@ -502,6 +540,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       await form.locator('[id^="node-config-input-"]').first().waitFor({ state: 'attached' });
       assert.ok((await form.locator('[id^="node-config-input-"]').count()) > 0, `${type}: config dialog has no inputs`);
       await assertTranslated(type, form);
+      await screenshot(page, `dialog-${type}`);
       await page.locator('#node-config-dialog-ok').click();
       await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
       await page.locator('#node-dialog-ok').click();
