@@ -168,19 +168,29 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('qumulo-all-stop', QumuloAllStopNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
 
+  const findDeployed = (id: string): AllStopNode['allStop'] | null => {
+    const target = RED.nodes.getNode(id) as AllStopNode | null;
+    return target && target.type === 'qumulo-all-stop' && target.allStop ? target.allStop : null;
+  };
+
   const deployedNode = (req: Request, res: Response): AllStopNode['allStop'] | null => {
-    const target = RED.nodes.getNode(String(req.params.id)) as AllStopNode | null;
-    if (!target || target.type !== 'qumulo-all-stop' || !target.allStop) {
+    const allStop = findDeployed(String(req.params.id));
+    if (!allStop) {
       res.status(404).json({ error: 'This all-stop node is not deployed (or not configured): deploy it first.' });
       return null;
     }
-    return target.allStop;
+    return allStop;
   };
 
-  // State for the dialog.
+  // State for the dialog. The dialog asks with ?probe: there a node that is not deployed yet is a
+  // normal answer (200, deployed: false), not an HTTP error the browser would log in its console.
   RED.httpAdmin.get('/qumulo-flow/all-stop/:id', RED.auth.needsPermission('qumulo-all-stop.read'), (req: Request, res: Response) => {
+    if (req.query.probe !== undefined && !findDeployed(String(req.params.id))) {
+      res.json({ deployed: false });
+      return;
+    }
     const allStop = deployedNode(req, res);
-    if (allStop) res.json({ clusterKey: allStop.key, state: allStop.store.get(allStop.key) });
+    if (allStop) res.json({ deployed: true, clusterKey: allStop.key, state: allStop.store.get(allStop.key) });
   });
 
   // The dialog's Reset button: same permission as editing the node.
