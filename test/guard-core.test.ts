@@ -263,6 +263,29 @@ describe('guard core: hop chains', () => {
     assert.equal(passed, 4);
   });
 
+  it('events that race the first action (a peer changed the file before our action was announced) cost hops too: actions never outnumber the hop limit', () => {
+    const { core, guard, clock } = guardWith({ hopLimit: 4 });
+    let t = clock.now();
+    // (owner changes are not among a lock's possible echoes: the ledger never takes them for ours)
+    const act = (at: number) => core.recordIntent(intent('lock', [`${ROOT}/race.txt`], ['906']), at);
+    // the file is added, and a peer's change arrives before our own action on it is announced: two
+    // events pass as fresh, and two actions follow
+    assert.equal(guard.evaluate(event('child_file_added', 'race.txt', '906', t)).verdict, 'passed');
+    assert.equal(guard.evaluate(event('child_owner_changed', 'race.txt', '906', t + 1)).verdict, 'passed');
+    act(t + 2);
+    act(t + 3);
+    let actions = 2;
+    for (let round = 0; round < 10; round++) {
+      t += 20;
+      clock.set(t);
+      // the peer answers each of our actions with a change our ledger does not know
+      if (guard.evaluate(event('child_owner_changed', 'race.txt', '906', t)).verdict !== 'passed') break;
+      act(t + 5);
+      actions++;
+    }
+    assert.equal(actions, 4, 'the racing start took a hop of its own');
+  });
+
   it('a user changing a file again after the chain window always starts at hop 1', () => {
     const { core, guard, clock } = guardWith({ hopLimit: 3, chain: { chainWindowMs: 2_000, skewMs: 0 } });
     let t = clock.now();

@@ -34,6 +34,8 @@ export interface ChainState {
   hop: number;
   lastActionAt: number;
   actions: number;
+  /** Actions since the chain (re)started; the hop never lags behind it (see recordAction). */
+  chainActions: number;
   startedAt: number;
   history: ChainStep[];
   /** Any of the keys this state is stored under, for housekeeping. */
@@ -104,6 +106,7 @@ export class ChainTracker {
         hop: 1,
         lastActionAt: action.at,
         actions: 0,
+        chainActions: 0,
         startedAt: action.at,
         history: [],
         keys: { fileIds: new Set(), paths: new Set() },
@@ -114,6 +117,11 @@ export class ChainTracker {
     for (const path of target.paths) this.index(this.byPath, state.keys.paths, path, state);
     state.lastActionAt = Math.max(state.lastActionAt, action.at);
     state.actions++;
+    // Two events can pass at the same hop when they race the first action (e.g. a peer's change
+    // arrives before our own action on the same file is announced): each action then takes a hop
+    // of its own, so the actions of one chain never outnumber the hop limit.
+    state.chainActions++;
+    if (state.chainActions > state.hop) state.hop = state.chainActions;
     pushHistory(state, this.options.historyLimit, {
       step: 'action',
       at: action.at,
@@ -137,6 +145,7 @@ export class ChainTracker {
     if (sinceAction > window.chainWindowMs) {
       // Quiet long enough: whatever this is, our actions did not cause it. New chain.
       state.hop = 1;
+      state.chainActions = 0;
       state.startedAt = event.receivedAt;
       state.history.length = 0;
     } else if (sinceAction >= -window.skewMs) {
