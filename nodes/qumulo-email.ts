@@ -22,6 +22,7 @@ import {
   type SmtpSecurity,
 } from '../core/actions';
 import { attachResult, isTrue, type ResultMessage } from './lib/action-node';
+import { finishAfterSettled } from './lib/lifecycle';
 import { Throttle, status, type StatusDot } from './lib/status';
 
 interface EmailConfig extends NodeDef {
@@ -203,20 +204,11 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       digest.flush();
-      let finished = false;
-      const finish = () => {
-        if (finished) return;
-        finished = true;
+      finishAfterSettled(sending, CLOSE_WAIT_MS, () => {
         closed = true;
         statusThrottle.cancel();
         mailer?.close();
         done();
-      };
-      if (sending.size === 0) return finish();
-      const timer = setTimeout(finish, CLOSE_WAIT_MS);
-      void Promise.allSettled([...sending]).then(() => {
-        clearTimeout(timer);
-        finish();
       });
     });
   }

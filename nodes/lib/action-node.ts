@@ -29,6 +29,7 @@ import {
   type LockOptions,
 } from '../../core/actions';
 import { getCluster, type QumuloClusterNode } from './cluster';
+import { finishAfterSettled } from './lifecycle';
 import { Throttle, status, type StatusDot } from './status';
 
 export interface ActionNodeConfig extends NodeDef {
@@ -233,22 +234,13 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
-      let finished = false;
-      const finish = () => {
-        if (finished) return;
-        finished = true;
+      finishAfterSettled(inflight, CLOSE_WAIT_MS, () => {
         closed = true;
         statusThrottle.cancel();
         unsubscribe?.();
         cluster?.deregister(node);
         if (removed) node.status({});
         done();
-      };
-      if (inflight.size === 0) return finish();
-      const timer = setTimeout(finish, CLOSE_WAIT_MS);
-      void Promise.allSettled([...inflight]).then(() => {
-        clearTimeout(timer);
-        finish();
       });
     });
   }

@@ -40,3 +40,23 @@ export function onFlowLifecycle(events: EventEmitter, handlers: FlowLifecycleHan
     subscribers.delete(handlers);
   };
 }
+
+/**
+ * Runs `finish` once the given work has settled, or after `maxWaitMs` at the latest (Node-RED
+ * gives a close handler 15 s before it logs "Close timed out"). `finish` runs exactly once.
+ */
+export function finishAfterSettled(work: Iterable<Promise<unknown>>, maxWaitMs: number, finish: () => void): void {
+  const pending = [...work];
+  let finished = false;
+  const once = (): void => {
+    if (finished) return;
+    finished = true;
+    finish();
+  };
+  if (pending.length === 0) return once();
+  const timer = setTimeout(once, maxWaitMs);
+  void Promise.allSettled(pending).then(() => {
+    clearTimeout(timer);
+    once();
+  });
+}
