@@ -11,6 +11,7 @@ import { normalizeNotification } from '../core/event';
 import type { NotificationType, QumuloEvent } from '../core/event';
 import { startSim } from './support/sim';
 import type { TestSim } from './support/sim';
+import { waitUntil as until } from './support/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const filterNode = require('../nodes/qumulo-filter');
@@ -88,13 +89,6 @@ async function load(filterConfig: Record<string, unknown>, extraNodes: unknown[]
   return { node: helper.getNode('f1'), out };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for ' + what);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 function lastStatus(node: TestNode): { fill?: string; shape?: string; text?: string } {
   return node.status.lastCall?.args[0] ?? {};

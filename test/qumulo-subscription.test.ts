@@ -13,6 +13,7 @@ import { QumuloClient } from '../core/qumulo/client';
 import type { MalformedReport } from '../core/qumulo/sse';
 import { type GapRecord, NotifySubscription, type SubscriptionOptions, type SubscriptionStatus } from '../core/qumulo/subscription';
 import { type TestSim, TLS_FIXTURES, startSim } from './support/sim';
+import { waitUntil as until } from './support/wait';
 
 interface Recorder {
   sub: NotifySubscription;
@@ -35,13 +36,6 @@ function record(options: SubscriptionOptions): Recorder {
   return rec;
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('NotifySubscription', function () {
   this.timeout(30_000);

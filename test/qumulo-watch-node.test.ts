@@ -13,6 +13,7 @@ import { watchRegistry } from '../core/watch/registry';
 import clusterNode = require('../nodes/qumulo-cluster');
 import watchNode = require('../nodes/qumulo-watch');
 import { type TestSim, startSim } from './support/sim';
+import { waitUntil as until } from './support/wait';
 
 interface SuperTestLike {
   post(path: string): { send(body: unknown): { expect(status: number): Promise<{ body: Record<string, any> }> } };
@@ -49,13 +50,6 @@ function lastStatusOf(node: unknown): unknown {
   return spy.getCalls().filter((c) => c.thisValue === node).at(-1)?.args[0];
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('qumulo-watch node', function () {
   this.timeout(30_000);

@@ -11,6 +11,7 @@ import { watchRegistry } from '../core/watch/registry';
 import clusterNode = require('../nodes/qumulo-cluster');
 import watchNode = require('../nodes/qumulo-watch');
 import { type TestSim, startSim } from './support/sim';
+import { waitUntil } from './support/wait';
 
 interface TestHelper {
   init(path: string): void;
@@ -42,13 +43,7 @@ interface Dot {
   text?: string;
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (predicate: () => boolean, what: string, timeoutMs = 15_000): Promise<void> => waitUntil(predicate, what, timeoutMs, 20);
 
 describe('qumulo-watch recovery', function () {
   this.timeout(90_000);

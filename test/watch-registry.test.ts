@@ -8,6 +8,7 @@ import { ClientPool } from '../core/qumulo/pool';
 import type { GapRecord } from '../core/qumulo/subscription';
 import { type BufferOverflow, type WatchConsumer, WatchRegistry, type WatchSpec } from '../core/watch/registry';
 import { type TestSim, startSim } from './support/sim';
+import { waitUntil as until } from './support/wait';
 
 interface Log {
   consumer: WatchConsumer;
@@ -38,13 +39,6 @@ function consumer(id: string): Log {
   return log;
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('WatchRegistry', function () {
   this.timeout(30_000);

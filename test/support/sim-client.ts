@@ -225,14 +225,7 @@ export function brief(notifications: Notification[]): Array<[string, string]> {
   return notifications.map((n) => [n.type, n.path]);
 }
 
-/** Polls `check` until it returns true; fails with `what` after `waitMs`. */
-export async function waitUntil(check: () => boolean, what: string, waitMs = 10000): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitUntil } from './wait';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
