@@ -57,7 +57,12 @@ export = function register(RED: NodeAPI): void {
       if (!closed) statusThrottle.now(describe());
     });
     if (!client) return;
-    const writer = new StreamWriter(client, { maxLen, maxBatch: batchSize });
+    const writer = new StreamWriter(client, {
+      maxLen,
+      maxBatch: batchSize,
+      onFallback: (reason) =>
+        node.warn(`Redis refused the batch-append script (${reason}); writing with pipelined XADD instead (same entries, more client CPU per event). Allow EVALSHA/EVAL for this user to get the faster path.`),
+    });
 
     // The count shows up at most every STATUS_INTERVAL_MS; nothing is computed per message.
     let statusTimer: NodeJS.Timeout | null = null;

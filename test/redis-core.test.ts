@@ -197,7 +197,7 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     return Promise.all(ids);
   }
 
-  it('writer: one pipeline per turn keeps order, returns ids, and stores the documented fields', async () => {
+  it('writer: one batch per turn keeps order, returns ids, and stores the documented fields', async () => {
     const raw = client();
     const writer = new StreamWriter(client(), { maxBatch: 1000 });
     const ids = await Promise.all(Array.from({ length: 2500 }, (_, i) => writer.append(prefix + 'events', makeEvent(i + 1))));
@@ -339,6 +339,60 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     const again = consume({ consumer: 'holder' });
     await waitFor(() => again.warnings.some((w) => /no longer exists/.test(w)), 'warned about the trimmed entry');
     await waitFor(async () => Number((await raw.xpending(prefix + 'events', 'g'))[0]) === 0, 'acked');
+  });
+
+  it('writer: the batch script and plain pipelined XADDs store identical entries; a failing XADD fails only its own appends', async () => {
+    const raw = client();
+    const scripted = new StreamWriter(client(), { maxBatch: 300 });
+    const piped = new StreamWriter(client(), { maxBatch: 300, useScript: false });
+    assert.equal(scripted.mode, 'script');
+    assert.equal(piped.mode, 'pipeline');
+    const events = Array.from({ length: 700 }, (_, i) => makeEvent(i + 1));
+    await Promise.all(events.map((event) => scripted.append(prefix + 'scripted', event)));
+    await Promise.all(events.map((event) => piped.append(prefix + 'piped', event)));
+    const a = await raw.xrange(prefix + 'scripted', '-', '+');
+    const b = await raw.xrange(prefix + 'piped', '-', '+');
+    assert.equal(a.length, 700);
+    assert.deepEqual(a.map((entry) => entry[1]), b.map((entry) => entry[1]));
+    // MAXLEN ~ applies inside the script too.
+    const capped = new StreamWriter(client(), { maxLen: 100, maxBatch: 500 });
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => capped.append(prefix + 'capped-script', makeEvent(i + 1))));
+    const length = await raw.xlen(prefix + 'capped-script');
+    assert.ok(length >= 100 && length < 3000, `length ${length} should be trimmed to about 100`);
+    // A key of the wrong type: each append to it fails with Redis' error, the same turn's appends
+    // to a good stream still succeed, and the writer stays in script mode (nothing to fall back from).
+    await raw.set(prefix + 'not-a-stream', 'x');
+    const results = await Promise.allSettled([
+      scripted.append(prefix + 'not-a-stream', makeEvent(1)),
+      scripted.append(prefix + 'scripted', makeEvent(701)),
+      scripted.append(prefix + 'not-a-stream', makeEvent(2)),
+    ]);
+    assert.equal(results[0].status, 'rejected');
+    assert.match(String((results[0] as PromiseRejectedResult).reason?.message), /WRONGTYPE/);
+    assert.equal(results[1].status, 'fulfilled');
+    assert.equal(results[2].status, 'rejected');
+    assert.equal(scripted.mode, 'script');
+  });
+
+  it('consumer: the read script and plain XREADGROUP deliver the same entries, and both dead-letter an undecodable one with its fields', async () => {
+    const raw = client();
+    await seed(150);
+    await raw.xadd(prefix + 'events', '*', 'v', '2', 'event', '{}');
+    await raw.xadd(prefix + 'events', '*', 'v', '1', 'event', 'not json');
+    await seed(150, 151);
+    const scripted = consume({ consumer: 'c1', group: 'scripted', batchSize: 40 }, (entry, consumer) => void consumer.ack(entry.id));
+    const plain = consume({ consumer: 'c1', group: 'plain', batchSize: 40, useScripts: false }, (entry, consumer) => void consumer.ack(entry.id));
+    for (const harness of [scripted, plain]) {
+      await waitFor(() => harness.delivered.length === 300 && harness.deadLetters.length === 2, 'all delivered, two dead letters');
+      assert.deepEqual(harness.delivered.map((d) => (d.event as QumuloEvent).seq), Array.from({ length: 300 }, (_, i) => i + 1));
+      assert.match(harness.deadLetters.map((d) => d.error).join('\n'), /unsupported encoding version "2"/);
+      assert.match(harness.deadLetters.map((d) => d.error).join('\n'), /not valid JSON/);
+    }
+    assert.deepEqual(scripted.delivered.map((d) => d.id), plain.delivered.map((d) => d.id));
+    // The dead letters keep the original fields (read in full after the script flagged them).
+    const dead = await raw.xrange(prefix + 'events:dead', '-', '+');
+    const versions = dead.map((entry) => fieldsToRecord(entry[1]).v).sort();
+    assert.deepEqual(versions, ['1', '1', '2', '2']);
   });
 
   it('consumer: a new group starts at 0 (whole stream) by default, or at $ (only new entries)', async () => {

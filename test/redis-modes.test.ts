@@ -119,6 +119,16 @@ describe('qumulo-redis connection modes (TLS, ACL, Sentinel, Cluster; real serve
     await roundTrip();
   });
 
+  it('ACL user without scripting rights: out and in fall back to plain XADD / XREADGROUP, say so once, lose nothing', async () => {
+    const server = await start({ password: 'default-secret', aclUser: { username: 'flow', password: 'flow-secret', rules: ['-@scripting'] } });
+    await helper.load(NODES, flow({ url: server.url }), { redis: { username: 'flow', password: 'flow-secret' } });
+    await roundTrip();
+    const outWarnings = (helper.getNode('out') as TestNode).warn.getCalls().map((c) => String(c.args[0]));
+    const inWarnings = (helper.getNode('in') as TestNode).warn.getCalls().map((c) => String(c.args[0]));
+    assert.equal(outWarnings.filter((w) => /refused the batch-append script \(NOPERM/.test(w)).length, 1, outWarnings.join('\n'));
+    assert.equal(inWarnings.filter((w) => /refused the read script \(NOPERM/.test(w)).length, 1, inWarnings.join('\n'));
+  });
+
   it('a wrong password shows a red ring with the reason', async () => {
     const server = await start({ password: 'right' });
     await helper.load(NODES, flow({ url: server.url }), { redis: { password: 'wrong' } });

@@ -10,8 +10,12 @@
 //   with XCLAIM … JUSTID (no delivery-count bump) so nobody else claims them.
 // - An entry delivered more than `maxDeliveries` times, or one that cannot be decoded, is copied
 //   to the dead-letter stream with the last recorded error, then acknowledged.
+// - New entries are read with a script that returns only `[id, eventJson, …]` (half the client
+//   CPU of decoding full XREADGROUP replies); when it finds nothing, a blocking XREADGROUP waits
+//   for the next ones. Where scripts are refused, plain XREADGROUP does everything.
 import type { RedisClient } from './connection';
-import { decodeEvent, type StoredEvent } from './encoding';
+import { decodeEvent, decodeEventJson, type StoredEvent } from './encoding';
+import { READ_SCRIPT, scriptingRefused } from './scripts';
 
 export interface StreamConsumerOptions {
   /** Full stream key (prefix applied). */
@@ -38,6 +42,8 @@ export interface StreamConsumerOptions {
   deadLetterMaxLen?: number;
   /** How often to refresh pending/lag figures, ms; 0 = never (default 2000). */
   statsIntervalMs?: number;
+  /** Read new entries with the read script while there are some (default true). */
+  useScripts?: boolean;
 }
 
 export interface DeliveredEntry {
@@ -157,6 +163,7 @@ export class StreamConsumer {
   private readonly ackTimeoutMs: number;
   private readonly deadLetterMaxLen: number;
   private readonly statsIntervalMs: number;
+  private scriptReads: boolean;
 
   private readonly inFlight = new Map<string, InFlight>();
   private capacityWaiters: Array<() => void> = [];
@@ -192,6 +199,7 @@ export class StreamConsumer {
     this.deadLetterMaxLen = Math.max(0, Math.floor(options.deadLetterMaxLen ?? DEFAULTS.deadLetterMaxLen));
     this.statsIntervalMs = Math.max(0, Math.floor(options.statsIntervalMs ?? DEFAULTS.statsIntervalMs));
     this.errorsKey = `${options.stream}:errors:${options.group}`;
+    this.scriptReads = options.useScripts !== false;
   }
 
   get inFlightCount(): number {
@@ -368,12 +376,60 @@ export class StreamConsumer {
 
   private async readNew(): Promise<void> {
     const count = Math.min(this.batchSize, this.freeSlots());
+    if (this.scriptReads && (await this.readNewByScript(count))) return;
     const reply = (await this.onBlockingConnection(() =>
       this.blocking.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', this.blockMs, 'STREAMS', this.stream, '>'),
     )) as ReadReply;
     const entries = reply?.[0]?.[1];
     if (!entries) return;
     for (const [id, fields] of entries) this.handle(id, fields, 1);
+  }
+
+  /**
+   * Reads up to `count` new entries with the read script; false when there were none (or scripts
+   * are refused), so the caller waits with a blocking read.
+   */
+  private async readNewByScript(count: number): Promise<boolean> {
+    let flat: unknown;
+    try {
+      flat = await this.onBlockingConnection(() => READ_SCRIPT.run(this.blocking, this.stream, [this.group, this.consumer, count]));
+    } catch (err) {
+      if (!scriptingRefused(err)) throw err;
+      this.scriptReads = false;
+      this.handlers.warning?.(`Redis refused the read script (${(err as Error).message}); reading with plain XREADGROUP (more client CPU per entry)`);
+      return false;
+    }
+    const list = Array.isArray(flat) ? (flat as Array<string | null>) : [];
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const id = String(list[i]);
+      const json = list[i + 1];
+      if (typeof json === 'string') {
+        this.handleJson(id, json);
+        continue;
+      }
+      // Not a version-1 entry with an event: read it in full so the usual path reports or
+      // dead-letters it with all its fields.
+      const entries = (await this.commands.xrange(this.stream, id, id)) as RawEntry[];
+      this.handle(id, entries[0]?.[1] ?? null, 1);
+    }
+    return list.length > 0;
+  }
+
+  /** A first delivery of a new entry whose `event` JSON the read script returned. */
+  private handleJson(id: string, json: string): void {
+    if (this.inFlight.has(id)) return;
+    let event: StoredEvent;
+    try {
+      event = decodeEventJson(json);
+    } catch {
+      // Dead-letter it with its fields, through the usual path.
+      void this.commands.xrange(this.stream, id, id).then(
+        (entries) => this.handle(id, (entries as RawEntry[])[0]?.[1] ?? null, 1),
+        () => undefined, // stays pending: claimed and retried after the idle time
+      );
+      return;
+    }
+    this.deliverDecoded(id, 1, event);
   }
 
   /** Delivery counts from the PEL; `ownRange` asks one XPENDING for the id range of this consumer. */
@@ -415,6 +471,10 @@ export class StreamConsumer {
       void this.deadLetter(id, fields, deliveries, `cannot decode entry: ${(err as Error).message}`);
       return;
     }
+    this.deliverDecoded(id, deliveries, event);
+  }
+
+  private deliverDecoded(id: string, deliveries: number, event: StoredEvent): void {
     const now = Date.now();
     this.inFlight.set(id, { deliveries, deliveredAt: now, touchedAt: now, state: 'delivered' });
     this.counters.delivered++;

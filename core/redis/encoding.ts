@@ -52,6 +52,18 @@ export function fieldsToRecord(fields: readonly string[]): Record<string, string
   return record;
 }
 
+/** Parses the `event` field's JSON (of a version-1 entry). Throws EncodingError with the reason. */
+export function decodeEventJson(json: string): StoredEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (err) {
+    throw new EncodingError(`"${FIELD_EVENT}" field is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new EncodingError(`"${FIELD_EVENT}" field does not hold a JSON object`);
+  return parsed;
+}
+
 /** Decodes an entry's fields back into the event. Throws EncodingError with the reason. */
 export function decodeEvent(fields: readonly string[]): StoredEvent {
   let version: string | undefined;
@@ -64,12 +76,5 @@ export function decodeEvent(fields: readonly string[]): StoredEvent {
   if (version === undefined) throw new EncodingError(`entry has no "${FIELD_VERSION}" field (not written by qumulo-redis-out?)`);
   if (version !== ENCODING_VERSION) throw new EncodingError(`unsupported encoding version "${version}" (this reader knows "${ENCODING_VERSION}")`);
   if (json === undefined) throw new EncodingError(`entry has no "${FIELD_EVENT}" field`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch (err) {
-    throw new EncodingError(`"${FIELD_EVENT}" field is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!isPlainObject(parsed)) throw new EncodingError(`"${FIELD_EVENT}" field does not hold a JSON object`);
-  return parsed;
+  return decodeEventJson(json);
 }

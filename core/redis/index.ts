@@ -7,3 +7,4 @@ export * from './writer';
 export * from './consumer';
 export * from './journeys';
 export * from './registry';
+export * from './scripts';

@@ -27,7 +27,8 @@ export interface RedisServerOptions {
   /** `requirepass` for the default user. */
   password?: string;
   /** An extra ACL user with full rights: `{ username, password }`. */
-  aclUser?: { username: string; password: string };
+  /** An ACL user with every right, narrowed by `rules` (e.g. ['-@scripting']). */
+  aclUser?: { username: string; password: string; rules?: string[] };
   /** Start as a one-node Redis Cluster owning all 16384 slots. */
   cluster?: boolean;
   /**
@@ -244,9 +245,9 @@ class LocalRedisServer implements RedisServer {
     }
     if (this.options.password) args.push('--requirepass', this.options.password);
     if (this.options.aclUser) {
-      const { username, password } = this.options.aclUser;
+      const { username, password, rules = [] } = this.options.aclUser;
       // One argv element per ACL token: a single quoted string would become the user name.
-      args.push('--user', username, 'on', `>${password}`, '~*', '&*', '+@all');
+      args.push('--user', username, 'on', `>${password}`, '~*', '&*', '+@all', ...rules);
     }
     if (this.options.cluster) {
       // A lone node does not learn its own address (CLUSTER SLOTS would answer ""): announce it.
