@@ -1,16 +1,28 @@
-// npm run bench:redis — the Redis Streams transport in a real Node-RED process on this machine.
+// npm run bench:redis — the Redis Streams transport in real Node-RED processes on this machine.
 //
-// 1. Throughput: a generator function node emits BENCH_EVENTS watch-shaped events (BENCH_BURST
-//    per timer tick of about 1 ms, default 100, like a busy change-notify stream) into qumulo-redis-out; qumulo-redis-in (ack when the flow is done) feeds a sink (an
-//    inactive debug node: done() and nothing else, so the figure is the transport's own cost).
-//    Timed from the first XADD (its entry id carries Redis' clock) until the group has read every
-//    entry and nothing is pending.
+// 1. Throughput: a source node emits BENCH_EVENTS watch-shaped events (BENCH_BURST per timer tick
+//    of about 1 ms, default 100: up to ~100,000 events/s, like a busy change-notify stream) into
+//    qumulo-redis-out; qumulo-redis-in (ack when the flow is done) feeds a sink (an inactive debug
+//    node: done() and nothing else, so the figure is the transport's own cost). Timed from the
+//    first XADD (its entry id carries Redis' clock) until the group has read every entry and
+//    nothing is pending. Three layouts, side by side:
+//      baseline  source → sink in one process, no Redis: what the source and one hop cost alone;
+//      one process   source → out and in → sink in the same Node-RED;
+//      two processes source → out in one Node-RED, in → sink in another (the same consumer group
+//                    scales out this way: the consumer side runs on its own core).
+//    The source is a plain node (like qumulo-watch), not a function node: a function node's
+//    sandbox would be part of the figure.
 // 2. Backlog: BENCH_BACKLOG entries are seeded first (server-side, exact stored encoding), then a
 //    Node-RED process with in → sink drains them; its RSS is sampled every 100 ms.
 // A yardstick (plain ioredis pipelined XADD) runs before and after, to show how busy the machine is.
 //
-// Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000), BENCH_RUNS (1).
+// Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
+// BENCH_RUNS (3: each layout runs that many times, the median is reported), BENCH_WINDOW (2000: most
+// messages the source keeps in flight, sent and not yet done() by the node after it),
+// BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import Redis from 'ioredis';
 import { NodeRedProcess, processCpuSeconds } from '../test/support/nr-process';
 import { startRedisServer, redisServerVersion, type RedisServer } from '../test/support/redis-server';
@@ -18,46 +30,79 @@ import { seedStream } from '../test/support/redis-helpers';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
-const RUNS = Number(process.env.BENCH_RUNS ?? 1);
-/** Events the generator emits per timer tick (about 1 ms): 100 = up to ~100,000 events/s. */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+/** Events the source emits per timer tick (about 1 ms): 100 = up to ~100,000 events/s. */
 const BURST = Number(process.env.BENCH_BURST ?? 100);
+/** Most messages the source keeps in flight (sent, not yet done() by the next node). */
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 2000);
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** The event the generator builds inside Node-RED: the same shape as test/support/redis-helpers makeEvent. */
-const GENERATOR = `
-const total = Number(env.get('BENCH_EVENTS'));
-const perTick = Number(env.get('BENCH_BURST'));
-let seq = 0;
-function burst() {
-  for (let i = 0; i < perTick && seq < total; i++) {
-    seq++;
-    const name = 'file-' + seq + '.txt';
-    node.send({ payload: {
-      type: 'child_file_added', path: '/watched/dir/' + name, relativePath: 'dir/' + name, name: name,
-      extension: 'txt', parentDir: '/watched/dir', fileId: String(1000000 + seq), spine: ['2', '3', String(1000000 + seq)],
-      isDirectory: false, streamName: null, watchId: 'watch-1', watchRoot: '/watched', seq: seq, receivedAt: Date.now(),
-    } }, false);
+/**
+ * The bench's event source, written to a temp nodes dir: emits the same shape as
+ * test/support/redis-helpers makeEvent, BENCH_BURST per tick, starting one second after deploy.
+ */
+const SOURCE_JS = `module.exports = function (RED) {
+  function BenchSource(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const total = Number(process.env.BENCH_EVENTS);
+    const perTick = Number(process.env.BENCH_BURST);
+    const window = Number(process.env.BENCH_WINDOW);
+    // Closed loop: count the messages the next node has finished with (its done()), and keep at
+    // most BENCH_WINDOW in flight. Node-RED has no back-pressure: without this, a source faster
+    // than the flow piles messages up in memory, and the figure measures the garbage collector.
+    const target = node.wires[0][0];
+    let completed = 0;
+    const hookId = 'onComplete.benchSource' + node.id;
+    RED.hooks.add(hookId, (event) => { if (event.node.id === target) completed++; });
+    let seq = 0;
+    let startedAt = 0;
+    function burst() {
+      if (startedAt === 0) startedAt = Date.now();
+      const room = Math.min(perTick, window - (seq - completed));
+      for (let i = 0; i < room && seq < total; i++) {
+        seq++;
+        const name = 'file-' + seq + '.txt';
+        node.send({ payload: {
+          type: 'child_file_added', path: '/watched/dir/' + name, relativePath: 'dir/' + name, name: name,
+          extension: 'txt', parentDir: '/watched/dir', fileId: String(1000000 + seq), spine: ['2', '3', String(1000000 + seq)],
+          isDirectory: false, streamName: null, watchId: 'watch-1', watchRoot: '/watched', seq: seq, receivedAt: Date.now(),
+        } });
+      }
+      if (seq < total || completed < total) timer = setTimeout(burst, 0);
+      else {
+        timer = null;
+        node.log('bench source: ' + total + ' events in ' + (Date.now() - startedAt) + ' ms');
+      }
+    }
+    let timer = setTimeout(burst, 1000);
+    node.on('close', () => { clearTimeout(timer); RED.hooks.remove(hookId); });
   }
-  if (seq < total) setTimeout(burst, 0);
-}
-burst();
-return null;
+  RED.nodes.registerType('bench-event-source', BenchSource);
+};
+`;
+const SOURCE_HTML = `<script type="text/javascript">
+  RED.nodes.registerType('bench-event-source', { category: 'bench', defaults: {}, inputs: 0, outputs: 1 });
+</script>
 `;
 
-function sinkNode(id: string): Record<string, unknown> {
-  return { id, type: 'debug', z: 'tab', x: 600, y: 200, active: false, tosidebar: false, console: false, tostatus: false, complete: 'payload', wires: [] };
+function writeSourceNode(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-nodes-'));
+  fs.writeFileSync(path.join(dir, 'bench-event-source.js'), SOURCE_JS);
+  fs.writeFileSync(path.join(dir, 'bench-event-source.html'), SOURCE_HTML);
+  return dir;
 }
 
-function throughputFlow(url: string, prefix: string): unknown[] {
-  return [
-    { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'redis', type: 'qumulo-redis', url, keyPrefix: prefix },
-    { id: 'go', type: 'inject', z: 'tab', x: 100, y: 100, once: true, onceDelay: '1', repeat: '', topic: '', payload: '', payloadType: 'date', props: [{ p: 'payload' }], wires: [['gen']] },
-    { id: 'gen', type: 'function', z: 'tab', x: 250, y: 100, outputs: 1, func: GENERATOR, wires: [['out']] },
-    { id: 'out', type: 'qumulo-redis-out', z: 'tab', x: 450, y: 100, redis: 'redis', stream: 'events', maxLen: '0', wires: [] },
-    { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 200, redis: 'redis', stream: 'events', group: 'bench', start: '0', wires: [['sink']] },
-    sinkNode('sink'),
-  ];
+function sinkNode(id: string): Record<string, unknown> {
+  return { id, type: 'debug', z: 'tab', x: 600, y: 200, active: false, tosidebar: false, console: false, tostatus: false, complete: 'true', wires: [] };
 }
+
+const tab = { id: 'tab', type: 'tab', label: 'bench' };
+const redisConfig = (url: string, prefix: string) => ({ id: 'redis', type: 'qumulo-redis', url, keyPrefix: prefix });
+const sourceNode = (wires: string[]) => ({ id: 'source', type: 'bench-event-source', z: 'tab', x: 150, y: 100, wires: [wires] });
+const outNode = { id: 'out', type: 'qumulo-redis-out', z: 'tab', x: 350, y: 100, redis: 'redis', stream: 'events', maxLen: '0', batchSize: process.env.BENCH_OUT_BATCH ?? '', wires: [] };
+const inNode = { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 200, redis: 'redis', stream: 'events', group: 'bench', start: '0', batchSize: process.env.BENCH_IN_BATCH ?? '', maxInFlight: process.env.BENCH_IN_FLIGHT ?? '', wires: [['sink']] };
 
 function drainFlow(url: string, prefix: string): unknown[] {
   return [
@@ -104,30 +149,75 @@ function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0) + ' MB';
 }
 
-async function throughput(server: RedisServer, redis: Redis, run: number): Promise<void> {
-  const prefix = `bench${run}:`;
-  const nr = await NodeRedProcess.start({ flows: throughputFlow(server.url, prefix), env: { BENCH_EVENTS: String(EVENTS), BENCH_BURST: String(BURST) } });
+type Layout = 'baseline' | 'one process' | 'two processes';
+
+interface RunResult {
+  rate: number;
+  line: string;
+}
+
+function median(values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Node-RED processes for a layout; the last one is where the source runs. */
+async function startLayout(layout: Layout, url: string, prefix: string, nodesDir: string): Promise<NodeRedProcess[]> {
+  const common = { env: { BENCH_EVENTS: String(EVENTS), BENCH_BURST: String(BURST), BENCH_WINDOW: String(WINDOW) }, nodeArgs: NODE_ARGS, settings: { nodesDir: [REPO_ROOT, nodesDir] } };
+  if (layout === 'baseline') {
+    return [await NodeRedProcess.start({ ...common, flows: [tab, sourceNode(['sink']), sinkNode('sink')] })];
+  }
+  if (layout === 'one process') {
+    return [await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode, inNode, sinkNode('sink')] })];
+  }
+  const consumer = await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), inNode, sinkNode('sink')] });
+  const producer = await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode] });
+  return [consumer, producer];
+}
+
+/** Baseline: the source says how long it took (its last deliveries included); no Redis to ask. */
+async function waitBaseline(nr: NodeRedProcess): Promise<number> {
+  for (;;) {
+    const match = /bench source: \d+ events in (\d+) ms/.exec(nr.output());
+    if (match) return Number(match[1]) / 1000;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function throughput(server: RedisServer, redis: Redis, layout: Layout, run: number, nodesDir: string): Promise<RunResult> {
+  const prefix = `bench${run}${layout.replace(/ /g, '')}:`;
+  const processes = await startLayout(layout, server.url, prefix, nodesDir);
   try {
     let peakRss = 0;
-    const nrCpuBefore = nr.cpuSeconds();
+    const cpuBefore = processes.map((nr) => nr.cpuSeconds());
     const redisCpuBefore = processCpuSeconds(server.pid ?? 0);
-    const end = await waitDrained(redis, prefix + 'events', EVENTS, () => {
-      peakRss = Math.max(peakRss, nr.rss());
-    });
-    const nrCpu = nr.cpuSeconds() - nrCpuBefore;
+    let seconds: number;
+    let writeRate = '';
+    if (layout === 'baseline') {
+      seconds = await waitBaseline(processes[0]);
+      peakRss = processes[0].rss();
+    } else {
+      const end = await waitDrained(redis, prefix + 'events', EVENTS, () => {
+        peakRss = Math.max(peakRss, ...processes.map((nr) => nr.rss()));
+      });
+      const first = (await redis.xrange(prefix + 'events', '-', '+', 'COUNT', 1))[0][0];
+      const last = (await redis.xrevrange(prefix + 'events', '+', '-', 'COUNT', 1))[0][0];
+      seconds = (end - idTime(first)) / 1000;
+      const writeSeconds = Math.max(0.001, (idTime(last) - idTime(first)) / 1000);
+      writeRate = `; XADD side ${Math.round(EVENTS / writeSeconds).toLocaleString('en-US')}/s`;
+    }
+    const cpu = processes.map((nr, i) => nr.cpuSeconds() - cpuBefore[i]);
     const redisCpu = processCpuSeconds(server.pid ?? 0) - redisCpuBefore;
-    const first = (await redis.xrange(prefix + 'events', '-', '+', 'COUNT', 1))[0][0];
-    const last = (await redis.xrevrange(prefix + 'events', '+', '-', 'COUNT', 1))[0][0];
-    const seconds = (end - idTime(first)) / 1000;
-    const writeSeconds = Math.max(0.001, (idTime(last) - idTime(first)) / 1000);
-    console.log(
-      `throughput run ${run}: ${EVENTS} events out → Redis → in → sink in ${seconds.toFixed(2)} s = ${Math.round(EVENTS / seconds).toLocaleString('en-US')} events/s ` +
-        `(XADD side: ${Math.round(EVENTS / writeSeconds).toLocaleString('en-US')} events/s; peak RSS ${mb(peakRss)})\n` +
-        `  CPU: Node-RED ${nrCpu.toFixed(2)} s (${((nrCpu / EVENTS) * 1e6).toFixed(1)} µs/event = ${Math.round(EVENTS / nrCpu).toLocaleString('en-US')} events per CPU-second), ` +
-        `redis-server ${redisCpu.toFixed(2)} s (${((redisCpu / EVENTS) * 1e6).toFixed(1)} µs/event); load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`,
-    );
+    const rate = EVENTS / seconds;
+    const perEvent = (value: number) => ((value / EVENTS) * 1e6).toFixed(1);
+    const cpuText = layout === 'two processes' ? `consumer ${perEvent(cpu[0])} + producer ${perEvent(cpu[1])}` : perEvent(cpu[0]);
+    const line =
+      `  ${layout.padEnd(13)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
+      `CPU µs/event: Node-RED ${cpuText}` + (layout === 'baseline' ? '' : `, redis-server ${perEvent(redisCpu)}`) + `; load ${os.loadavg()[0].toFixed(1)}`;
+    console.log(line);
+    return { rate, line };
   } finally {
-    await nr.stop();
+    for (const nr of processes) await nr.stop();
     await redis.del(prefix + 'events');
   }
 }
@@ -195,15 +285,32 @@ async function yardstick(redis: Redis): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`Redis transport benchmark — Node ${process.version}, redis-server ${redisServerVersion()}, events ${EVENTS}, backlog ${BACKLOG}`);
+  console.log(`Redis transport benchmark — Node ${process.version}, redis-server ${redisServerVersion()}, ${os.cpus().length} CPUs, events ${EVENTS}, burst ${BURST}/tick, window ${WINDOW}, runs ${RUNS}, backlog ${BACKLOG}`);
   const server = await startRedisServer({ own: true });
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const nodesDir = writeSourceNode();
   try {
     await yardstick(redis);
-    for (let run = 1; run <= RUNS; run++) await throughput(server, redis, run);
+    const layouts: Layout[] = ['baseline', 'one process', 'two processes'];
+    const rates = new Map<Layout, number[]>(layouts.map((layout) => [layout, []]));
+    // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
+    for (let run = 1; run <= RUNS; run++) {
+      for (const layout of layouts) rates.get(layout)!.push((await throughput(server, redis, layout, run, nodesDir)).rate);
+    }
+    const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+    const baseline = median(rates.get('baseline')!);
+    console.log(`throughput, median of ${RUNS} (goal ≥ 50,000 events/s out → Redis → in → sink):`);
+    console.log(`  baseline (source → sink, no Redis):    ${fmt(baseline)} events/s`);
+    for (const layout of ['one process', 'two processes'] as Layout[]) {
+      const value = median(rates.get(layout)!);
+      console.log(
+        `  ${(layout + ':').padEnd(38)} ${fmt(value)} events/s (runs: ${rates.get(layout)!.map(fmt).join(', ')}; ${((value / baseline) * 100).toFixed(0)}% of baseline) ${value >= 50_000 ? 'goal met' : 'goal NOT met'}`,
+      );
+    }
     if (BACKLOG > 0) await backlogDrain(server, redis);
     await yardstick(redis);
   } finally {
+    fs.rmSync(nodesDir, { recursive: true, force: true });
     redis.disconnect();
     await server.stop();
   }
