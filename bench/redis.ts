@@ -151,11 +151,6 @@ function mb(bytes: number): string {
 
 type Layout = 'baseline' | 'one process' | 'two processes';
 
-interface RunResult {
-  rate: number;
-  line: string;
-}
-
 function median(values: number[]): number {
   const sorted = values.slice().sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -184,7 +179,8 @@ async function waitBaseline(nr: NodeRedProcess): Promise<number> {
   }
 }
 
-async function throughput(server: RedisServer, redis: Redis, layout: Layout, run: number, nodesDir: string): Promise<RunResult> {
+/** One run of one layout; prints its line and returns events/s. */
+async function throughput(server: RedisServer, redis: Redis, layout: Layout, run: number, nodesDir: string): Promise<number> {
   const prefix = `bench${run}${layout.replace(/ /g, '')}:`;
   const processes = await startLayout(layout, server.url, prefix, nodesDir);
   try {
@@ -211,11 +207,11 @@ async function throughput(server: RedisServer, redis: Redis, layout: Layout, run
     const rate = EVENTS / seconds;
     const perEvent = (value: number) => ((value / EVENTS) * 1e6).toFixed(1);
     const cpuText = layout === 'two processes' ? `consumer ${perEvent(cpu[0])} + producer ${perEvent(cpu[1])}` : perEvent(cpu[0]);
-    const line =
+    console.log(
       `  ${layout.padEnd(13)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
-      `CPU µs/event: Node-RED ${cpuText}` + (layout === 'baseline' ? '' : `, redis-server ${perEvent(redisCpu)}`) + `; load ${os.loadavg()[0].toFixed(1)}`;
-    console.log(line);
-    return { rate, line };
+      `CPU µs/event: Node-RED ${cpuText}` + (layout === 'baseline' ? '' : `, redis-server ${perEvent(redisCpu)}`) + `; load ${os.loadavg()[0].toFixed(1)}`,
+    );
+    return rate;
   } finally {
     for (const nr of processes) await nr.stop();
     await redis.del(prefix + 'events');
@@ -295,7 +291,7 @@ async function main(): Promise<void> {
     const rates = new Map<Layout, number[]>(layouts.map((layout) => [layout, []]));
     // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
     for (let run = 1; run <= RUNS; run++) {
-      for (const layout of layouts) rates.get(layout)!.push((await throughput(server, redis, layout, run, nodesDir)).rate);
+      for (const layout of layouts) rates.get(layout)!.push(await throughput(server, redis, layout, run, nodesDir));
     }
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const baseline = median(rates.get('baseline')!);

@@ -403,33 +403,29 @@ export class StreamConsumer {
     for (let i = 0; i + 1 < list.length; i += 2) {
       const id = String(list[i]);
       const json = list[i + 1];
-      if (typeof json === 'string') {
-        this.handleJson(id, json);
-        continue;
-      }
-      // Not a version-1 entry with an event: read it in full so the usual path reports or
-      // dead-letters it with all its fields.
+      if (typeof json === 'string' && this.handleJson(id, json)) continue;
+      // Not a version-1 entry with an event, or its JSON does not parse: read it in full so the
+      // usual path reports or dead-letters it with all its fields.
       const entries = (await this.commands.xrange(this.stream, id, id)) as RawEntry[];
       this.handle(id, entries[0]?.[1] ?? null, 1);
     }
     return list.length > 0;
   }
 
-  /** A first delivery of a new entry whose `event` JSON the read script returned. */
-  private handleJson(id: string, json: string): void {
-    if (this.inFlight.has(id)) return;
+  /**
+   * A first delivery of a new entry whose `event` JSON the read script returned; false when the
+   * JSON does not decode (the caller then reads the entry in full).
+   */
+  private handleJson(id: string, json: string): boolean {
+    if (this.inFlight.has(id)) return true;
     let event: StoredEvent;
     try {
       event = decodeEventJson(json);
     } catch {
-      // Dead-letter it with its fields, through the usual path.
-      void this.commands.xrange(this.stream, id, id).then(
-        (entries) => this.handle(id, (entries as RawEntry[])[0]?.[1] ?? null, 1),
-        () => undefined, // stays pending: claimed and retried after the idle time
-      );
-      return;
+      return false;
     }
     this.deliverDecoded(id, 1, event);
+    return true;
   }
 
   /** Delivery counts from the PEL; `ownRange` asks one XPENDING for the id range of this consumer. */
