@@ -13,7 +13,7 @@ import type { QumuloEvent } from '../core/event';
 import { createRedisClient, decodeEvent, StreamWriter } from '../core/redis';
 import { NodeRedProcess } from './support/nr-process';
 import { startRedisServer, uniquePrefix, type RedisServer } from './support/redis-server';
-import { makeEvent, waitFor } from './support/redis-helpers';
+import { countLines, makeEvent, waitFor } from './support/redis-helpers';
 
 const TOTAL = 100_000;
 const MAX_IN_FLIGHT = 500;
@@ -45,14 +45,6 @@ function readSink(file: string): number[] {
     start = end + 1;
   }
   return numbers;
-}
-
-function countLines(file: string): number {
-  if (!fs.existsSync(file)) return 0;
-  const buffer = fs.readFileSync(file);
-  let count = 0;
-  for (let i = 0; i < buffer.length; i++) if (buffer[i] === 10) count++;
-  return count;
 }
 
 /** Tally of how often each number 1..total was seen; throws if something outside the range shows up. */

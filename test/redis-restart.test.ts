@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { NodeRedProcess } from './support/nr-process';
 import { startRedisServer, type RedisServer } from './support/redis-server';
-import { groupProgress, waitFor } from './support/redis-helpers';
+import { countLines, groupProgress, waitFor } from './support/redis-helpers';
 
 const TOTAL = 100_000;
 
@@ -31,14 +31,6 @@ function tick() {
 tick();
 return null;
 `;
-
-function countLines(file: string): number {
-  if (!fs.existsSync(file)) return 0;
-  const buffer = fs.readFileSync(file);
-  let count = 0;
-  for (let i = 0; i < buffer.length; i++) if (buffer[i] === 10) count++;
-  return count;
-}
 
 describe('Redis nodes in a Node-RED process while redis-server restarts and crashes', function () {
   this.timeout(180_000);

@@ -1,5 +1,6 @@
-// Small helpers shared by the Redis specs and the Redis benchmark: numbered watch-shaped events
-// and polling until a condition holds.
+// Small helpers shared by the Redis specs and the Redis benchmark: numbered watch-shaped events,
+// polling until a condition holds, and counting what a sink file received.
+import * as fs from 'node:fs';
 import type { QumuloEvent } from '../../core/event';
 
 /** A watch-shaped event numbered `seq` (the numbers let specs check loss and order). */
@@ -93,4 +94,13 @@ export async function groupProgress(redis: XinfoClient, key: string, group: stri
     // stream or group not created yet
   }
   return { read: 0, pending: 0 };
+}
+
+/** Lines written so far to a sink file (one event per line); 0 while it does not exist. */
+export function countLines(file: string): number {
+  if (!fs.existsSync(file)) return 0;
+  const buffer = fs.readFileSync(file);
+  let count = 0;
+  for (let i = 0; i < buffer.length; i++) if (buffer[i] === 10) count++;
+  return count;
 }
