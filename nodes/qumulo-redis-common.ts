@@ -159,10 +159,8 @@ interface RuntimeHooks {
   remove(hookId: string): void;
 }
 
-/** Journey handle: which in node started it (for abandon on close). */
-export interface JourneyHandle {
-  entryId: string;
-}
+/** Journey handle: the Redis entry id the message carries (its in node is told by onEnd). */
+export type JourneyHandle = string;
 
 /** Tracks every in node's message journeys; fed by the runtime's message hooks. */
 export const journeys = new JourneyTracker<JourneyHandle>();
@@ -187,18 +185,19 @@ export function acquireJourneyHooks(RED: NodeAPI): void {
   if (hookUsers++ > 0) return;
   const hooks = runtimeHooks(RED);
   hookLabel = `qumuloRedisJourneys${++hookGeneration}`;
-  // Sync, one-argument callbacks returning undefined: the message always continues.
+  // Sync, one-argument callbacks returning undefined: the message always continues. Messages
+  // no in node tracks cost one Map lookup each (the tracker ignores unknown ids).
   hooks.add(`preDeliver.${hookLabel}`, ((event: SendEvent) => {
     const id = event.msg?._msgid;
-    if (id !== undefined && journeys.has(id)) journeys.preDeliver(id, event.destination.id);
+    if (id !== undefined) journeys.preDeliver(id, event.destination.id);
   }) as (event: never) => unknown);
   hooks.add(`onReceive.${hookLabel}`, ((event: ReceiveEvent) => {
     const id = event.msg?._msgid;
-    if (id !== undefined && journeys.has(id)) journeys.receive(id, event.destination.id);
+    if (id !== undefined) journeys.receive(id, event.destination.id);
   }) as (event: never) => unknown);
   hooks.add(`onComplete.${hookLabel}`, ((event: CompleteEvent) => {
     const id = event.msg?._msgid;
-    if (id !== undefined && journeys.has(id)) journeys.complete(id, event.node.id, event.error);
+    if (id !== undefined) journeys.complete(id, event.node.id, event.error);
   }) as (event: never) => unknown);
 }
 

@@ -5,6 +5,7 @@
 // never loss. The stream logic lives in core/redis/consumer.ts; this adapter wires it to the
 // runtime: message journeys (hooks), status, errors, close.
 
+import { randomBytes } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { StreamConsumer, type ConnectionStatus, type ConsumerStats, type DeadLetterReport, type DeliveredEntry, type StreamConsumerOptions } from '../core/redis';
 import { registerConsumer } from '../core/redis/registry';
@@ -95,8 +96,10 @@ export = function register(RED: NodeAPI): void {
     }
 
     const hasWires = (node as unknown as { wires?: string[][] }).wires?.some((port) => port.length > 0) ?? false;
-    /** Entry id -> _msgid of the message carrying it (to stop tracking on release/close). */
-    const messageIds = new Map<string, string>();
+    // Message ids like Node-RED's own (16 hex digits), from a per-node random prefix and a
+    // counter: RED.util.generateId() builds each from 8 random bytes, a visible cost per entry.
+    const msgidPrefix = randomBytes(4).toString('hex');
+    let msgidCounter = 0;
     let connectionState: ConnectionStatus = { state: 'connecting' };
     let loopError: string | null = null;
     let stats: ConsumerStats | null = null;
@@ -124,35 +127,37 @@ export = function register(RED: NodeAPI): void {
     });
     if (!client) return;
 
-    const journeyEnded = (handle: JourneyHandle, error: unknown) => {
-      messageIds.delete(handle.entryId);
+    /** A message's journey ended: `entryId` is the Redis entry it carried. */
+    const journeyEnded = (entryId: JourneyHandle, error: unknown) => {
       if (error !== undefined) {
-        consumer.fail(handle.entryId, error);
+        consumer.fail(entryId, error);
         return;
       }
       if (ackMode === 'complete') {
-        consumer.ack(handle.entryId).catch(() => undefined); // retried inside the consumer
+        consumer.ack(entryId).catch(() => undefined); // retried inside the consumer
         return;
       }
-      if (ackMode === 'node' && consumer.isAwaitingAck(handle.entryId) && !warnedUnacked) {
+      if (ackMode === 'node' && consumer.isAwaitingAck(entryId) && !warnedUnacked) {
         warnedUnacked = true;
-        node.warn(`a message finished its journey without reaching a qumulo-ack node (entry ${handle.entryId}); it stays pending and is delivered again after the claim idle time. Wire every path, including "no match", to a qumulo-ack node, or use ack mode "when the flow is done".`);
+        node.warn(`a message finished its journey without reaching a qumulo-ack node (entry ${entryId}); it stays pending and is delivered again after the claim idle time. Wire every path, including "no match", to a qumulo-ack node, or use ack mode "when the flow is done".`);
       }
       // Ack node mode: free the slot (an unacknowledged entry comes back later). Receipt mode: done.
-      consumer.release(handle.entryId);
+      consumer.release(entryId);
     };
 
-    const deliver = (entry: DeliveredEntry) => {
+    /** Sends one entry; returns the message id, which the consumer hands back on timeout. */
+    const deliver = (entry: DeliveredEntry): string => {
       const event = entry.event as { type?: unknown };
       const redis: RedisMessageInfo = { stream: options.stream, group: options.group, consumer: options.consumer, id: entry.id, deliveries: entry.deliveries };
-      const msgid = RED.util.generateId();
+      msgidCounter = (msgidCounter + 1) >>> 0;
+      const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
       const msg = { _msgid: msgid, payload: entry.event, topic: typeof event.type === 'string' ? event.type : '', redis } as NodeMessage;
-      messageIds.set(entry.id, msgid);
-      journeys.begin(msgid, { entryId: entry.id }, journeyEnded);
+      journeys.begin(msgid, entry.id, journeyEnded);
       if (ackMode === 'receipt') consumer.ackEarly(entry.id);
       node.send(msg);
       // Nothing wired: the journey ends here.
       if (!hasWires) journeys.endIfIdle(msgid);
+      return msgid;
     };
 
     const reportDeadLetter = (report: DeadLetterReport) => {
@@ -172,12 +177,8 @@ export = function register(RED: NodeAPI): void {
     const consumer = new StreamConsumer(client, connection.createBlockingClient(), options, {
       deliver,
       deadLettered: reportDeadLetter,
-      timedOut: (id, afterMs) => {
-        const msgid = messageIds.get(id);
-        if (msgid !== undefined) {
-          journeys.abandon(msgid);
-          messageIds.delete(id);
-        }
+      timedOut: (id, afterMs, msgid) => {
+        if (msgid !== undefined) journeys.abandon(msgid);
         node.warn(`entry ${id}: the flow did not finish with it within ${afterMs / 1000} s (a node that never calls done()?); it will be delivered again`);
       },
       warning: (text) => node.warn(text),
@@ -207,8 +208,7 @@ export = function register(RED: NodeAPI): void {
           closed = true;
           statusThrottle.cancel();
           // Whatever is still in the flow stays pending in Redis and is redelivered.
-          for (const msgid of messageIds.values()) journeys.abandon(msgid);
-          messageIds.clear();
+          journeys.abandonAllOf(journeyEnded);
           releaseJourneyHooks(RED);
           node.status({});
           await redisConfig.deregister(node);

@@ -395,6 +395,35 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     assert.deepEqual(versions, ['1', '1', '2', '2']);
   });
 
+  it('scripts: packed batches carry UTF-8, absent and empty type/path exactly; script and plain reads return the same events', async () => {
+    const raw = client();
+    // Every shape the packed batch distinguishes, with multi-byte characters in each part.
+    const odd: Array<Record<string, unknown>> = [
+      { type: 'child_file_added', path: '/ünïcode/日本語/file ✓.txt', name: 'file ✓.txt', seq: 1 },
+      { path: '/only/päth', seq: 2 },
+      { type: 'only-typé', seq: 3 },
+      { neither: true, emoji: '🎉 ok', seq: 4 },
+      { type: '', path: '', seq: 5 },
+      { type: 42, path: null, nested: { a: [1, 'ß'] }, seq: 6 },
+    ];
+    const scripted = new StreamWriter(client(), { maxBatch: 100 });
+    const piped = new StreamWriter(client(), { maxBatch: 100, useScript: false });
+    await Promise.all(odd.map((event) => scripted.append(prefix + 'events', event)));
+    await Promise.all(odd.map((event) => piped.append(prefix + 'piped', event)));
+    const a = await raw.xrange(prefix + 'events', '-', '+');
+    const b = await raw.xrange(prefix + 'piped', '-', '+');
+    assert.deepEqual(a.map((entry) => entry[1]), b.map((entry) => entry[1]));
+    assert.deepEqual(fieldsToRecord(a[4][1]), { v: '1', type: '', path: '', event: JSON.stringify(odd[4]) });
+    assert.deepEqual(fieldsToRecord(a[5][1]), { v: '1', event: JSON.stringify(odd[5]) });
+    const viaScript = consume({ consumer: 'c1', group: 'scripted' }, (entry, consumer) => void consumer.ack(entry.id));
+    const viaPlain = consume({ consumer: 'c1', group: 'plain', useScripts: false }, (entry, consumer) => void consumer.ack(entry.id));
+    for (const harness of [viaScript, viaPlain]) {
+      await waitFor(() => harness.delivered.length === odd.length, 'all odd events delivered');
+      assert.deepEqual(harness.delivered.map((d) => d.event), odd);
+      assert.deepEqual(harness.delivered.map((d) => d.id), a.map((entry) => entry[0]));
+    }
+  });
+
   it('consumer: a new group starts at 0 (whole stream) by default, or at $ (only new entries)', async () => {
     await seed(5);
     const fromStart = consume({ consumer: 'a', group: 'from-start' }, (e, c) => void c.ack(e.id));

@@ -27,22 +27,37 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
-/** Field/value list for XADD. Throws EncodingError when the event is not a JSON object. */
-export function encodeEvent(event: unknown): string[] {
+/** The `event` field: the event's JSON. Throws EncodingError when the event is not a JSON object. */
+export function encodeEventJson(event: unknown): string {
   if (!isPlainObject(event)) {
     throw new EncodingError(`an event must be a JSON object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`);
   }
-  let json: string;
   try {
-    json = JSON.stringify(event);
+    return JSON.stringify(event);
   } catch (err) {
     throw new EncodingError(`event is not serializable to JSON: ${(err as Error).message}`);
   }
+}
+
+/** The human-readable copy of `type` or `path` stored beside the JSON, when it is a string. */
+export function copiedField(event: unknown, name: typeof FIELD_TYPE | typeof FIELD_PATH): string | undefined {
+  const value = (event as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Field/value list for XADD, from the parts above. */
+export function entryFields(json: string, type: string | undefined, path: string | undefined): string[] {
   const fields = [FIELD_VERSION, ENCODING_VERSION];
-  if (typeof event.type === 'string') fields.push(FIELD_TYPE, event.type);
-  if (typeof event.path === 'string') fields.push(FIELD_PATH, event.path);
+  if (type !== undefined) fields.push(FIELD_TYPE, type);
+  if (path !== undefined) fields.push(FIELD_PATH, path);
   fields.push(FIELD_EVENT, json);
   return fields;
+}
+
+/** Field/value list for XADD. Throws EncodingError when the event is not a JSON object. */
+export function encodeEvent(event: unknown): string[] {
+  const json = encodeEventJson(event);
+  return entryFields(json, copiedField(event, FIELD_TYPE), copiedField(event, FIELD_PATH));
 }
 
 /** Turns the flat `[field, value, ...]` list Redis returns into a lookup. Later duplicates win. */

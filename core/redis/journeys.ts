@@ -102,9 +102,14 @@ export class JourneyTracker<H> {
     if (journey.open <= 0) this.finish(msgid, journey);
   }
 
-  /** Stops tracking without calling onEnd (entry released or node closing). */
+  /** Stops tracking without calling onEnd (entry released). */
   abandon(msgid: string): void {
     this.journeys.delete(msgid);
+  }
+
+  /** Stops tracking every journey begun with this onEnd callback (its in node is closing). */
+  abandonAllOf(onEnd: JourneyEnd<H>): void {
+    for (const [msgid, journey] of this.journeys) if (journey.onEnd === onEnd) this.journeys.delete(msgid);
   }
 
   private finish(msgid: string, journey: Journey<H>): void {

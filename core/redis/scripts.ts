@@ -1,13 +1,16 @@
 // Server-side scripts for the hot paths. Inside Node-RED the client's CPU is the bottleneck, and
-// per-command work in the client (building, writing and decoding RESP) dominates: one script call
-// that runs 500 XADDs, or returns only the fields the reader decodes, costs the client a fraction
-// of 500 separate commands or of a full XREADGROUP reply. What ends up in Redis is exactly what
-// the plain commands produce, so readers and writers with and without scripts mix freely.
+// per-command and per-element work in the client (building, writing and decoding RESP) dominates:
+// one script call that runs a batch of XADDs, or returns only the fields the reader decodes,
+// costs the client a fraction of separate commands or of a full XREADGROUP reply (Redis pays
+// more instead: the Lua around each XADD costs it more than the XADD itself). What ends up in
+// Redis is exactly what the plain commands produce, so readers and writers with and without
+// scripts mix freely. The scripts use Lua's struct library, which Redis (and Valkey) include.
 //
 // Scripts can be refused (an ACL without EVALSHA/EVAL, a managed Redis that disables them); the
 // callers then fall back, once and for good, to the plain commands.
 import { createHash } from 'node:crypto';
 import type { RedisClient } from './connection';
+import { ENCODING_VERSION, FIELD_EVENT, FIELD_PATH, FIELD_TYPE, FIELD_VERSION } from './encoding';
 
 export class RedisScript {
   readonly sha: string;
@@ -17,16 +20,30 @@ export class RedisScript {
   }
 
   /** EVALSHA, or EVAL when the server does not have it cached yet (which caches it). */
-  async run(client: RedisClient, key: string, args: Array<string | number>): Promise<unknown> {
+  async run(client: RedisClient, key: string, args: Array<string | number | Buffer>): Promise<unknown> {
     // One array argument (ioredis flattens it): no spread of thousands of arguments.
     const flat = args as unknown as string;
     try {
       return await client.evalsha(this.sha, 1, key, flat);
     } catch (err) {
-      if (!/^NOSCRIPT\b/.test((err as Error)?.message ?? '')) throw err;
+      if (!isNoScript(err)) throw err;
       return client.eval(this.source, 1, key, flat);
     }
   }
+
+  /** Same as run(), with bulk-string replies as Buffers (no string per reply element). */
+  async runBuffer(client: RedisClient, key: string, args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await client.callBuffer('EVALSHA', [this.sha, 1, key, ...args]);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return client.callBuffer('EVAL', [this.source, 1, key, ...args]);
+    }
+  }
+}
+
+function isNoScript(err: unknown): boolean {
+  return /^NOSCRIPT\b/.test((err as Error)?.message ?? '');
 }
 
 /**
@@ -43,47 +60,132 @@ export function scriptingRefused(err: unknown): boolean {
   return !TRANSIENT_REPLY.test(err.message);
 }
 
+// The batch going in and the entries coming out each travel as ONE packed string: per entry a
+// fixed binary header of lengths (Lua's struct library reads it) followed by the bytes. The
+// client then builds or decodes one bulk string per call instead of thousands of RESP elements,
+// which is most of what ioredis spends per event (string building, per-element decoding).
+
+/** Bytes of an append record's header: shape (1) + three big-endian uint32 lengths. */
+const APPEND_HEADER = 13;
+/** Bytes of a read record's header: kind (1) + two big-endian uint32 lengths. */
+const READ_HEADER = 9;
+
+/** One entry to append: the parts of entryFields() (type/path only when the event has them). */
+export interface AppendRecord {
+  json: string;
+  type: string | undefined;
+  path: string | undefined;
+}
+
 /**
- * KEYS[1] = stream; ARGV[1] = MAXLEN ~ cap ("0" = no trim); then per entry: its field count n
- * and n field/value strings. Returns one reply per entry: the new id, or that XADD's error
- * (pcall), so a failure stays with its own entry.
+ * Packs a batch for APPEND_SCRIPT: per entry `shape, len(type), len(path), len(json)` then the
+ * bytes; shape bit 1 = has type, bit 2 = has path (an absent part has length 0).
+ */
+export function packAppendBatch(records: readonly AppendRecord[]): Buffer {
+  let size = 0;
+  for (const record of records) {
+    size += APPEND_HEADER + Buffer.byteLength(record.json);
+    if (record.type !== undefined) size += Buffer.byteLength(record.type);
+    if (record.path !== undefined) size += Buffer.byteLength(record.path);
+  }
+  const buffer = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const record of records) {
+    const header = offset;
+    offset += APPEND_HEADER;
+    const typeLength = record.type === undefined ? 0 : buffer.write(record.type, offset);
+    offset += typeLength;
+    const pathLength = record.path === undefined ? 0 : buffer.write(record.path, offset);
+    offset += pathLength;
+    const jsonLength = buffer.write(record.json, offset);
+    offset += jsonLength;
+    buffer[header] = (record.type !== undefined ? 1 : 0) + (record.path !== undefined ? 2 : 0);
+    buffer.writeUInt32BE(typeLength, header + 1);
+    buffer.writeUInt32BE(pathLength, header + 5);
+    buffer.writeUInt32BE(jsonLength, header + 9);
+  }
+  return buffer;
+}
+
+/**
+ * KEYS[1] = stream; ARGV[1] = MAXLEN ~ cap ("0" = no trim); ARGV[2] = packAppendBatch(). The
+ * field names and their order are the stored encoding's (encoding.ts), so the entries are
+ * exactly what plain XADD of encodeEvent() writes. Returns one reply per entry: the new id, or
+ * that XADD's error (pcall), so a failure stays with its own entry.
  */
 export const APPEND_SCRIPT = new RedisScript(`local key = KEYS[1]
 local cap = ARGV[1]
+local data = ARGV[2]
 local trim = cap ~= '0'
+local function xadd(...)
+  if trim then return redis.pcall('XADD', key, 'MAXLEN', '~', cap, '*', ...) end
+  return redis.pcall('XADD', key, '*', ...)
+end
 local out = {}
-local i = 2
-local last = #ARGV
-while i <= last do
-  local n = tonumber(ARGV[i])
-  if trim then
-    out[#out + 1] = redis.pcall('XADD', key, 'MAXLEN', '~', cap, '*', unpack(ARGV, i + 1, i + n))
-  else
-    out[#out + 1] = redis.pcall('XADD', key, '*', unpack(ARGV, i + 1, i + n))
-  end
-  i = i + n + 1
+local pos, size = 1, #data
+while pos <= size do
+  local shape, tl, pl, jl, at = struct.unpack('>BI4I4I4', data, pos)
+  local t = string.sub(data, at, at + tl - 1)
+  local p = string.sub(data, at + tl, at + tl + pl - 1)
+  local j = string.sub(data, at + tl + pl, at + tl + pl + jl - 1)
+  pos = at + tl + pl + jl
+  if shape == 3 then out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_TYPE}', t, '${FIELD_PATH}', p, '${FIELD_EVENT}', j)
+  elseif shape == 1 then out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_TYPE}', t, '${FIELD_EVENT}', j)
+  elseif shape == 2 then out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_PATH}', p, '${FIELD_EVENT}', j)
+  else out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_EVENT}', j) end
 end
 return out`);
 
 /**
- * KEYS[1] = stream; ARGV = group, consumer, count. A non-blocking `XREADGROUP … >` that returns
- * `[id, eventJson, id, eventJson, …]`: only what the reader decodes. For an entry that is not a
- * version-1 entry with an `event` field the JSON is false (nil): the reader fetches it in full.
- * (Last duplicate field wins, as in decodeEvent.)
+ * KEYS[1] = stream; ARGV = group, consumer, count. A non-blocking `XREADGROUP … >` whose reply
+ * is one packed string: per entry `kind, len(id), len(json)` then the id and the `event` JSON.
+ * kind 1 = a version-1 entry with its JSON; kind 0 = anything else (no JSON follows): the
+ * reader fetches that entry in full. Empty string: nothing new. (Last duplicate field wins, as
+ * in decodeEvent.)
  */
 export const READ_SCRIPT = new RedisScript(`local reply = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
+if not reply then return '' end
 local out = {}
-if not reply then return out end
 for _, entry in ipairs(reply[1][2]) do
-  local fields = entry[2]
+  local id, fields = entry[1], entry[2]
   local version, event = nil, nil
   if fields then
     for i = 1, #fields, 2 do
       local name = fields[i]
-      if name == 'v' then version = fields[i + 1] elseif name == 'event' then event = fields[i + 1] end
+      if name == '${FIELD_VERSION}' then version = fields[i + 1] elseif name == '${FIELD_EVENT}' then event = fields[i + 1] end
     end
   end
-  out[#out + 1] = entry[1]
-  if version == '1' and event then out[#out + 1] = event else out[#out + 1] = false end
+  if version == '${ENCODING_VERSION}' and event then
+    out[#out + 1] = struct.pack('>BI4I4', 1, #id, #event)
+    out[#out + 1] = id
+    out[#out + 1] = event
+  else
+    out[#out + 1] = struct.pack('>BI4I4', 0, #id, 0)
+    out[#out + 1] = id
+  end
 end
-return out`);
+return table.concat(out)`);
+
+/**
+ * Unpacks READ_SCRIPT's reply into `[id, json, id, json, …]`; json is null for an entry the
+ * reader must fetch in full.
+ */
+export function unpackReadReply(reply: Buffer): Array<string | null> {
+  const list: Array<string | null> = [];
+  let offset = 0;
+  while (offset + READ_HEADER <= reply.length) {
+    const kind = reply[offset];
+    const idLength = reply.readUInt32BE(offset + 1);
+    const jsonLength = reply.readUInt32BE(offset + 5);
+    offset += READ_HEADER;
+    list.push(reply.toString('latin1', offset, offset + idLength));
+    offset += idLength;
+    if (kind === 1) {
+      list.push(reply.toString('utf8', offset, offset + jsonLength));
+      offset += jsonLength;
+    } else {
+      list.push(null);
+    }
+  }
+  return list;
+}
