@@ -17,7 +17,7 @@
 // A yardstick (plain ioredis pipelined XADD) runs before and after, to show how busy the machine is.
 //
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
-// BENCH_RUNS (3: each layout runs that many times, the median is reported), BENCH_WINDOW (2000: most
+// BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
 // messages the source keeps in flight, sent and not yet done() by the node after it),
 // BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import * as fs from 'node:fs';
@@ -30,7 +30,7 @@ import { seedStream } from '../test/support/redis-helpers';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 /** Events the source emits per timer tick (about 1 ms): 100 = up to ~100,000 events/s. */
 const BURST = Number(process.env.BENCH_BURST ?? 100);
 /** Most messages the source keeps in flight (sent, not yet done() by the next node). */

@@ -5,7 +5,8 @@ import * as assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import type { QumuloEvent } from '../core/event';
 import { NOTIFICATION_TYPES } from '../core/event';
-import { decodeEvent, fieldsToRecord } from '../core/redis';
+import { decodeEvent, encodeEvent, fieldsToRecord } from '../core/redis';
+import { journeys } from '../nodes/qumulo-redis-common';
 import { startRedisServer, uniquePrefix, type RedisServer } from './support/redis-server';
 import { makeEvent, waitFor } from './support/redis-helpers';
 
@@ -38,6 +39,7 @@ interface TestNode {
   receive(msg: unknown): void;
   on(event: string, listener: (...args: never[]) => void): void;
   status: { getCalls(): Array<{ args: unknown[] }> };
+  warn: { getCalls(): Array<{ args: unknown[] }> };
 }
 interface SentMessage {
   _msgid: string;
@@ -241,6 +243,40 @@ describe('qumulo-redis nodes (Node-RED runtime, real redis-server)', function ()
     assert.equal((decodeEvent(deadEntries[0][1]) as QumuloEvent).seq, 3);
     assert.match(fields['dead.error'], /permission denied/);
     await waitFor(async () => (await pendingCount()) === 0, 'nothing left pending');
+  });
+
+  it('ack timeout: a message never done() is given up with a warning and delivered again; its late done() acks nothing twice', async () => {
+    const flow: FlowNode[] = [
+      { id: 'tab', type: 'tab' },
+      config(),
+      inNode({ ackTimeout: '0.3' }),
+      { id: 'sink', type: 'helper', z: 'tab' },
+    ];
+    await raw.xadd(prefix + 'events', '*', ...encodeEvent(makeEvent(1)));
+    await helper.load(ALL_NODES, flow);
+    const received: SentMessage[] = [];
+    let lateDone: (() => void) | undefined;
+    (helper.getNode('sink') as unknown as TestNode).on('input', ((msg: SentMessage, _send: unknown, done: () => void) => {
+      received.push(msg);
+      if (msg.redis.deliveries === 1) lateDone = done; // the first delivery hangs
+      else done();
+    }) as never);
+    await waitFor(() => received.length >= 1, 'first delivery');
+    assert.equal(journeys.size, 1, 'the hanging message is tracked');
+    await waitFor(() => received.length === 2, 'delivered again after the timeout', 20_000);
+    const warnings = (helper.getNode('in') as unknown as TestNode).warn.getCalls().map((c) => String(c.args[0]));
+    assert.ok(warnings.some((w) => /did not finish with it within 0\.3 s/.test(w)), warnings.join('\n'));
+    assert.equal(received[1].redis.id, received[0].redis.id);
+    assert.ok(received[1].redis.deliveries >= 2);
+    // Message ids look like Node-RED's own and differ between deliveries of the same entry.
+    for (const msg of received) assert.match(msg._msgid, /^[0-9a-f]{16}$/);
+    assert.notEqual(received[1]._msgid, received[0]._msgid);
+    await waitFor(async () => (await pendingCount()) === 0, 'the second delivery acknowledged');
+    lateDone?.(); // the abandoned first message finishes after all: nothing to ack, nothing breaks
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(received.length, 2);
+    assert.equal(await pendingCount(), 0);
+    assert.equal(journeys.size, 0, 'no journey left behind');
   });
 
   it('ack at a qumulo-ack node: only messages that reach it are acknowledged; the others come back', async () => {
