@@ -58,15 +58,7 @@ async function startSimulator() {
     throw err;
   }
   log(`simulator: ${sim.url} over ${demoDir}${seeded ? ' (created with sample files)' : ''}, user admin/admin`);
-  Object.assign(process.env, {
-    QUMULO_HOST: '127.0.0.1',
-    QUMULO_PORT: String(sim.port),
-    QUMULO_PROTOCOL: 'http',
-    QUMULO_USERNAME: 'admin',
-    QUMULO_PASSWORD: 'admin',
-    QUMULO_ACCESS_TOKEN: '',
-    QUMULO_CA: '',
-  });
+  Object.assign(process.env, sim.clusterEnv());
   return sim;
 }
 

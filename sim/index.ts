@@ -131,6 +131,22 @@ export class QumuloSimulator {
     return this.boundPort;
   }
 
+  /**
+   * The QUMULO_* settings that point the cluster config node at this simulator (what `npm start`
+   * sets, and what the examples spec sets the same way).
+   */
+  clusterEnv(): Record<string, string> {
+    return {
+      QUMULO_HOST: this.opts.host ?? '127.0.0.1',
+      QUMULO_PORT: String(this.boundPort),
+      QUMULO_PROTOCOL: this.opts.tls ? 'https' : 'http',
+      QUMULO_USERNAME: this.opts.username ?? 'admin',
+      QUMULO_PASSWORD: this.opts.password ?? 'admin',
+      QUMULO_ACCESS_TOKEN: '',
+      QUMULO_CA: '',
+    };
+  }
+
   get url(): string {
     const host = this.opts.host ?? '127.0.0.1';
     const shownHost = host.includes(':') ? `[${host}]` : host;

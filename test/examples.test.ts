@@ -79,16 +79,7 @@ describe('example flows (Import → Examples)', function () {
     sim = await startSim({ files: seed });
     if (allFlows.some((n) => n.type === 'qumulo-redis')) redis = await startRedisServer({ appendOnly: true });
     if (allFlows.some((n) => n.type === 'qumulo-email')) smtp = await startSmtp();
-    setEnv({
-      QUMULO_HOST: sim.host,
-      QUMULO_PORT: String(sim.port),
-      QUMULO_PROTOCOL: 'http',
-      QUMULO_USERNAME: 'admin',
-      QUMULO_PASSWORD: 'admin',
-      QUMULO_ACCESS_TOKEN: '',
-      QUMULO_CA: '',
-      ...(redis ? { REDIS_URL: redis.url } : {}),
-    });
+    setEnv({ ...sim.sim.clusterEnv(), ...(redis ? { REDIS_URL: redis.url } : {}) });
     runtime = await startRuntime({ settings: { nodeCloseTimeout: 15_000 } });
     (runtime.RED.events as import('node:events').EventEmitter).on('node-status', onStatus);
     const res = await runtime.request<NodeSet[]>('GET', '/nodes');
