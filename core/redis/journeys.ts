@@ -48,10 +48,6 @@ export class JourneyTracker<H> {
     return this.journeys.size;
   }
 
-  has(msgid: string): boolean {
-    return this.journeys.has(msgid);
-  }
-
   /** Starts tracking a message about to be sent; `onEnd(handle, error)` runs once when it ends. */
   begin(msgid: string, handle: H, onEnd: JourneyEnd<H>): void {
     this.journeys.set(msgid, { handle, cells: [], open: 0, failed: false, error: undefined, onEnd });

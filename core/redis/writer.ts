@@ -124,14 +124,14 @@ export class StreamWriter {
   private send(batch: PendingAppend[]): void {
     this.sentUnanswered += batch.length;
     (this.useScript ? this.sendScript(batch) : this.sendPipeline(batch)).then(
-      (ids) => {
+      (replies) => {
         // Settle the counters first: a callback may wait for whenIdle().
         this.settled(batch.length);
         for (let i = 0; i < batch.length; i++) {
-          const id = ids[i];
-          if (id instanceof Error) batch[i].callback(id);
-          else if (id === undefined || id === null) batch[i].callback(new Error('no reply from Redis'));
-          else batch[i].callback(null, String(id));
+          const reply = replies[i];
+          if (reply instanceof Error) batch[i].callback(reply);
+          else if (reply === undefined || reply === null) batch[i].callback(new Error('no reply from Redis'));
+          else batch[i].callback(null, String(reply));
         }
       },
       (err: Error) => {
@@ -141,7 +141,8 @@ export class StreamWriter {
     );
   }
 
-  private async sendScript(batch: PendingAppend[]): Promise<Array<string | Error | null>> {
+  /** One reply per entry, as Redis gave it (an id, an Error, or nothing); send() reads them. */
+  private async sendScript(batch: PendingAppend[]): Promise<unknown[]> {
     const args = [this.maxLen > 0 ? String(this.maxLen) : '0', packAppendBatch(batch)];
     let replies: unknown;
     try {
@@ -152,15 +153,11 @@ export class StreamWriter {
       this.onFallback?.((err as Error).message);
       return this.sendPipeline(batch);
     }
-    const list = Array.isArray(replies) ? replies : [];
-    return batch.map((_, i) => {
-      const reply = list[i] as unknown;
-      if (reply instanceof Error) return reply;
-      return reply === undefined || reply === null ? new Error('no reply from Redis') : String(reply);
-    });
+    const list: unknown[] = Array.isArray(replies) ? replies : [];
+    return batch.map((_, i) => list[i]);
   }
 
-  private async sendPipeline(batch: PendingAppend[]): Promise<Array<string | Error | null>> {
+  private async sendPipeline(batch: PendingAppend[]): Promise<unknown[]> {
     const pipeline = this.client.pipeline();
     for (const item of batch) {
       const fields = entryFields(item.json, item.type, item.path);
@@ -169,8 +166,8 @@ export class StreamWriter {
     }
     const results = await pipeline.exec();
     return batch.map((_, i) => {
-      const [err, id] = results?.[i] ?? [new Error('no reply from Redis'), null];
-      return err ?? (id as string | null);
+      const [err, id] = results?.[i] ?? [null, null];
+      return err ?? id;
     });
   }
 

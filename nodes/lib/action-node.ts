@@ -150,9 +150,8 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
 
     // Every action node on the cluster turns red the moment an all-stop fires (and back on reset),
     // and requests of this node still waiting for a slot in the client's limit are cancelled.
-    // One AbortController per action in flight, not one per node: Node 20's AbortSignal.any (which
-    // the client uses to combine a caller's signal with its timeout) never forgets the signals it
-    // derived from a long-lived signal, so a node-wide signal would leak memory with every request.
+    // One AbortController per action in flight: an all-stop aborts the ones running, and nothing
+    // has to be re-armed on reset (actions started later check the state themselves).
     let warnedFor: string | null = null;
     const controllers = new Set<AbortController>();
     const unsubscribe = allStop?.store.onChange(() => {
