@@ -372,6 +372,12 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     assert.equal(results[1].status, 'fulfilled');
     assert.equal(results[2].status, 'rejected');
     assert.equal(scripted.mode, 'script');
+    // The error reads as it does from a plain XADD (the script returns it inside its one reply string).
+    const plainError = await piped.append(prefix + 'not-a-stream', makeEvent(3)).then(() => null, (err: Error) => err);
+    const scriptError = (results[0] as PromiseRejectedResult).reason as Error;
+    assert.ok(plainError);
+    assert.equal(scriptError.message, plainError.message);
+    assert.equal(scriptError.name, 'ReplyError');
   });
 
   it('consumer: the read script and plain XREADGROUP deliver the same entries, and both dead-letter an undecodable one with its fields', async () => {

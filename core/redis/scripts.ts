@@ -110,8 +110,9 @@ export function packAppendBatch(records: readonly AppendRecord[]): Buffer {
 /**
  * KEYS[1] = stream; ARGV[1] = MAXLEN ~ cap ("0" = no trim); ARGV[2] = packAppendBatch(). The
  * field names and their order are the stored encoding's (encoding.ts), so the entries are
- * exactly what plain XADD of encodeEvent() writes. Returns one reply per entry: the new id, or
- * that XADD's error (pcall), so a failure stays with its own entry.
+ * exactly what plain XADD of encodeEvent() writes. Returns one line per entry, joined by "\n"
+ * (one bulk string rather than an array of ids, which costs the client a string per element to
+ * decode): the new id, or "!" and that XADD's error (pcall), so a failure stays with its entry.
  */
 export const APPEND_SCRIPT = new RedisScript(`local key = KEYS[1]
 local cap = ARGV[1]
@@ -122,6 +123,11 @@ local function xadd(...)
   return redis.pcall('XADD', key, '*', ...)
 end
 local out = {}
+local n = 0
+local function keep(reply)
+  n = n + 1
+  if type(reply) == 'table' then out[n] = '!' .. (string.gsub(tostring(reply.err), '\\n', ' ')) else out[n] = reply end
+end
 local pos, size = 1, #data
 while pos <= size do
   local shape, tl, pl, jl, at = struct.unpack('>BI4I4I4', data, pos)
@@ -129,12 +135,23 @@ while pos <= size do
   local p = string.sub(data, at + tl, at + tl + pl - 1)
   local j = string.sub(data, at + tl + pl, at + tl + pl + jl - 1)
   pos = at + tl + pl + jl
-  if shape == 3 then out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_TYPE}', t, '${FIELD_PATH}', p, '${FIELD_EVENT}', j)
-  elseif shape == 1 then out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_TYPE}', t, '${FIELD_EVENT}', j)
-  elseif shape == 2 then out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_PATH}', p, '${FIELD_EVENT}', j)
-  else out[#out + 1] = xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_EVENT}', j) end
+  if shape == 3 then keep(xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_TYPE}', t, '${FIELD_PATH}', p, '${FIELD_EVENT}', j))
+  elseif shape == 1 then keep(xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_TYPE}', t, '${FIELD_EVENT}', j))
+  elseif shape == 2 then keep(xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_PATH}', p, '${FIELD_EVENT}', j))
+  else keep(xadd('${FIELD_VERSION}', '${ENCODING_VERSION}', '${FIELD_EVENT}', j)) end
 end
-return out`);
+return table.concat(out, '\\n')`);
+
+/** Splits APPEND_SCRIPT's reply into one entry id or Error per appended entry, in order. */
+export function unpackAppendReply(reply: string): Array<string | Error> {
+  return reply.split('\n').map((line) => (line.startsWith('!') ? appendError(line.slice(1)) : line));
+}
+
+function appendError(message: string): Error {
+  const err = new Error(message);
+  err.name = 'ReplyError'; // as ioredis names the errors Redis returns
+  return err;
+}
 
 /**
  * KEYS[1] = stream; ARGV = group, consumer, count. A non-blocking `XREADGROUP … >` whose reply

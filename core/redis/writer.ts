@@ -11,7 +11,7 @@
 // pipeline of plain XADDs.
 import type { RedisClient } from './connection';
 import { copiedField, encodeEventJson, entryFields, FIELD_PATH, FIELD_TYPE } from './encoding';
-import { APPEND_SCRIPT, packAppendBatch, scriptingRefused, type AppendRecord } from './scripts';
+import { APPEND_SCRIPT, packAppendBatch, scriptingRefused, unpackAppendReply, type AppendRecord } from './scripts';
 
 export interface StreamWriterOptions {
   /** Approximate cap on stream length (`MAXLEN ~ n`); 0 or undefined = never trim. */
@@ -153,7 +153,7 @@ export class StreamWriter {
       this.onFallback?.((err as Error).message);
       return this.sendPipeline(batch);
     }
-    const list: unknown[] = Array.isArray(replies) ? replies : [];
+    const list: unknown[] = typeof replies === 'string' ? unpackAppendReply(replies) : [];
     return batch.map((_, i) => list[i]);
   }
 
