@@ -5,8 +5,10 @@
 //    qumulo-redis-out; qumulo-redis-in (ack when the flow is done) feeds a sink (an inactive debug
 //    node: done() and nothing else, so the figure is the transport's own cost). Timed from the
 //    first XADD (its entry id carries Redis' clock) until the group has read every entry and
-//    nothing is pending. Three layouts, side by side:
+//    nothing is pending. Four layouts, side by side:
 //      baseline  source → sink in one process, no Redis: what the source and one hop cost alone;
+//      producer alone  source → out, nothing reading: the write side by itself, timed on Redis'
+//                    clock from the first entry's id to the last one's;
 //      one process   source → out and in → sink in the same Node-RED;
 //      two processes source → out in one Node-RED, in → sink in another (the same consumer group
 //                    scales out this way: the consumer side runs on its own core).
@@ -14,6 +16,9 @@
 //    sandbox would be part of the figure.
 // 2. Backlog: BENCH_BACKLOG entries are seeded first (server-side, exact stored encoding), then a
 //    Node-RED process with in → sink drains them; its RSS is sampled every 100 ms.
+// 3. CPU per event: the producer alone plus the drain (the consumer alone) is what the pipeline
+//    costs when each side has the machine to itself; the two-process layout is the same work
+//    with everything at once. Each gives a ceiling: CPUs × 1 s / CPU per event.
 // A yardstick (plain ioredis pipelined XADD) runs before and after, to show how busy the machine is.
 //
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
@@ -149,7 +154,14 @@ function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0) + ' MB';
 }
 
-type Layout = 'baseline' | 'one process' | 'two processes';
+type Layout = 'baseline' | 'producer alone' | 'one process' | 'two processes';
+
+/** One run's figures: events/s, and CPU µs per event of the Node-RED processes (summed) and of redis-server. */
+interface RunFigures {
+  rate: number;
+  nodeRedCpu: number;
+  redisCpu: number;
+}
 
 function median(values: number[]): number {
   const sorted = values.slice().sort((a, b) => a - b);
@@ -162,6 +174,9 @@ async function startLayout(layout: Layout, url: string, prefix: string, nodesDir
   if (layout === 'baseline') {
     return [await NodeRedProcess.start({ ...common, flows: [tab, sourceNode(['sink']), sinkNode('sink')] })];
   }
+  if (layout === 'producer alone') {
+    return [await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode] })];
+  }
   if (layout === 'one process') {
     return [await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode, inNode, sinkNode('sink')] })];
   }
@@ -170,8 +185,8 @@ async function startLayout(layout: Layout, url: string, prefix: string, nodesDir
   return [consumer, producer];
 }
 
-/** Baseline: the source says how long it took (its last deliveries included); no Redis to ask. */
-async function waitBaseline(nr: NodeRedProcess): Promise<number> {
+/** The source says when it finished and how long it took (its last deliveries included). */
+async function waitSourceFinished(nr: NodeRedProcess): Promise<number> {
   for (;;) {
     const match = /bench source: \d+ events in (\d+) ms/.exec(nr.output());
     if (match) return Number(match[1]) / 1000;
@@ -179,8 +194,8 @@ async function waitBaseline(nr: NodeRedProcess): Promise<number> {
   }
 }
 
-/** One run of one layout; prints its line and returns events/s. */
-async function throughput(server: RedisServer, redis: Redis, layout: Layout, run: number, nodesDir: string): Promise<number> {
+/** One run of one layout; prints its line and returns its figures. */
+async function throughput(server: RedisServer, redis: Redis, layout: Layout, run: number, nodesDir: string): Promise<RunFigures> {
   const prefix = `bench${run}${layout.replace(/ /g, '')}:`;
   const processes = await startLayout(layout, server.url, prefix, nodesDir);
   try {
@@ -190,8 +205,16 @@ async function throughput(server: RedisServer, redis: Redis, layout: Layout, run
     let seconds: number;
     let writeRate = '';
     if (layout === 'baseline') {
-      seconds = await waitBaseline(processes[0]);
+      seconds = await waitSourceFinished(processes[0]);
       peakRss = processes[0].rss();
+    } else if (layout === 'producer alone') {
+      // Every append is confirmed when the source finishes (its window counts out's done()); the
+      // rate is timed on Redis' clock, from the first entry's id to the last one's.
+      await waitSourceFinished(processes[0]);
+      peakRss = processes[0].rss();
+      const first = (await redis.xrange(prefix + 'events', '-', '+', 'COUNT', 1))[0][0];
+      const last = (await redis.xrevrange(prefix + 'events', '+', '-', 'COUNT', 1))[0][0];
+      seconds = Math.max(0.001, (idTime(last) - idTime(first)) / 1000);
     } else {
       const end = await waitDrained(redis, prefix + 'events', EVENTS, () => {
         peakRss = Math.max(peakRss, ...processes.map((nr) => nr.rss()));
@@ -211,14 +234,16 @@ async function throughput(server: RedisServer, redis: Redis, layout: Layout, run
       `  ${layout.padEnd(13)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
       `CPU µs/event: Node-RED ${cpuText}` + (layout === 'baseline' ? '' : `, redis-server ${perEvent(redisCpu)}`) + `; load ${os.loadavg()[0].toFixed(1)}`,
     );
-    return rate;
+    const sum = cpu.reduce((a, b) => a + b, 0);
+    return { rate, nodeRedCpu: (sum / EVENTS) * 1e6, redisCpu: (redisCpu / EVENTS) * 1e6 };
   } finally {
     for (const nr of processes) await nr.stop();
     await redis.del(prefix + 'events');
   }
 }
 
-async function backlogDrain(server: RedisServer, redis: Redis): Promise<void> {
+/** Drains a seeded backlog; returns the consumer side's CPU µs per entry (Node-RED, redis-server). */
+async function backlogDrain(server: RedisServer, redis: Redis): Promise<{ nodeRedCpu: number; redisCpu: number }> {
   const prefix = 'backlog:';
   const key = prefix + 'events';
   const seedStart = Date.now();
@@ -240,16 +265,20 @@ async function backlogDrain(server: RedisServer, redis: Redis): Promise<void> {
       peakRss = Math.max(peakRss, rss);
     }, 100);
     const cpuBefore = nr.cpuSeconds();
+    const redisCpuBefore = processCpuSeconds(server.pid ?? 0);
     const end = await waitDrained(redis, key, BACKLOG);
     const cpu = nr.cpuSeconds() - cpuBefore;
+    const redisCpu = processCpuSeconds(server.pid ?? 0) - redisCpuBefore;
     clearInterval(sampler);
     const seconds = (end - start) / 1000;
     const sorted = samples.slice().sort((a, b) => a - b);
     console.log(
       `backlog drain: ${BACKLOG.toLocaleString('en-US')} entries in ${seconds.toFixed(1)} s (incl. Node-RED start) = ${Math.round(BACKLOG / seconds).toLocaleString('en-US')} events/s; ` +
         `Node-RED RSS peak ${mb(peakRss)}, median ${mb(sorted[Math.floor(sorted.length / 2)] ?? 0)} (${samples.length} samples)\n` +
-        `  CPU: Node-RED ${cpu.toFixed(2)} s after start (${((cpu / BACKLOG) * 1e6).toFixed(1)} µs/event = ${Math.round(BACKLOG / cpu).toLocaleString('en-US')} events per CPU-second); load average ${os.loadavg()[0].toFixed(1)}`,
+        `  CPU: Node-RED ${cpu.toFixed(2)} s after start (${((cpu / BACKLOG) * 1e6).toFixed(1)} µs/event = ${Math.round(BACKLOG / cpu).toLocaleString('en-US')} events per CPU-second), ` +
+        `redis-server ${((redisCpu / BACKLOG) * 1e6).toFixed(1)} µs/event; load average ${os.loadavg()[0].toFixed(1)}`,
     );
+    return { nodeRedCpu: (cpu / BACKLOG) * 1e6, redisCpu: (redisCpu / BACKLOG) * 1e6 };
   } finally {
     await nr.stop();
     await redis.del(key);
@@ -287,23 +316,40 @@ async function main(): Promise<void> {
   const nodesDir = writeSourceNode();
   try {
     await yardstick(redis);
-    const layouts: Layout[] = ['baseline', 'one process', 'two processes'];
-    const rates = new Map<Layout, number[]>(layouts.map((layout) => [layout, []]));
+    const layouts: Layout[] = ['baseline', 'producer alone', 'one process', 'two processes'];
+    const runs = new Map<Layout, RunFigures[]>(layouts.map((layout) => [layout, []]));
     // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
     for (let run = 1; run <= RUNS; run++) {
-      for (const layout of layouts) rates.get(layout)!.push(await throughput(server, redis, layout, run, nodesDir));
+      for (const layout of layouts) runs.get(layout)!.push(await throughput(server, redis, layout, run, nodesDir));
     }
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-    const baseline = median(rates.get('baseline')!);
+    const medianOf = (layout: Layout, pick: (figures: RunFigures) => number) => median(runs.get(layout)!.map(pick));
+    const baseline = medianOf('baseline', (f) => f.rate);
     console.log(`throughput, median of ${RUNS} (goal ≥ 50,000 events/s out → Redis → in → sink):`);
     console.log(`  baseline (source → sink, no Redis):    ${fmt(baseline)} events/s`);
+    const producerAlone = medianOf('producer alone', (f) => f.rate);
+    console.log(`  producer alone (source → out → Redis): ${fmt(producerAlone)} events/s (runs: ${runs.get('producer alone')!.map((f) => fmt(f.rate)).join(', ')}; nothing reading)`);
     for (const layout of ['one process', 'two processes'] as Layout[]) {
-      const value = median(rates.get(layout)!);
+      const value = medianOf(layout, (f) => f.rate);
       console.log(
-        `  ${(layout + ':').padEnd(38)} ${fmt(value)} events/s (runs: ${rates.get(layout)!.map(fmt).join(', ')}; ${((value / baseline) * 100).toFixed(0)}% of baseline) ${value >= 50_000 ? 'goal met' : 'goal NOT met'}`,
+        `  ${(layout + ':').padEnd(38)} ${fmt(value)} events/s (runs: ${runs.get(layout)!.map((f) => fmt(f.rate)).join(', ')}; ${((value / baseline) * 100).toFixed(0)}% of baseline) ${value >= 50_000 ? 'goal met' : 'goal NOT met'}`,
       );
     }
-    if (BACKLOG > 0) await backlogDrain(server, redis);
+    if (BACKLOG > 0) {
+      const consumer = await backlogDrain(server, redis);
+      // What the CPUs allow: each side's CPU per event measured on its own, against the same
+      // work measured with everything running at once (3 busy processes on this machine's CPUs).
+      const cpus = os.cpus().length;
+      const producerCpu = medianOf('producer alone', (f) => f.nodeRedCpu + f.redisCpu);
+      const alone = producerCpu + consumer.nodeRedCpu + consumer.redisCpu;
+      const together = medianOf('two processes', (f) => f.nodeRedCpu + f.redisCpu);
+      const ceiling = (perEvent: number) => fmt((cpus * 1e6) / perEvent);
+      console.log(
+        `CPU per event (Node-RED + redis-server, medians), ${cpus} CPUs:\n` +
+          `  each side alone: producer ${producerCpu.toFixed(1)} µs + consumer (backlog drain) ${(consumer.nodeRedCpu + consumer.redisCpu).toFixed(1)} µs = ${alone.toFixed(1)} µs → at most ${ceiling(alone)} events/s if the CPUs were shared perfectly\n` +
+          `  all at once (two processes): ${together.toFixed(1)} µs → at most ${ceiling(together)} events/s`,
+      );
+    }
     await yardstick(redis);
   } finally {
     fs.rmSync(nodesDir, { recursive: true, force: true });
