@@ -5,6 +5,7 @@
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { removeStaleOutput } = require('./stale-output');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
@@ -12,6 +13,9 @@ const nodesOut = path.join(dist, 'nodes');
 
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json', { paths: [root] })), 'bin', 'tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+
+// A .ts removed or renamed must not leave its old .js running (see stale-output.js).
+removeStaleOutput(dist, root);
 
 fs.mkdirSync(nodesOut, { recursive: true });
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
@@ -21,3 +25,4 @@ for (const dir of ['icons', 'locales']) {
   fs.cpSync(path.join(root, dir), path.join(nodesOut, dir), { recursive: true });
 }
 process.exit(result.status === null ? 1 : result.status);
+
