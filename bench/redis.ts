@@ -24,6 +24,7 @@
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
 // BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
 // messages the source keeps in flight, sent and not yet done() by the node after it),
+// BENCH_LAYOUTS (comma-separated subset, e.g. "one process"; the CPU budget needs producer alone and two processes),
 // BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -40,6 +41,17 @@ const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const BURST = Number(process.env.BENCH_BURST ?? 100);
 /** Most messages the source keeps in flight (sent, not yet done() by the next node). */
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 2000);
+const ALL_LAYOUTS = ['baseline', 'producer alone', 'one process', 'two processes'] as const;
+type Layout = (typeof ALL_LAYOUTS)[number];
+/** BENCH_LAYOUTS: a comma-separated subset of the layouts (default all four). */
+const LAYOUTS: Layout[] = (process.env.BENCH_LAYOUTS ?? ALL_LAYOUTS.join(','))
+  .split(',')
+  .map((name) => name.trim())
+  .filter((name) => name !== '')
+  .map((name) => {
+    if (!(ALL_LAYOUTS as readonly string[]).includes(name)) throw new Error(`BENCH_LAYOUTS: unknown layout "${name}" (known: ${ALL_LAYOUTS.join(', ')})`);
+    return name as Layout;
+  });
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -154,7 +166,6 @@ function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0) + ' MB';
 }
 
-type Layout = 'baseline' | 'producer alone' | 'one process' | 'two processes';
 
 /** One run's figures: events/s, and CPU µs per event of the Node-RED processes (summed) and of redis-server. */
 interface RunFigures {
@@ -316,7 +327,7 @@ async function main(): Promise<void> {
   const nodesDir = writeSourceNode();
   try {
     await yardstick(redis);
-    const layouts: Layout[] = ['baseline', 'producer alone', 'one process', 'two processes'];
+    const layouts = LAYOUTS;
     const runs = new Map<Layout, RunFigures[]>(layouts.map((layout) => [layout, []]));
     // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
     for (let run = 1; run <= RUNS; run++) {
@@ -324,15 +335,18 @@ async function main(): Promise<void> {
     }
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const medianOf = (layout: Layout, pick: (figures: RunFigures) => number) => median(runs.get(layout)!.map(pick));
-    const baseline = medianOf('baseline', (f) => f.rate);
+    const runList = (layout: Layout) => runs.get(layout)!.map((f) => fmt(f.rate)).join(', ');
     console.log(`throughput, median of ${RUNS} (goal ≥ 50,000 events/s out → Redis → in → sink):`);
-    console.log(`  baseline (source → sink, no Redis):    ${fmt(baseline)} events/s`);
-    const producerAlone = medianOf('producer alone', (f) => f.rate);
-    console.log(`  producer alone (source → out → Redis): ${fmt(producerAlone)} events/s (runs: ${runs.get('producer alone')!.map((f) => fmt(f.rate)).join(', ')}; nothing reading)`);
-    for (const layout of ['one process', 'two processes'] as Layout[]) {
+    const baseline = runs.has('baseline') ? medianOf('baseline', (f) => f.rate) : undefined;
+    if (baseline !== undefined) console.log(`  baseline (source → sink, no Redis):    ${fmt(baseline)} events/s`);
+    if (runs.has('producer alone')) {
+      console.log(`  producer alone (source → out → Redis): ${fmt(medianOf('producer alone', (f) => f.rate))} events/s (runs: ${runList('producer alone')}; nothing reading)`);
+    }
+    for (const layout of (['one process', 'two processes'] as Layout[]).filter((name) => runs.has(name))) {
       const value = medianOf(layout, (f) => f.rate);
+      const ofBaseline = baseline === undefined ? '' : `; ${((value / baseline) * 100).toFixed(0)}% of baseline`;
       console.log(
-        `  ${(layout + ':').padEnd(38)} ${fmt(value)} events/s (runs: ${runs.get(layout)!.map((f) => fmt(f.rate)).join(', ')}; ${((value / baseline) * 100).toFixed(0)}% of baseline) ${value >= 50_000 ? 'goal met' : 'goal NOT met'}`,
+        `  ${(layout + ':').padEnd(38)} ${fmt(value)} events/s (runs: ${runList(layout)}${ofBaseline}) ${value >= 50_000 ? 'goal met' : 'goal NOT met'}`,
       );
     }
     if (BACKLOG > 0) {
@@ -340,15 +354,17 @@ async function main(): Promise<void> {
       // What the CPUs allow: each side's CPU per event measured on its own, against the same
       // work measured with everything running at once (3 busy processes on this machine's CPUs).
       const cpus = os.cpus().length;
-      const producerCpu = medianOf('producer alone', (f) => f.nodeRedCpu + f.redisCpu);
-      const alone = producerCpu + consumer.nodeRedCpu + consumer.redisCpu;
-      const together = medianOf('two processes', (f) => f.nodeRedCpu + f.redisCpu);
-      const ceiling = (perEvent: number) => fmt((cpus * 1e6) / perEvent);
-      console.log(
-        `CPU per event (Node-RED + redis-server, medians), ${cpus} CPUs:\n` +
-          `  each side alone: producer ${producerCpu.toFixed(1)} µs + consumer (backlog drain) ${(consumer.nodeRedCpu + consumer.redisCpu).toFixed(1)} µs = ${alone.toFixed(1)} µs → at most ${ceiling(alone)} events/s if the CPUs were shared perfectly\n` +
-          `  all at once (two processes): ${together.toFixed(1)} µs → at most ${ceiling(together)} events/s`,
-      );
+      if (runs.has('producer alone') && runs.has('two processes')) {
+        const producerCpu = medianOf('producer alone', (f) => f.nodeRedCpu + f.redisCpu);
+        const alone = producerCpu + consumer.nodeRedCpu + consumer.redisCpu;
+        const together = medianOf('two processes', (f) => f.nodeRedCpu + f.redisCpu);
+        const ceiling = (perEvent: number) => fmt((cpus * 1e6) / perEvent);
+        console.log(
+          `CPU per event (Node-RED + redis-server, medians), ${cpus} CPUs:\n` +
+            `  each side alone: producer ${producerCpu.toFixed(1)} µs + consumer (backlog drain) ${(consumer.nodeRedCpu + consumer.redisCpu).toFixed(1)} µs = ${alone.toFixed(1)} µs → at most ${ceiling(alone)} events/s if the CPUs were shared perfectly\n` +
+            `  all at once (two processes): ${together.toFixed(1)} µs → at most ${ceiling(together)} events/s`,
+        );
+      }
     }
     await yardstick(redis);
   } finally {
