@@ -5,13 +5,11 @@
 //    qumulo-redis-out; qumulo-redis-in (ack when the flow is done) feeds a sink (an inactive debug
 //    node: done() and nothing else, so the figure is the transport's own cost). Timed from the
 //    first XADD (its entry id carries Redis' clock) until the group has read every entry and
-//    nothing is pending. Five layouts, side by side:
+//    nothing is pending. Four layouts, side by side:
 //      baseline  source → sink in one process, no Redis: what the source and one hop cost alone;
 //      producer alone  source → out, nothing reading: the write side by itself, timed on Redis'
 //                    clock from the first entry's id to the last one's;
 //      one process   source → out and in → sink in the same Node-RED;
-//      one process (node defaults)  the same without the Docker image's NODE_OPTIONS (a larger V8
-//                    young generation): what a Node-RED started with node's defaults gets;
 //      two processes source → out in one Node-RED, in → sink in another (the same consumer group
 //                    scales out this way: the consumer side runs on its own core).
 //    The source is a plain node (like qumulo-watch), not a function node: a function node's
@@ -27,8 +25,7 @@
 // BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
 // messages the source keeps in flight, sent and not yet done() by the node after it),
 // BENCH_LAYOUTS (comma-separated subset, e.g. "one process"; the CPU budget needs producer alone and two processes),
-// Node-RED processes run with the Docker image's NODE_OPTIONS (read from the Dockerfile), except
-// the 'node defaults' layout. BENCH_NODE_ARGS (extra node flags for every Node-RED process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -36,7 +33,6 @@ import Redis from 'ioredis';
 import { NodeRedProcess, processCpuSeconds } from '../test/support/nr-process';
 import { startRedisServer, redisServerVersion, type RedisServer } from '../test/support/redis-server';
 import { seedStream } from '../test/support/redis-helpers';
-import { dockerNodeOptions } from '../test/support/shipping';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
@@ -45,9 +41,8 @@ const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 const BURST = Number(process.env.BENCH_BURST ?? 100);
 /** Most messages the source keeps in flight (sent, not yet done() by the next node). */
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 2000);
-const ALL_LAYOUTS = ['baseline', 'producer alone', 'one process', 'one process (node defaults)', 'two processes'] as const;
+const ALL_LAYOUTS = ['baseline', 'producer alone', 'one process', 'two processes'] as const;
 type Layout = (typeof ALL_LAYOUTS)[number];
-const LAYOUT_WIDTH = Math.max(...ALL_LAYOUTS.map((name) => name.length));
 /** BENCH_LAYOUTS: a comma-separated subset of the layouts (default all four). */
 const LAYOUTS: Layout[] = (process.env.BENCH_LAYOUTS ?? ALL_LAYOUTS.join(','))
   .split(',')
@@ -57,12 +52,7 @@ const LAYOUTS: Layout[] = (process.env.BENCH_LAYOUTS ?? ALL_LAYOUTS.join(','))
     if (!(ALL_LAYOUTS as readonly string[]).includes(name)) throw new Error(`BENCH_LAYOUTS: unknown layout "${name}" (known: ${ALL_LAYOUTS.join(', ')})`);
     return name as Layout;
   });
-const EXTRA_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-/** The Node-RED processes run with the flags the Docker image sets (NODE_OPTIONS in the Dockerfile)… */
-const SHIPPED_NODE_FLAGS = dockerNodeOptions();
-const NODE_ARGS = [...SHIPPED_NODE_FLAGS, ...EXTRA_NODE_ARGS];
-/** …except the 'node defaults' layout: what a Node-RED started without them gets. */
-const DEFAULT_NODE_ARGS = EXTRA_NODE_ARGS;
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /**
@@ -198,9 +188,8 @@ async function startLayout(layout: Layout, url: string, prefix: string, nodesDir
   if (layout === 'producer alone') {
     return [await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode] })];
   }
-  if (layout === 'one process' || layout === 'one process (node defaults)') {
-    const nodeArgs = layout === 'one process' ? NODE_ARGS : DEFAULT_NODE_ARGS;
-    return [await NodeRedProcess.start({ ...common, nodeArgs, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode, inNode, sinkNode('sink')] })];
+  if (layout === 'one process') {
+    return [await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode, inNode, sinkNode('sink')] })];
   }
   const consumer = await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), inNode, sinkNode('sink')] });
   const producer = await NodeRedProcess.start({ ...common, flows: [tab, redisConfig(url, prefix), sourceNode(['out']), outNode] });
@@ -218,7 +207,7 @@ async function waitSourceFinished(nr: NodeRedProcess): Promise<number> {
 
 /** One run of one layout; prints its line and returns its figures. */
 async function throughput(server: RedisServer, redis: Redis, layout: Layout, run: number, nodesDir: string): Promise<RunFigures> {
-  const prefix = `bench${run}${layout.replace(/[^a-z]/g, '')}:`;
+  const prefix = `bench${run}${layout.replace(/ /g, '')}:`;
   const processes = await startLayout(layout, server.url, prefix, nodesDir);
   try {
     let peakRss = 0;
@@ -253,7 +242,7 @@ async function throughput(server: RedisServer, redis: Redis, layout: Layout, run
     const perEvent = (value: number) => ((value / EVENTS) * 1e6).toFixed(1);
     const cpuText = layout === 'two processes' ? `consumer ${perEvent(cpu[0])} + producer ${perEvent(cpu[1])}` : perEvent(cpu[0]);
     console.log(
-      `  ${layout.padEnd(LAYOUT_WIDTH)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
+      `  ${layout.padEnd(13)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
       `CPU µs/event: Node-RED ${cpuText}` + (layout === 'baseline' ? '' : `, redis-server ${perEvent(redisCpu)}`) + `; load ${os.loadavg()[0].toFixed(1)}`,
     );
     const sum = cpu.reduce((a, b) => a + b, 0);
@@ -333,7 +322,6 @@ async function yardstick(redis: Redis): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`Redis transport benchmark — Node ${process.version}, redis-server ${redisServerVersion()}, ${os.cpus().length} CPUs, events ${EVENTS}, burst ${BURST}/tick, window ${WINDOW}, runs ${RUNS}, backlog ${BACKLOG}`);
-  console.log(`Node-RED flags (the Docker image's NODE_OPTIONS): ${SHIPPED_NODE_FLAGS.join(' ') || '(none)'}${EXTRA_NODE_ARGS.length ? `; extra: ${EXTRA_NODE_ARGS.join(' ')}` : ''}`);
   const server = await startRedisServer({ own: true });
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   const nodesDir = writeSourceNode();
@@ -354,7 +342,7 @@ async function main(): Promise<void> {
     if (runs.has('producer alone')) {
       console.log(`  producer alone (source → out → Redis): ${fmt(medianOf('producer alone', (f) => f.rate))} events/s (runs: ${runList('producer alone')}; nothing reading)`);
     }
-    for (const layout of (['one process', 'one process (node defaults)', 'two processes'] as Layout[]).filter((name) => runs.has(name))) {
+    for (const layout of (['one process', 'two processes'] as Layout[]).filter((name) => runs.has(name))) {
       const value = medianOf(layout, (f) => f.rate);
       const ofBaseline = baseline === undefined ? '' : `; ${((value / baseline) * 100).toFixed(0)}% of baseline`;
       console.log(
