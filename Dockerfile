@@ -14,11 +14,5 @@ RUN npm install --omit=dev --no-audit --no-fund --no-update-notifier /tmp/qumulo
 COPY docker/settings.js /usr/src/node-red/qumulo-flow-settings.js
 USER node-red
 
-# A larger V8 young generation for the Redis transport's message rate: with the default (16 MB
-# semi-spaces) messages in flight survive scavenges, get promoted, and about half of all runs of
-# npm run bench:redis fall from ~55,000 to ~35,000 events/s; with 32 MB none did. Costs ~30 MB of
-# RSS at full rate. Override with -e NODE_OPTIONS=... (the image's start script passes it to node).
-ENV NODE_OPTIONS=--max-semi-space-size=32
-
 # The image's entrypoint passes extra arguments on to Node-RED.
 ENTRYPOINT ["./entrypoint.sh", "--settings", "/usr/src/node-red/qumulo-flow-settings.js"]

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as yaml from 'js-yaml';
 import { freePort } from './support/redis-server';
-import { REPO_ROOT, bundleTypes, dockerNodeOptions, readPackage, validate, waitUntil } from './support/shipping';
+import { REPO_ROOT, bundleTypes, readPackage, validate, waitUntil } from './support/shipping';
 
 const run = promisify(execFile);
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -286,23 +286,6 @@ describe('shipping: npm package and Docker files', function () {
       assert.ok(text.includes(`--settings", "${settingsCopy[1]}"`) || text.includes(`--settings ${settingsCopy[1]}`), 'the copied settings file is not passed to Node-RED');
       // pack-docker.js writes the tarball where the Dockerfile expects it.
       assert.match(fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'pack-docker.js'), 'utf8'), /qumulo-flow\.tgz/);
-    });
-
-    it('Dockerfile: NODE_OPTIONS sets the young-generation size, and node accepts it from NODE_OPTIONS', async () => {
-      const flags = dockerNodeOptions();
-      assert.deepEqual(flags.map((flag) => flag.split('=')[0]), ['--max-semi-space-size']);
-      assert.ok(Number(flags[0].split('=')[1]) >= 32, flags[0]);
-      // Node refuses a flag it does not allow in NODE_OPTIONS (exit 9); this one starts a process and
-      // gives V8 a larger heap (the young generation is part of it).
-      const available = async (nodeOptions: string) =>
-        Number(
-          (
-            await promisify(execFile)(process.execPath, ['-e', "process.stdout.write(String(require('v8').getHeapStatistics().total_available_size))"], {
-              env: { ...process.env, NODE_OPTIONS: nodeOptions },
-            })
-          ).stdout,
-        );
-      assert.ok((await available(flags.join(' '))) > (await available('')), 'NODE_OPTIONS from the Dockerfile changes nothing in V8');
     });
 
     it('.dockerignore lets through exactly what the Dockerfile copies (no node_modules, no user dir secrets)', () => {

@@ -18,13 +18,6 @@ export interface PackageJson {
   [key: string]: unknown;
 }
 
-/** The node flags the Docker image sets (its `ENV NODE_OPTIONS=…`): the runtime the product ships. */
-export function dockerNodeOptions(root = REPO_ROOT): string[] {
-  const text = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-  const match = /^\s*ENV\s+NODE_OPTIONS=("?)([^"\n]*)\1\s*$/m.exec(text);
-  return match ? match[2].split(/\s+/).filter((flag) => flag !== '') : [];
-}
-
 export function readPackage(root = REPO_ROOT): PackageJson {
   return JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageJson;
 }
