@@ -43,6 +43,7 @@ const BURST = Number(process.env.BENCH_BURST ?? 100);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 2000);
 const ALL_LAYOUTS = ['baseline', 'producer alone', 'one process', 'two processes'] as const;
 type Layout = (typeof ALL_LAYOUTS)[number];
+const LAYOUT_WIDTH = Math.max(...ALL_LAYOUTS.map((name) => name.length));
 /** BENCH_LAYOUTS: a comma-separated subset of the layouts (default all four). */
 const LAYOUTS: Layout[] = (process.env.BENCH_LAYOUTS ?? ALL_LAYOUTS.join(','))
   .split(',')
@@ -166,6 +167,17 @@ function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0) + ' MB';
 }
 
+/** CPU µs per entry from CPU seconds spent on `count` entries. */
+function microsPerEntry(cpuSeconds: number, count: number): number {
+  return (cpuSeconds / count) * 1e6;
+}
+
+/** Redis' clock (ms) at the stream's first and last entry, read from their ids. */
+async function streamSpan(redis: Redis, key: string): Promise<{ first: number; last: number }> {
+  const first = (await redis.xrange(key, '-', '+', 'COUNT', 1))[0][0];
+  const last = (await redis.xrevrange(key, '+', '-', 'COUNT', 1))[0][0];
+  return { first: idTime(first), last: idTime(last) };
+}
 
 /** One run's figures: events/s, and CPU µs per event of the Node-RED processes (summed) and of redis-server. */
 interface RunFigures {
@@ -223,30 +235,28 @@ async function throughput(server: RedisServer, redis: Redis, layout: Layout, run
       // rate is timed on Redis' clock, from the first entry's id to the last one's.
       await waitSourceFinished(processes[0]);
       peakRss = processes[0].rss();
-      const first = (await redis.xrange(prefix + 'events', '-', '+', 'COUNT', 1))[0][0];
-      const last = (await redis.xrevrange(prefix + 'events', '+', '-', 'COUNT', 1))[0][0];
-      seconds = Math.max(0.001, (idTime(last) - idTime(first)) / 1000);
+      const span = await streamSpan(redis, prefix + 'events');
+      seconds = Math.max(0.001, (span.last - span.first) / 1000);
     } else {
       const end = await waitDrained(redis, prefix + 'events', EVENTS, () => {
         peakRss = Math.max(peakRss, ...processes.map((nr) => nr.rss()));
       });
-      const first = (await redis.xrange(prefix + 'events', '-', '+', 'COUNT', 1))[0][0];
-      const last = (await redis.xrevrange(prefix + 'events', '+', '-', 'COUNT', 1))[0][0];
-      seconds = (end - idTime(first)) / 1000;
-      const writeSeconds = Math.max(0.001, (idTime(last) - idTime(first)) / 1000);
+      const span = await streamSpan(redis, prefix + 'events');
+      seconds = (end - span.first) / 1000;
+      const writeSeconds = Math.max(0.001, (span.last - span.first) / 1000);
       writeRate = `; XADD side ${Math.round(EVENTS / writeSeconds).toLocaleString('en-US')}/s`;
     }
     const cpu = processes.map((nr, i) => nr.cpuSeconds() - cpuBefore[i]);
     const redisCpu = processCpuSeconds(server.pid ?? 0) - redisCpuBefore;
     const rate = EVENTS / seconds;
-    const perEvent = (value: number) => ((value / EVENTS) * 1e6).toFixed(1);
+    const perEvent = (cpuSeconds: number) => microsPerEntry(cpuSeconds, EVENTS).toFixed(1);
     const cpuText = layout === 'two processes' ? `consumer ${perEvent(cpu[0])} + producer ${perEvent(cpu[1])}` : perEvent(cpu[0]);
     console.log(
-      `  ${layout.padEnd(13)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
+      `  ${layout.padEnd(LAYOUT_WIDTH)} run ${run}: ${Math.round(rate).toLocaleString('en-US').padStart(7)} events/s (${seconds.toFixed(2)} s${writeRate}; peak RSS ${mb(peakRss)}); ` +
       `CPU µs/event: Node-RED ${cpuText}` + (layout === 'baseline' ? '' : `, redis-server ${perEvent(redisCpu)}`) + `; load ${os.loadavg()[0].toFixed(1)}`,
     );
-    const sum = cpu.reduce((a, b) => a + b, 0);
-    return { rate, nodeRedCpu: (sum / EVENTS) * 1e6, redisCpu: (redisCpu / EVENTS) * 1e6 };
+    const nodeRedCpu = cpu.reduce((a, b) => a + b, 0);
+    return { rate, nodeRedCpu: microsPerEntry(nodeRedCpu, EVENTS), redisCpu: microsPerEntry(redisCpu, EVENTS) };
   } finally {
     for (const nr of processes) await nr.stop();
     await redis.del(prefix + 'events');
@@ -282,14 +292,16 @@ async function backlogDrain(server: RedisServer, redis: Redis): Promise<{ nodeRe
     const redisCpu = processCpuSeconds(server.pid ?? 0) - redisCpuBefore;
     clearInterval(sampler);
     const seconds = (end - start) / 1000;
+    const nodeRedMicros = microsPerEntry(cpu, BACKLOG);
+    const redisMicros = microsPerEntry(redisCpu, BACKLOG);
     const sorted = samples.slice().sort((a, b) => a - b);
     console.log(
       `backlog drain: ${BACKLOG.toLocaleString('en-US')} entries in ${seconds.toFixed(1)} s (incl. Node-RED start) = ${Math.round(BACKLOG / seconds).toLocaleString('en-US')} events/s; ` +
         `Node-RED RSS peak ${mb(peakRss)}, median ${mb(sorted[Math.floor(sorted.length / 2)] ?? 0)} (${samples.length} samples)\n` +
-        `  CPU: Node-RED ${cpu.toFixed(2)} s after start (${((cpu / BACKLOG) * 1e6).toFixed(1)} µs/event = ${Math.round(BACKLOG / cpu).toLocaleString('en-US')} events per CPU-second), ` +
-        `redis-server ${((redisCpu / BACKLOG) * 1e6).toFixed(1)} µs/event; load average ${os.loadavg()[0].toFixed(1)}`,
+        `  CPU: Node-RED ${cpu.toFixed(2)} s after start (${nodeRedMicros.toFixed(1)} µs/event = ${Math.round(BACKLOG / cpu).toLocaleString('en-US')} events per CPU-second), ` +
+        `redis-server ${redisMicros.toFixed(1)} µs/event; load average ${os.loadavg()[0].toFixed(1)}`,
     );
-    return { nodeRedCpu: (cpu / BACKLOG) * 1e6, redisCpu: (redisCpu / BACKLOG) * 1e6 };
+    return { nodeRedCpu: nodeRedMicros, redisCpu: redisMicros };
   } finally {
     await nr.stop();
     await redis.del(key);
@@ -327,11 +339,10 @@ async function main(): Promise<void> {
   const nodesDir = writeSourceNode();
   try {
     await yardstick(redis);
-    const layouts = LAYOUTS;
-    const runs = new Map<Layout, RunFigures[]>(layouts.map((layout) => [layout, []]));
+    const runs = new Map<Layout, RunFigures[]>(LAYOUTS.map((layout) => [layout, []]));
     // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
     for (let run = 1; run <= RUNS; run++) {
-      for (const layout of layouts) runs.get(layout)!.push(await throughput(server, redis, layout, run, nodesDir));
+      for (const layout of LAYOUTS) runs.get(layout)!.push(await throughput(server, redis, layout, run, nodesDir));
     }
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const medianOf = (layout: Layout, pick: (figures: RunFigures) => number) => median(runs.get(layout)!.map(pick));

@@ -25,4 +25,3 @@ for (const dir of ['icons', 'locales']) {
   fs.cpSync(path.join(root, dir), path.join(nodesOut, dir), { recursive: true });
 }
 process.exit(result.status === null ? 1 : result.status);
-
