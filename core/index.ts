@@ -13,6 +13,8 @@ export type { SubscriptionState, SubscriptionStatus, SubscriptionOptions, GapRea
 export { ClientPool, clientPool, connectionKey, clientFingerprint } from './qumulo/pool';
 export type { ClientLease } from './qumulo/pool';
 export { WatchRegistry, watchRegistry, watchKey } from './watch/registry';
+export { JourneyTracker } from './journey/tracker';
+export type { JourneyEnd, JourneyEnding, JourneyOptions } from './journey/tracker';
 export type { WatchSpec, WatchConsumer, WatchHandle, WatchInfo, BufferOverflow, RegistryOptions } from './watch/registry';
 
 // The other parts of the core, namespaced so their names don't collide.

@@ -6,7 +6,6 @@ import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import type { Node, NodeAPI } from 'node-red';
 import {
-  JourneyTracker,
   parseHostList,
   type ConnectionStatus,
   type RedisClient,
@@ -134,76 +133,4 @@ export function getRedisConfig(RED: NodeAPI, user: Node, id: string | undefined)
     return null;
   }
   return config;
-}
-
-// ---- message hooks: one set for the whole runtime, shared by every qumulo-redis-in node -------
-
-interface HookMessage {
-  _msgid?: string;
-}
-interface SendEvent {
-  msg: HookMessage;
-  destination: { id: string };
-}
-interface ReceiveEvent {
-  msg: HookMessage;
-  destination: { id: string };
-}
-interface CompleteEvent {
-  msg: HookMessage;
-  node: { id: string };
-  error?: unknown;
-}
-interface RuntimeHooks {
-  add(hookId: string, callback: (event: never) => unknown): void;
-  remove(hookId: string): void;
-}
-
-/** Journey handle: the Redis entry id the message carries (its in node is told by onEnd). */
-export type JourneyHandle = string;
-
-/** Tracks every in node's message journeys; fed by the runtime's message hooks. */
-export const journeys = new JourneyTracker<JourneyHandle>();
-
-let hookUsers = 0;
-let hookLabel = '';
-let hookGeneration = 0;
-
-/**
- * The runtime's hooks API. Node-RED passes it as RED.hooks; node-red-node-test-helper's RED lacks
- * it, but the runtime's flows use @node-red/util's singleton, which is the same object.
- */
-function runtimeHooks(RED: NodeAPI): RuntimeHooks {
-  const fromRed = (RED as unknown as { hooks?: RuntimeHooks }).hooks;
-  if (fromRed && typeof fromRed.add === 'function') return fromRed;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('@node-red/util') as { hooks: RuntimeHooks }).hooks;
-}
-
-/** Installs the hooks on first use (reference-counted). */
-export function acquireJourneyHooks(RED: NodeAPI): void {
-  if (hookUsers++ > 0) return;
-  const hooks = runtimeHooks(RED);
-  hookLabel = `qumuloRedisJourneys${++hookGeneration}`;
-  // Sync, one-argument callbacks returning undefined: the message always continues. Messages
-  // no in node tracks cost one Map lookup each (the tracker ignores unknown ids).
-  hooks.add(`preDeliver.${hookLabel}`, ((event: SendEvent) => {
-    const id = event.msg?._msgid;
-    if (id !== undefined) journeys.preDeliver(id, event.destination.id);
-  }) as (event: never) => unknown);
-  hooks.add(`onReceive.${hookLabel}`, ((event: ReceiveEvent) => {
-    const id = event.msg?._msgid;
-    if (id !== undefined) journeys.receive(id, event.destination.id);
-  }) as (event: never) => unknown);
-  hooks.add(`onComplete.${hookLabel}`, ((event: CompleteEvent) => {
-    const id = event.msg?._msgid;
-    if (id !== undefined) journeys.complete(id, event.node.id, event.error);
-  }) as (event: never) => unknown);
-}
-
-/** Removes the hooks when the last in node closes. */
-export function releaseJourneyHooks(RED: NodeAPI): void {
-  if (hookUsers === 0) return;
-  if (--hookUsers > 0) return;
-  runtimeHooks(RED).remove(`*.${hookLabel}`);
 }

@@ -10,16 +10,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { StreamConsumer, type ConnectionStatus, type ConsumerStats, type DeadLetterReport, type DeliveredEntry, type StreamConsumerOptions } from '../core/redis';
 import { registerConsumer } from '../core/redis/registry';
 import { resolveEnv } from './lib/cluster';
+import { acquireJourneyHooks, hasWires, isDeploying, journeys, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
+import { onFlowLifecycle } from './lib/lifecycle';
 import { Throttle, status, type StatusDot } from './lib/status';
-import {
-  acquireJourneyHooks,
-  connectionDot,
-  defaultConsumerName,
-  getRedisConfig,
-  journeys,
-  releaseJourneyHooks,
-  type JourneyHandle,
-} from './qumulo-redis-common';
+import { connectionDot, defaultConsumerName, getRedisConfig } from './qumulo-redis-common';
 
 type AckMode = 'complete' | 'node' | 'receipt';
 
@@ -37,6 +31,8 @@ interface RedisInConfig {
   maxDeliveries?: string | number;
   ackTimeout?: string | number;
   deadLetter?: string;
+  /** An error a Catch node received counts as handled: the entry is acknowledged. */
+  caughtErrorsAreHandled?: boolean | string;
 }
 
 export interface RedisMessageInfo {
@@ -50,6 +46,10 @@ export interface RedisMessageInfo {
 /** How long close waits for messages already in the flow to finish (and be acked). */
 const CLOSE_DRAIN_MS = 500;
 const STATUS_INTERVAL_MS = 500;
+/** Fallback if the runtime never says flows have started (it always should). */
+const START_FALLBACK_MS = 10_000;
+/** A message lost outside a deploy is delivered again after this pause (and counted). */
+const LOST_REDELIVERY_MS = 1_000;
 
 function numberSetting(value: unknown, fallback: number, what: string, min: number): number {
   const text = resolveEnv(value);
@@ -95,7 +95,8 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
-    const hasWires = (node as unknown as { wires?: string[][] }).wires?.some((port) => port.length > 0) ?? false;
+    const wired = hasWires(node);
+    const caughtErrorsAreHandled = config.caughtErrorsAreHandled === true || config.caughtErrorsAreHandled === 'true';
     // Message ids like Node-RED's own (16 hex digits), from a per-node random prefix and a
     // counter: RED.util.generateId() builds each from 8 random bytes, a visible cost per entry.
     const msgidPrefix = randomBytes(4).toString('hex');
@@ -105,6 +106,12 @@ export = function register(RED: NodeAPI): void {
     let stats: ConsumerStats | null = null;
     let closed = false;
     let warnedUnacked = false;
+    let cutCount = 0;
+    /** Entries the consumer handed over while a deploy was replacing nodes: sent once flows run. */
+    let flowsRunning = false;
+    const heldBack: Array<[DeliveredEntry, string]> = [];
+    /** Entries whose message a deploy cut: delivered again once the flows run. */
+    const cutDuringDeploy = new Set<string>();
 
     const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
       if (!closed) node.status(dot);
@@ -128,9 +135,22 @@ export = function register(RED: NodeAPI): void {
     if (!client) return;
 
     /** A message's journey ended: `entryId` is the Redis entry it carried. */
-    const journeyEnded = (entryId: JourneyHandle, error: unknown) => {
-      if (error !== undefined) {
-        consumer.fail(entryId, error);
+    const journeyEnded = (handle: unknown, ending: JourneyEnding) => {
+      const entryId = handle as string;
+      if (ending.kind === 'cut') {
+        if (ackMode === 'receipt' || closed) return; // acked already / stays pending for the next start
+        cutCount++;
+        if (!flowsRunning || isDeploying()) {
+          cutDuringDeploy.add(entryId);
+        } else {
+          // Lost while the flows run (a late send from a stopped node, a wire to a node that
+          // failed to start): again after a pause, counted, so a permanent loss dead-letters.
+          setTimeout(() => void consumer.redeliver(entryId, true), LOST_REDELIVERY_MS).unref();
+        }
+        return;
+      }
+      if (ending.kind === 'failed') {
+        consumer.fail(entryId, ending.error);
         return;
       }
       if (ackMode === 'complete') {
@@ -145,18 +165,23 @@ export = function register(RED: NodeAPI): void {
       consumer.release(entryId);
     };
 
-    /** Sends one entry; returns the message id, which the consumer hands back on timeout. */
-    const deliver = (entry: DeliveredEntry): string => {
+    const send = (entry: DeliveredEntry, msgid: string): void => {
       const event = entry.event as { type?: unknown };
       const redis: RedisMessageInfo = { stream: options.stream, group: options.group, consumer: options.consumer, id: entry.id, deliveries: entry.deliveries };
-      msgidCounter = (msgidCounter + 1) >>> 0;
-      const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
       const msg = { _msgid: msgid, payload: entry.event, topic: typeof event.type === 'string' ? event.type : '', redis } as NodeMessage;
-      journeys.begin(msgid, entry.id, journeyEnded);
+      journeys.begin(msgid, entry.id, journeyEnded, { caughtErrorsAreHandled });
       if (ackMode === 'receipt') consumer.ackEarly(entry.id);
       node.send(msg);
       // Nothing wired: the journey ends here.
-      if (!hasWires) journeys.endIfIdle(msgid);
+      if (!wired) journeys.endIfIdle(msgid);
+    };
+
+    /** Sends one entry (or holds it while a deploy runs); returns the message id, which the consumer hands back on timeout. */
+    const deliver = (entry: DeliveredEntry): string => {
+      msgidCounter = (msgidCounter + 1) >>> 0;
+      const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
+      if (flowsRunning) send(entry, msgid);
+      else heldBack.push([entry, msgid]);
       return msgid;
     };
 
@@ -197,9 +222,38 @@ export = function register(RED: NodeAPI): void {
       },
     });
     const unregister = registerConsumer(options.stream, options.group, consumer);
-    consumer.start();
+
+    // Send only while the flows run: between 'flows:stopping' and 'flows:started' a deploy may
+    // be replacing the nodes this one sends to, and Node-RED drops messages addressed to them.
+    const onStarted = () => {
+      if (closed) return;
+      clearTimeout(fallback);
+      flowsRunning = true;
+      consumer.start();
+      for (const [entry, msgid] of heldBack.splice(0)) send(entry, msgid);
+      // After the journeys' own sweep (same event): whatever the deploy cut goes out again.
+      setImmediate(() => {
+        if (closed || !flowsRunning) return;
+        const ids = [...cutDuringDeploy];
+        cutDuringDeploy.clear();
+        for (const id of ids) void consumer.redeliver(id, false);
+      });
+    };
+    const unsubscribeLifecycle = onFlowLifecycle(RED.events, {
+      started: onStarted,
+      stopping: () => {
+        flowsRunning = false;
+      },
+    });
+    const fallback = setTimeout(() => {
+      if (!flowsRunning) onStarted();
+    }, START_FALLBACK_MS);
+    fallback.unref();
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      clearTimeout(fallback);
+      unsubscribeLifecycle();
+      if (cutCount > 0) node.log(`${cutCount} message(s) cut by deploys were delivered again`);
       unregister();
       consumer
         .stop(CLOSE_DRAIN_MS)
@@ -207,7 +261,8 @@ export = function register(RED: NodeAPI): void {
         .then(async () => {
           closed = true;
           statusThrottle.cancel();
-          // Whatever is still in the flow stays pending in Redis and is redelivered.
+          // Whatever is still in the flow stays pending in Redis and is re-read by the node that
+          // replaces this one (same consumer name), at once.
           journeys.abandonAllOf(journeyEnded);
           releaseJourneyHooks(RED);
           node.status({});

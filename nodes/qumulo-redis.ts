@@ -14,6 +14,9 @@ import {
   type RedisCredentials,
 } from './qumulo-redis-common';
 
+/** How long the config node's close waits for its users to finish and deregister. */
+const CLOSE_WAIT_FOR_USERS_MS = 12_000;
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export = function register(RED: NodeAPI): void {
@@ -58,22 +61,36 @@ export = function register(RED: NodeAPI): void {
       return client;
     };
 
+    /** Resolved when the last user has deregistered (the config node's close waits for it). */
+    let lastUserGone: (() => void) | null = null;
+
     node.deregister = async (user: Node) => {
       if (!connection || !users.has(user)) return;
       users.delete(user);
+      if (users.size === 0) lastUserGone?.();
       await connection.release();
     };
 
+    // Its users are stopped in the same deploy (Node-RED restarts every node of a changed config)
+    // and flush their writes before they deregister: closing the shared connection under them
+    // failed those writes ("Connection is closed"). So wait for the users first, within a bound
+    // below Node-RED's 15 s close timeout.
     node.on('close', (_removed: boolean, done: () => void) => {
-      users.clear();
       if (!connection) {
         done();
         return;
       }
-      connection.close().then(
-        () => done(),
-        () => done(),
-      );
+      const usersGone = users.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (lastUserGone = resolve));
+      const bound = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_FOR_USERS_MS).unref());
+      Promise.race([usersGone, bound])
+        .then(() => {
+          users.clear();
+          return connection.close();
+        })
+        .then(
+          () => done(),
+          () => done(),
+        );
     });
   }
 

@@ -7,6 +7,11 @@
 // instance that replaces it, which keeps their quiet-time clocks and sends them once flows have
 // started — sending from a closing node would lose them, because the nodes downstream are being
 // restarted too. When the node is removed or disabled, everything pending is sent immediately.
+//
+// Completion: a message is done() once the coalesced message it became part of has been sent, not
+// when it arrives, so a source that waits for the flow (qumulo-redis-in "ack when done", the
+// watch's at-least-once) keeps it open while it is held here. Messages held by an instance that a
+// deploy stops are never done() by it: the source sees them cut and delivers them again.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { QumuloEvent } from '../core/event';
@@ -63,11 +68,18 @@ export = function register(RED: NodeAPI): void {
       return settler.overflowCount ? status.warning(text) : status.ok(text);
     };
 
+    /** done() callbacks of the messages held per settle key, called once their coalesced message is sent. */
+    const holding = new Map<string, Array<() => void>>();
     const deliver = (entry: SettleEntry<SettleMessage>, reason: SettleReason) => {
       const msg = entry.latest;
       msg.settle = { count: entry.count, firstAt: entry.firstAt, lastAt: entry.lastAt, types: entry.types, reason, key: entry.key };
       sent++;
       node.send(msg);
+      const dones = holding.get(entry.key);
+      if (dones) {
+        holding.delete(entry.key);
+        for (const done of dones) done();
+      }
       statusThrottle.push(null);
     };
     const emit = (entry: SettleEntry<SettleMessage>, reason: SettleReason) => {
@@ -106,10 +118,12 @@ export = function register(RED: NodeAPI): void {
       // A message that arrives means the flow runs: no need to wait for flows:started any more.
       start();
       const event = msg.payload;
-      settler.add(settleKey(event), msg, String(event.type), SETTLE_ACTIVITY_TYPES.has(String(event.type)));
+      const key = settleKey(event);
+      const dones = holding.get(key);
+      if (dones) dones.push(done);
+      else holding.set(key, [done]);
+      settler.add(key, msg, String(event.type), SETTLE_ACTIVITY_TYPES.has(String(event.type)));
       statusThrottle.push(null);
-      // The input is handled: it is now part of (or is) the coalesced message sent later.
-      done();
     });
 
     node.on('close', (removed: boolean, done: () => void) => {

@@ -17,7 +17,9 @@ import { isFileId, normalizeAbsolutePath } from '../core/qumulo/refs';
 import type { MalformedReport } from '../core/qumulo/sse';
 import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription';
 import { type BufferOverflow, type WatchHandle, watchRegistry } from '../core/watch/registry';
+import { randomBytes } from 'node:crypto';
 import { getCluster } from './lib/cluster';
+import { acquireJourneyHooks, journeys, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
 import { onFlowLifecycle } from './lib/lifecycle';
 import { Throttle, shortDuration, status, type StatusDot } from './lib/status';
 
@@ -50,6 +52,11 @@ type WatchNodeDef = NodeDef & WatchConfig;
 /** Fallback if the runtime never says flows have started (it always should). */
 const START_FALLBACK_MS = 10_000;
 const STATUS_INTERVAL_MS = 500;
+/** A journey a node failed (done(err)) is tried again after these pauses, then given up. */
+const RETRY_DELAYS_MS = [1_000, 10_000];
+/** Messages still in the flow after this long are no longer tracked (a node that never finishes). */
+const JOURNEY_LIMIT_MS = 10 * 60_000;
+const JOURNEY_CHECK_MS = 60_000;
 
 function isOn(value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null || value === '') return fallback;
@@ -91,6 +98,17 @@ function healStateDirectory(RED: NodeAPI): string | null {
   if (fromEnv) return fromEnv;
   const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
   return userDir || null;
+}
+
+/**
+ * How often an event object was sent before (again after a cut, retries after failures). Shared
+ * by every watch node: the node that replaces one in a deploy drains what the old one re-sent.
+ */
+const sentBefore = new WeakMap<QumuloEvent, { cuts: number; failures: number }>();
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : String(error);
 }
 
 function parseTypes(value: WatchConfig['types']): NotificationType[] | null {
@@ -162,14 +180,62 @@ export = function register(RED: NodeAPI): void {
     cluster.register(node);
     node.status(status.connecting(`connecting to ${ref}`));
 
+    // At-least-once through the flow: each event's message is tracked until every node it reached
+    // is done with it. One that a deploy cut (sent to a node being replaced, or held by a stopped
+    // one) goes out again through this node's slot, which buffers while the deploy runs and is
+    // drained by the node that replaces this one; one that a node failed is retried.
+    acquireJourneyHooks(RED);
+    const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
+    const msgidPrefix = randomBytes(4).toString('hex');
+    let msgidCounter = 0;
+    let cutCount = 0;
+    const journeyEnded = (handle: unknown, ending: JourneyEnding) => {
+      const event = handle as QumuloEvent;
+      if (ending.kind === 'done') return;
+      const record = sentBefore.get(event) ?? { cuts: 0, failures: 0 };
+      sentBefore.set(event, record);
+      if (ending.kind === 'cut') {
+        record.cuts++;
+        cutCount++;
+        watchHandle.deliver([event]);
+        return;
+      }
+      const delay = RETRY_DELAYS_MS[record.failures];
+      record.failures++;
+      if (delay === undefined) {
+        node.warn(`gave up on ${event.type} ${event.path} after ${record.failures} failed attempts: ${errorText(ending.error)}`);
+        return;
+      }
+      setTimeout(() => watchHandle.deliver([event]), delay).unref();
+    };
+    const journeyCheck = setInterval(() => {
+      const stale = journeys.startedBefore(Date.now() - JOURNEY_LIMIT_MS, journeyEnded);
+      for (const [msgid] of stale) journeys.abandon(msgid);
+      if (stale.length > 0) node.warn(`${stale.length} message(s) were still in the flow after ${JOURNEY_LIMIT_MS / 60_000} min (a node that never calls done()?); no longer tracked`);
+    }, JOURNEY_CHECK_MS);
+    journeyCheck.unref();
+
+    const sendEvent = (event: QumuloEvent) => {
+      msgidCounter = (msgidCounter + 1) >>> 0;
+      const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
+      const record = sentBefore.get(event);
+      const msg = { _msgid: msgid, payload: event, topic: event.type } as NodeMessage & { redelivered?: number };
+      if (record) msg.redelivered = record.cuts + record.failures;
+      journeys.begin(msgid, event, journeyEnded);
+      node.send([msg, null]);
+      if (!wired) journeys.endIfIdle(msgid);
+    };
+
     const handle: WatchHandle = watchRegistry.acquire(
       { client: cluster.clientOptions, ref, recursive, types },
       {
         id: node.id,
         onEvent(event: QumuloEvent) {
-          healer?.onEvent(event);
-          events++;
-          node.send([{ payload: event, topic: event.type } as NodeMessage, null]);
+          if (!sentBefore.has(event)) {
+            healer?.onEvent(event);
+            events++;
+          }
+          sendEvent(event);
           statusThrottle.push(describe());
         },
         onStatus(s: SubscriptionStatus) {
@@ -208,6 +274,8 @@ export = function register(RED: NodeAPI): void {
         },
       },
     );
+
+    const watchHandle = handle;
 
     const sendResult = (result: HealResult) => {
       const gap = `${shortDuration(result.gap.durationMs)} gap (${result.gap.reason}) of ${result.watchRoot}`;
@@ -286,8 +354,14 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
       clearTimeout(fallback);
+      clearInterval(journeyCheck);
       unsubscribeLifecycle();
       statusThrottle.cancel();
+      if (cutCount > 0) node.log(`${cutCount} message(s) cut by deploys were sent again`);
+      // Removed: nothing replaces this node, so nothing can take its messages again. Otherwise
+      // the journeys stay tracked: what the deploy cuts goes back into the slot.
+      if (removed) journeys.abandonAllOf(journeyEnded);
+      releaseJourneyHooks(RED);
       const finish = () => {
         handle.release({ removed });
         cluster.deregister(node);

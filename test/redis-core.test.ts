@@ -10,7 +10,6 @@ import {
   encodeEvent,
   EncodingError,
   fieldsToRecord,
-  JourneyTracker,
   StreamConsumer,
   StreamWriter,
   type ConsumerHandlers,
@@ -61,68 +60,6 @@ describe('redis core: encoding', () => {
     assert.throws(() => decodeEvent(['v', '1']), /no "event" field/);
     assert.throws(() => decodeEvent(['v', '1', 'event', '{oops']), /not valid JSON/);
     assert.throws(() => decodeEvent(['v', '1', 'event', '[1,2]']), /does not hold a JSON object/);
-  });
-});
-
-describe('redis core: journey tracker (ack when the flow is done)', () => {
-  function track(): { tracker: JourneyTracker<string>; ended: Array<[string, unknown]> } {
-    const tracker = new JourneyTracker<string>();
-    const ended: Array<[string, unknown]> = [];
-    return { tracker, ended };
-  }
-
-  it('a linear flow ends when the last node calls done()', () => {
-    const { tracker, ended } = track();
-    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
-    tracker.preDeliver('m1', 'a'); // in -> a
-    tracker.receive('m1', 'a');
-    tracker.preDeliver('m1', 'b'); // a sends on before its done()
-    tracker.complete('m1', 'a', undefined);
-    assert.deepEqual(ended, []);
-    tracker.receive('m1', 'b');
-    tracker.complete('m1', 'b', undefined);
-    assert.deepEqual(ended, [['entry-1', undefined]]);
-    assert.equal(tracker.size, 0);
-  });
-
-  it('fan-out: waits for every branch; one failing branch fails the journey (after all finished)', () => {
-    const { tracker, ended } = track();
-    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
-    tracker.preDeliver('m1', 'a');
-    tracker.preDeliver('m1', 'b');
-    tracker.receive('m1', 'a');
-    tracker.receive('m1', 'b');
-    const failure = new Error('lock failed');
-    tracker.complete('m1', 'a', failure);
-    assert.deepEqual(ended, []);
-    tracker.complete('m1', 'b', undefined);
-    assert.deepEqual(ended, [['entry-1', failure]]);
-  });
-
-  it('direct receive (link in) keeps the journey open; completions of nodes that never held it are ignored', () => {
-    const { tracker, ended } = track();
-    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
-    tracker.preDeliver('m1', 'linkout');
-    tracker.receive('m1', 'linkout');
-    tracker.receive('m1', 'linkin'); // link out hands it over with receive(), no preDeliver
-    tracker.complete('m1', 'linkout', undefined);
-    tracker.complete('m1', 'catch', undefined); // e.g. a catch/complete node: never counted
-    assert.deepEqual(ended, []);
-    tracker.complete('m1', 'linkin', undefined);
-    assert.deepEqual(ended, [['entry-1', undefined]]);
-  });
-
-  it('a message nobody receives ends at once with endIfIdle; abandon() forgets without ending', () => {
-    const { tracker, ended } = track();
-    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
-    tracker.endIfIdle('m1');
-    tracker.begin('m2', 'entry-2', (h, e) => ended.push([h, e]));
-    tracker.preDeliver('m2', 'a');
-    tracker.abandon('m2');
-    tracker.receive('m2', 'a');
-    tracker.complete('m2', 'a', undefined);
-    assert.deepEqual(ended, [['entry-1', undefined]]);
-    assert.equal(tracker.size, 0);
   });
 });
 

@@ -6,7 +6,7 @@ import Redis from 'ioredis';
 import type { QumuloEvent } from '../core/event';
 import { NOTIFICATION_TYPES } from '../core/event';
 import { decodeEvent, encodeEvent, fieldsToRecord } from '../core/redis';
-import { journeys } from '../nodes/qumulo-redis-common';
+import { journeys } from '../nodes/lib/journeys';
 import { startRedisServer, uniquePrefix, type RedisServer } from './support/redis-server';
 import { makeEvent, waitFor } from './support/redis-helpers';
 

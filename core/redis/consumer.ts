@@ -297,6 +297,38 @@ export class StreamConsumer {
     if (state === 'early' || state === 'delivered') this.settle(id);
   }
 
+  /**
+   * The flow lost the message carrying `id` (a deploy cut it): deliver the entry again now
+   * instead of after the claim idle time. `countDelivery` false (a deploy cut) leaves the
+   * entry's delivery count alone, so deploys never push an entry to the dead-letter stream;
+   * true counts it, so an entry the flow keeps losing outside deploys ends there.
+   */
+  async redeliver(id: string, countDelivery: boolean): Promise<void> {
+    const entry = this.inFlight.get(id);
+    if (!entry || entry.state !== 'delivered' || this.stopping) return;
+    this.settle(id);
+    try {
+      let fields: string[] | null = null;
+      let deliveries = entry.deliveries;
+      if (countDelivery) {
+        const claimed = (await this.commands.call('XCLAIM', this.stream, this.group, this.consumer, '0', id)) as RawEntry[];
+        if (claimed.length === 0) return; // no longer pending (acked or claimed elsewhere)
+        fields = claimed[0][1];
+        deliveries++;
+      } else {
+        const claimed = (await this.commands.call('XCLAIM', this.stream, this.group, this.consumer, '0', id, 'JUSTID')) as string[];
+        if (claimed.length === 0) return;
+        const entries = (await this.commands.xrange(this.stream, id, id)) as RawEntry[];
+        fields = entries[0]?.[1] ?? null;
+      }
+      if (this.stopping) return; // still pending: the next start re-reads it
+      this.handle(id, fields, deliveries);
+    } catch (err) {
+      // Still pending in Redis: re-read at the next start or claimed after the idle time.
+      this.handlers.warning?.(`could not deliver entry ${id} again at once (${errorText(err)}); it stays pending and comes back after the claim idle time`);
+    }
+  }
+
   // ---- read loop ---------------------------------------------------------------------------
 
   private async run(): Promise<void> {

@@ -1,0 +1,154 @@
+// Feeds the core journey tracker (core/journey/tracker.ts) from Node-RED's message hooks, for
+// every source that settles its input only when the flow is finished with it (qumulo-watch,
+// qumulo-redis-in). One set of hooks for the whole runtime, installed on first use.
+//
+// What the runtime does not say, and how it is found out (node-red 4.1 / 5.0 Node.js, Flow.js):
+// - A send to a node that a deploy removed or is replacing is dropped before preDeliver: every
+//   send is counted at onSend, confirmed at preDeliver (same tick), and a microtask later the
+//   tracker reports any unconfirmed send as dropped.
+// - A delivery reaches a node object that has been stopped: onReceive still fires; the node is
+//   not the one the runtime now knows under its id.
+// - A stopped node's queued messages (delay, join…) vanish: after each deploy ('flows:started')
+//   journeys with work at a node that no longer runs are swept.
+// - A one- or two-argument input handler never calls done(): its message is finished when
+//   postReceive fires (the handler returned; what it sent meanwhile is counted already).
+
+import type { Node, NodeAPI } from 'node-red';
+import { JourneyTracker } from '../../core/journey/tracker';
+import { onFlowLifecycle } from './lifecycle';
+
+export type { JourneyEnd, JourneyEnding } from '../../core/journey/tracker';
+
+/** What the hooks see of a node: the runtime's Node object (fields read defensively). */
+interface RuntimeNode {
+  id: string;
+  type?: string;
+  _inputCallback?: unknown;
+  _inputCallbacks?: unknown[] | null;
+  _expectedDoneCount?: number;
+}
+
+interface HookMessage {
+  _msgid?: string;
+}
+interface SendEvent {
+  msg: HookMessage;
+  destination: { id: string; node?: RuntimeNode };
+}
+interface ReceiveEvent {
+  msg: HookMessage;
+  destination: { id: string; node: RuntimeNode };
+}
+interface CompleteEvent {
+  msg: HookMessage;
+  node: { id: string; node?: RuntimeNode };
+  error?: unknown;
+}
+interface RuntimeHooks {
+  add(hookId: string, callback: (event: never) => unknown): void;
+  remove(hookId: string): void;
+}
+
+/** The process-wide tracker; handles are whatever each source needs to settle its input. */
+export const journeys = new JourneyTracker<unknown, RuntimeNode>();
+
+let users = 0;
+let label = '';
+let generation = 0;
+let lifecycleInstalled = false;
+let deploying = false;
+let runtime: NodeAPI | null = null;
+
+/**
+ * The runtime's hooks API. Node-RED passes it as RED.hooks; node-red-node-test-helper's RED lacks
+ * it, but the runtime's flows use @node-red/util's singleton, which is the same object.
+ */
+function runtimeHooks(RED: NodeAPI): RuntimeHooks {
+  const fromRed = (RED as unknown as { hooks?: RuntimeHooks }).hooks;
+  if (fromRed && typeof fromRed.add === 'function') return fromRed;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@node-red/util') as { hooks: RuntimeHooks }).hooks;
+}
+
+/** Whether this node object is the one the runtime runs under its id (not a stopped one). */
+function isRunning(node: RuntimeNode): boolean {
+  const current = runtime?.nodes.getNode(node.id) as unknown;
+  return current === node;
+}
+
+function reportsCompletion(node: RuntimeNode): boolean {
+  return (node._expectedDoneCount ?? 0) > 0;
+}
+
+/** Installs the hooks on first use (reference-counted with releaseJourneyHooks). */
+export function acquireJourneyHooks(RED: NodeAPI): void {
+  runtime = RED;
+  if (users++ > 0) return;
+  const hooks = runtimeHooks(RED);
+  label = `qumuloFlowJourneys${++generation}`;
+  // Sync one-argument hooks returning undefined: the message always continues, and the runtime
+  // routes in the same tick (so the routing check a microtask later is sound).
+  hooks.add(`onSend.${label}`, ((events: SendEvent[]) => {
+    for (const event of events) {
+      const id = event.msg?._msgid;
+      if (id !== undefined) journeys.routed(id);
+    }
+  }) as (event: never) => unknown);
+  hooks.add(`preDeliver.${label}`, ((event: SendEvent) => {
+    const id = event.msg?._msgid;
+    if (id !== undefined && event.destination.node) journeys.scheduled(id, event.destination.node);
+  }) as (event: never) => unknown);
+  hooks.add(`onReceive.${label}`, ((event: ReceiveEvent) => {
+    const id = event.msg?._msgid;
+    if (id === undefined || !journeys.has(id)) return;
+    const node = event.destination.node;
+    journeys.received(id, node, isRunning(node), node.type === 'catch');
+  }) as (event: never) => unknown);
+  hooks.add(`postReceive.${label}`, ((event: ReceiveEvent) => {
+    const id = event.msg?._msgid;
+    if (id === undefined || !journeys.has(id)) return;
+    const node = event.destination.node;
+    journeys.returned(id, node, reportsCompletion(node));
+  }) as (event: never) => unknown);
+  hooks.add(`onComplete.${label}`, ((event: CompleteEvent) => {
+    const id = event.msg?._msgid;
+    if (id === undefined || !event.node.node) return;
+    journeys.completed(id, event.node.node, event.error);
+  }) as (event: never) => unknown);
+  installLifecycle(RED);
+}
+
+/**
+ * Once per process, before any source subscribes its own lifecycle handlers (so the sweep after
+ * a deploy runs before they resume sending).
+ */
+function installLifecycle(RED: NodeAPI): void {
+  if (lifecycleInstalled) return;
+  lifecycleInstalled = true;
+  onFlowLifecycle(RED.events, {
+    stopping: () => {
+      deploying = true;
+    },
+    started: () => {
+      journeys.sweep(isRunning);
+      deploying = false;
+    },
+  });
+}
+
+/** True from 'flows:stopping' until the deploy's flows have started and cut journeys are swept. */
+export function isDeploying(): boolean {
+  return deploying;
+}
+
+/** Removes the hooks when the last source closes. */
+export function releaseJourneyHooks(RED: NodeAPI): void {
+  if (users === 0) return;
+  if (--users > 0) return;
+  runtimeHooks(RED).remove(`*.${label}`);
+}
+
+/** Whether `node` has anything wired to its outputs. */
+export function hasWires(node: Node): boolean {
+  return (node as unknown as { wires?: string[][] }).wires?.some((port) => port.length > 0) ?? false;
+}
