@@ -46,6 +46,8 @@ export interface RedisMessageInfo {
 /** How long close waits for messages already in the flow to finish (and be acked). */
 const CLOSE_DRAIN_MS = 500;
 const STATUS_INTERVAL_MS = 500;
+/** Consumer names (stream|group|consumer) started in this process. */
+const consumersStarted = new Set<string>();
 /** Fallback if the runtime never says flows have started (it always should). */
 const START_FALLBACK_MS = 10_000;
 /** A message lost outside a deploy is delivered again after this pause (and counted). */
@@ -89,6 +91,11 @@ export = function register(RED: NodeAPI): void {
         ackTimeoutMs: Math.round(numberSetting(config.ackTimeout, 300, 'ack timeout', 0) * 1000),
         deadLetterStream: deadLetter ? connection.key(deadLetter) : undefined,
       };
+      // A consumer name this process ran before (a deploy restarted the node): what it left
+      // pending was in the flow, so re-reading it must not count towards the dead letters.
+      const consumerKey = `${options.stream}|${options.group}|${options.consumer}`;
+      options.countOwnPending = !consumersStarted.has(consumerKey);
+      consumersStarted.add(consumerKey);
     } catch (err) {
       node.status(status.error((err as Error).message));
       node.error((err as Error).message);
@@ -106,7 +113,6 @@ export = function register(RED: NodeAPI): void {
     let stats: ConsumerStats | null = null;
     let closed = false;
     let warnedUnacked = false;
-    let cutCount = 0;
     /** Entries the consumer handed over while a deploy was replacing nodes: sent once flows run. */
     let flowsRunning = false;
     const heldBack: Array<[DeliveredEntry, string]> = [];
@@ -139,7 +145,6 @@ export = function register(RED: NodeAPI): void {
       const entryId = handle as string;
       if (ending.kind === 'cut') {
         if (ackMode === 'receipt' || closed) return; // acked already / stays pending for the next start
-        cutCount++;
         if (!flowsRunning || isDeploying()) {
           cutDuringDeploy.add(entryId);
         } else {
@@ -236,6 +241,7 @@ export = function register(RED: NodeAPI): void {
         if (closed || !flowsRunning) return;
         const ids = [...cutDuringDeploy];
         cutDuringDeploy.clear();
+        if (ids.length > 0) node.log(`${ids.length} message(s) cut by the deploy are delivered again`);
         for (const id of ids) void consumer.redeliver(id, false);
       });
     };
@@ -253,7 +259,6 @@ export = function register(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       clearTimeout(fallback);
       unsubscribeLifecycle();
-      if (cutCount > 0) node.log(`${cutCount} message(s) cut by deploys were delivered again`);
       unregister();
       consumer
         .stop(CLOSE_DRAIN_MS)
@@ -263,7 +268,8 @@ export = function register(RED: NodeAPI): void {
           statusThrottle.cancel();
           // Whatever is still in the flow stays pending in Redis and is re-read by the node that
           // replaces this one (same consumer name), at once.
-          journeys.abandonAllOf(journeyEnded);
+          const left = journeys.abandonAllOf(journeyEnded);
+          if (left > 0) node.log(`${left} message(s) still in the flow at close stay pending and are delivered again`);
           releaseJourneyHooks(RED);
           node.status({});
           await redisConfig.deregister(node);

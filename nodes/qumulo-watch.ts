@@ -105,6 +105,8 @@ function healStateDirectory(RED: NodeAPI): string | null {
  * by every watch node: the node that replaces one in a deploy drains what the old one re-sent.
  */
 const sentBefore = new WeakMap<QumuloEvent, { cuts: number; failures: number }>();
+/** Messages cut since the last deploy, per watch node id (the instance that logs it may be the successor). */
+const cutsByNode = new Map<string, number>();
 
 function errorText(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -188,7 +190,6 @@ export = function register(RED: NodeAPI): void {
     const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
     const msgidPrefix = randomBytes(4).toString('hex');
     let msgidCounter = 0;
-    let cutCount = 0;
     const journeyEnded = (handle: unknown, ending: JourneyEnding) => {
       const event = handle as QumuloEvent;
       if (ending.kind === 'done') return;
@@ -196,7 +197,7 @@ export = function register(RED: NodeAPI): void {
       sentBefore.set(event, record);
       if (ending.kind === 'cut') {
         record.cuts++;
-        cutCount++;
+        cutsByNode.set(node.id, (cutsByNode.get(node.id) ?? 0) + 1);
         watchHandle.deliver([event]);
         return;
       }
@@ -333,6 +334,9 @@ export = function register(RED: NodeAPI): void {
       started = true;
       flowsRunning = true;
       clearTimeout(fallback);
+      const cuts = cutsByNode.get(node.id);
+      if (cuts) node.log(`${cuts} message(s) cut by the deploy are sent again`);
+      cutsByNode.delete(node.id);
       const continued = handle.resume();
       if (healer && !healerStarted) {
         healerStarted = true;
@@ -357,7 +361,6 @@ export = function register(RED: NodeAPI): void {
       clearInterval(journeyCheck);
       unsubscribeLifecycle();
       statusThrottle.cancel();
-      if (cutCount > 0) node.log(`${cutCount} message(s) cut by deploys were sent again`);
       // Removed: nothing replaces this node, so nothing can take its messages again. Otherwise
       // the journeys stay tracked: what the deploy cuts goes back into the slot.
       if (removed) journeys.abandonAllOf(journeyEnded);

@@ -20,6 +20,11 @@ function setup(options: { caughtErrorsAreHandled?: boolean } = {}) {
   return { tracker, ended, begin, deliver };
 }
 
+/** The kind of the first ending (a function: assert.deepEqual narrows `ended` to never[] after an empty check). */
+function firstKind(ended: Array<[string, JourneyEnding]>): string | undefined {
+  return ended[0]?.[1].kind;
+}
+
 const a = { id: 'a' };
 const b = { id: 'b' };
 
@@ -38,43 +43,44 @@ describe('journey tracker: how a journey ends', () => {
     assert.equal(tracker.size, 0);
   });
 
-  it('a one- or two-argument handler (core switch) is finished when it returns; what it sent is still tracked', () => {
-    const { tracker, ended, begin, deliver } = setup();
+  it('a one- or two-argument handler (core switch) is finished with a message when it sends it on, even a tick later', () => {
+    const { tracker, ended, begin } = setup();
+    const sw = { id: 'switch' };
     begin('m1', 'entry-1');
-    deliver('m1', a); // switch
-    deliver('m1', b); // …sends to b while its handler runs
-    tracker.returned('m1', a, false);
+    begin('m2', 'entry-2');
+    for (const id of ['m1', 'm2']) {
+      tracker.routed(id);
+      tracker.scheduled(id, sw);
+      tracker.received(id, sw, true, false, false); // never calls done()
+    }
     tracker.check();
-    assert.deepEqual(ended, [], 'b still holds it');
-    tracker.returned('m1', b, true); // b reports completion itself: returning means nothing
+    assert.deepEqual(ended, [], 'held until the switch sends');
+    // The switch handles its queue one message per tick: m1 matched nothing, m2 goes on to b.
+    tracker.routed('m2');
+    tracker.sent('m2', sw);
+    tracker.scheduled('m2', b);
+    tracker.received('m2', b, true);
     tracker.check();
-    assert.deepEqual(ended, []);
-    tracker.completed('m1', b, undefined);
+    assert.deepEqual(ended, [['entry-1', { kind: 'done' }]], 'm1 arrived before m2: the switch dropped it');
+    tracker.completed('m2', b, undefined);
     tracker.check();
-    assert.deepEqual(ended, [['entry-1', { kind: 'done' }]]);
+    assert.deepEqual(ended, [['entry-1', { kind: 'done' }], ['entry-2', { kind: 'done' }]]);
   });
 
-  it('a legacy handler that sends nothing (switch with no match, function returning null) ends the journey', () => {
-    const { tracker, ended, begin, deliver } = setup();
-    begin('m1', 'entry-1');
-    deliver('m1', a);
-    tracker.returned('m1', a, false);
-    tracker.check();
-    assert.deepEqual(ended, [['entry-1', { kind: 'done' }]]);
-  });
-
-  it('a late send (delay, join, settle): the journey stays open while the node holds it, and ends after the send', () => {
-    const { tracker, ended, begin, deliver } = setup();
-    begin('m1', 'entry-1');
-    deliver('m1', a); // delay node: holds it, calls done() when it sends
-    tracker.returned('m1', a, true);
+  it('a legacy handler that sends nothing (switch with no match) is finished once the node has been quiet', () => {
+    let now = 0;
+    const tracker = new JourneyTracker<string, FakeNode>(() => now);
+    const ended: Array<[string, JourneyEnding]> = [];
+    tracker.begin('m1', 'entry-1', (h, e) => ended.push([h, e]));
+    tracker.routed('m1');
+    tracker.scheduled('m1', a);
+    tracker.received('m1', a, true, false, false);
+    now = 400;
+    tracker.releaseQuiet(500, () => true);
     tracker.check();
     assert.deepEqual(ended, []);
-    deliver('m1', b); // the late send
-    tracker.completed('m1', a, undefined);
-    tracker.check();
-    assert.deepEqual(ended, []);
-    tracker.completed('m1', b, undefined);
+    now = 600;
+    tracker.releaseQuiet(500, () => true);
     tracker.check();
     assert.deepEqual(ended, [['entry-1', { kind: 'done' }]]);
   });
@@ -88,7 +94,7 @@ describe('journey tracker: how a journey ends', () => {
     assert.deepEqual(ended, [], 'the open send keeps it from ending done');
     tracker.check();
     assert.equal(ended.length, 1);
-    assert.equal(ended[0][1].kind, 'cut');
+    assert.equal(firstKind(ended), 'cut');
     // Late completions of a cut journey change nothing.
     tracker.completed('m1', a, undefined);
     assert.equal(ended.length, 1);
@@ -98,7 +104,7 @@ describe('journey tracker: how a journey ends', () => {
     const { ended, begin, deliver } = setup();
     begin('m1', 'entry-1');
     deliver('m1', a, false);
-    assert.equal(ended[0]?.[1].kind, 'cut');
+    assert.equal(firstKind(ended), 'cut');
   });
 
   it('cut: the sweep after a deploy finds work held by (or queued for) a node that no longer runs', () => {
@@ -162,7 +168,7 @@ describe('journey tracker: how a journey ends', () => {
     assert.deepEqual(ended, [], 'the Catch node still holds it');
     tracker.completed('m1', catchNode, undefined);
     tracker.check();
-    assert.equal(ended[0]?.[1].kind, 'failed');
+    assert.equal(firstKind(ended), 'failed');
   });
 
   it('a message nobody receives ends at once with endIfIdle; abandon() forgets without ending', () => {

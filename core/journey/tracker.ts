@@ -10,9 +10,13 @@
 //   scheduled(msgid, node)    the target exists: delivery is queued (preDeliver)
 //   received(msgid, node, …)  the node's input handler is about to run (also direct receive()s
 //                             such as Catch nodes, not preceded by scheduled)
-//   returned(msgid, node, …)  the handler returned; a handler that cannot report completion
-//                             (one or two arguments, like the core switch node) is done here
 //   completed(msgid, node, e) the node called done() / done(err)
+//
+// A node whose input handler cannot report completion (one or two arguments, like the core switch
+// node) never calls done(), and may send later than its handler returns (the switch queues a burst
+// and handles one message per tick). Such nodes handle messages in arrival order, so one is
+// finished with a message when it sends it on (sent), or sends a message that arrived after it
+// (those before it matched nothing), or has been quiet for a moment (releaseQuiet).
 //
 // Endings:
 //   done    nothing is routed, scheduled or held any more, and no node failed it
@@ -46,6 +50,8 @@ interface Cell<N> {
 }
 
 interface Journey<H, N> {
+  /** Every message id of the journey: the first, and those of messages derived from it (adopt). */
+  ids: string[];
   handle: H;
   onEnd: JourneyEnd<H>;
   cells: Cell<N>[];
@@ -60,6 +66,12 @@ interface Journey<H, N> {
   startedAt: number;
 }
 
+/** Messages held by a node that cannot report completion, in arrival order. */
+interface LegacyQueue {
+  msgids: string[];
+  lastActivity: number;
+}
+
 function cellOf<N>(cells: Cell<N>[], node: N): Cell<N> | undefined {
   for (const cell of cells) if (cell.node === node) return cell;
   return undefined;
@@ -67,16 +79,19 @@ function cellOf<N>(cells: Cell<N>[], node: N): Cell<N> | undefined {
 
 export class JourneyTracker<H, N = unknown> {
   private readonly journeys = new Map<string, Journey<H, N>>();
+  private count = 0;
   /** Journeys with sends whose routing is not confirmed yet. */
   private readonly routingOpen = new Set<string>();
   /** Journeys with nothing open any more: they end at the next check unless something reopened them. */
   private readonly idle = new Set<string>();
   private checkQueued = false;
+  private readonly legacy = new Map<N, LegacyQueue>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** Journeys in progress (a journey with derived message ids counts once). */
   get size(): number {
-    return this.journeys.size;
+    return this.count;
   }
 
   has(msgid: string): boolean {
@@ -85,7 +100,10 @@ export class JourneyTracker<H, N = unknown> {
 
   /** Starts tracking a message about to be sent; `onEnd` runs exactly once when it ends. */
   begin(msgid: string, handle: H, onEnd: JourneyEnd<H>, options: JourneyOptions = {}): void {
+    if (this.journeys.has(msgid)) this.abandon(msgid);
+    this.count++;
     this.journeys.set(msgid, {
+      ids: [msgid],
       handle,
       onEnd,
       cells: [],
@@ -103,6 +121,18 @@ export class JourneyTracker<H, N = unknown> {
   endIfIdle(msgid: string): void {
     const journey = this.journeys.get(msgid);
     if (journey && journey.open === 0) this.finish(msgid, journey);
+  }
+
+  /**
+   * A node sent a new message (its own id) while handling `parentId`, like split sending parts:
+   * it belongs to the parent's journey.
+   */
+  adopt(msgid: string, parentId: string): boolean {
+    const journey = this.journeys.get(parentId);
+    if (!journey || this.journeys.has(msgid)) return false;
+    this.journeys.set(msgid, journey);
+    journey.ids.push(msgid);
+    return true;
   }
 
   /** A node sent it on one wire. Returns true when the message is tracked. */
@@ -165,9 +195,10 @@ export class JourneyTracker<H, N = unknown> {
   /**
    * The node's input handler is about to get it. `running` is false for a node that has been
    * stopped (a deploy replaced or removed it): the message goes nowhere. `catches` marks a Catch
-   * node (it receives messages that failed elsewhere).
+   * node (it receives messages that failed elsewhere); `reportsCompletion` false a node whose
+   * handler never calls done().
    */
-  received(msgid: string, node: N, running: boolean, catches = false): void {
+  received(msgid: string, node: N, running: boolean, catches = false, reportsCompletion = true): void {
     const journey = this.journeys.get(msgid);
     if (!journey) return;
     let cell = cellOf(journey.cells, node);
@@ -189,21 +220,60 @@ export class JourneyTracker<H, N = unknown> {
         journey.error = new Error('a Catch node received the message');
       }
     }
-    if (!running) this.cut(msgid, journey, 'delivered to a node that has been stopped (deploy)');
+    if (!running) {
+      this.cut(msgid, journey, 'delivered to a node that has been stopped (deploy)');
+      return;
+    }
+    if (!reportsCompletion) {
+      let queue = this.legacy.get(node);
+      if (!queue) {
+        queue = { msgids: [], lastActivity: 0 };
+        this.legacy.set(node, queue);
+      }
+      queue.msgids.push(msgid);
+      queue.lastActivity = this.now();
+    }
   }
 
   /**
-   * The node's input handler returned. A node that cannot report completion (its handler takes
-   * fewer than three arguments) is finished with the message here: what it sent while running is
-   * already routed.
+   * A node sent the message on (call after routed() for the send). For a node that cannot report
+   * completion this finishes the message, and every message that arrived there before it.
    */
-  returned(msgid: string, node: N, reportsCompletion: boolean): void {
-    if (reportsCompletion) return;
-    this.release(msgid, node, undefined);
+  sent(msgid: string, node: N): void {
+    const queue = this.legacy.get(node);
+    if (!queue) return;
+    queue.lastActivity = this.now();
+    const index = queue.msgids.indexOf(msgid);
+    if (index < 0) return;
+    for (const finished of queue.msgids.splice(0, index + 1)) this.release(finished, node, undefined);
   }
 
-  /** The node called done() / done(err). */
-  completed(msgid: string, node: N, error: unknown): void {
+  /**
+   * Nodes that cannot report completion and were quiet for `quietMs` are finished with what they
+   * hold. Not a node that no longer runs: what it holds was dropped (the sweep cuts it).
+   */
+  releaseQuiet(quietMs: number, isRunning: (node: N) => boolean): void {
+    const before = this.now() - quietMs;
+    for (const [node, queue] of [...this.legacy]) {
+      if (queue.lastActivity > before) continue;
+      this.legacy.delete(node);
+      if (!isRunning(node)) continue;
+      for (const msgid of queue.msgids) this.release(msgid, node, undefined);
+    }
+  }
+
+  /**
+   * The node called done() / done(err). A node that is no longer running (a deploy is stopping
+   * it) may be reporting a message it dropped (the core delay node calls done() for its whole
+   * queue on close): that journey is cut, not done.
+   */
+  completed(msgid: string, node: N, error: unknown, running = true): void {
+    if (!running) {
+      const journey = this.journeys.get(msgid);
+      const cell = journey ? cellOf(journey.cells, node) : undefined;
+      if (journey && cell && cell.held > 0) this.cut(msgid, journey, 'finished by a node that a deploy was stopping');
+      return;
+    }
     this.release(msgid, node, error);
   }
 
@@ -213,7 +283,9 @@ export class JourneyTracker<H, N = unknown> {
    */
   sweep(isRunning: (node: N) => boolean): number {
     let cut = 0;
-    for (const [msgid, journey] of [...this.journeys]) {
+    for (const journey of new Set(this.journeys.values())) {
+      const msgid = journey.ids[0];
+      if (this.journeys.get(msgid) !== journey) continue; // ended by an earlier cut
       for (const cell of journey.cells) {
         if ((cell.scheduled > 0 || cell.held > 0) && !isRunning(cell.node)) {
           this.cut(msgid, journey, 'held by a node that a deploy stopped');
@@ -229,6 +301,7 @@ export class JourneyTracker<H, N = unknown> {
   startedBefore(olderThan: number, onEnd?: JourneyEnd<H>): Array<[string, H]> {
     const found: Array<[string, H]> = [];
     for (const [msgid, journey] of this.journeys) {
+      if (msgid !== journey.ids[0]) continue;
       if (journey.startedAt < olderThan && (!onEnd || journey.onEnd === onEnd)) found.push([msgid, journey.handle]);
     }
     return found;
@@ -236,12 +309,16 @@ export class JourneyTracker<H, N = unknown> {
 
   /** Stops tracking without calling onEnd. */
   abandon(msgid: string): void {
-    this.journeys.delete(msgid);
+    const journey = this.journeys.get(msgid);
+    if (journey) this.forget(journey);
   }
 
   /** Stops tracking every journey begun with this onEnd callback (its source is closing). */
-  abandonAllOf(onEnd: JourneyEnd<H>): void {
-    for (const [msgid, journey] of this.journeys) if (journey.onEnd === onEnd) this.journeys.delete(msgid);
+  abandonAllOf(onEnd: JourneyEnd<H>): number {
+    const mine = new Set<Journey<H, N>>();
+    for (const journey of this.journeys.values()) if (journey.onEnd === onEnd) mine.add(journey);
+    for (const journey of mine) this.forget(journey);
+    return mine.size;
   }
 
   private release(msgid: string, node: N, error: unknown): void {
@@ -261,17 +338,23 @@ export class JourneyTracker<H, N = unknown> {
     }
   }
 
-  private cut(msgid: string, journey: Journey<H, N>, reason: string): void {
-    this.journeys.delete(msgid);
+  private forget(journey: Journey<H, N>): void {
+    if (this.journeys.get(journey.ids[0]) !== journey) return;
+    for (const id of journey.ids) this.journeys.delete(id);
+    this.count--;
+  }
+
+  private cut(_msgid: string, journey: Journey<H, N>, reason: string): void {
+    this.forget(journey);
     journey.onEnd(journey.handle, { kind: 'cut', reason });
   }
 
-  private finish(msgid: string, journey: Journey<H, N>): void {
-    this.journeys.delete(msgid);
+  private finish(_msgid: string, journey: Journey<H, N>): void {
+    this.forget(journey);
     if (journey.failed && !(journey.caught && journey.caughtErrorsAreHandled)) {
       journey.onEnd(journey.handle, { kind: 'failed', error: journey.error, caught: journey.caught });
     } else {
-      journey.onEnd(journey.handle, { kind: 'done' });
+      journey.onEnd(journey.handle, { kind: 'done', trace: journey.cells.map((c) => (c.node as unknown as { type: string }).type + ':' + c.scheduled + '/' + c.held).join('>') + ' ids=' + journey.ids.length } as JourneyEnding);
     }
   }
 }

@@ -45,6 +45,13 @@ export interface StreamConsumerOptions {
   statsIntervalMs?: number;
   /** Read new entries with the read script while there are some (default true). */
   useScripts?: boolean;
+  /**
+   * Whether re-reading this consumer's own pending entries at start counts a delivery (default
+   * true: after a crash, so an entry that crashes the process ends in the dead-letter stream).
+   * False when the consumer takes over from one that a deploy stopped in the same process: those
+   * entries were in the flow, not failing, and deploys must not push them to the dead letters.
+   */
+  countOwnPending?: boolean;
 }
 
 export interface DeliveredEntry {
@@ -170,6 +177,7 @@ export class StreamConsumer {
   private readonly deadLetterMaxLen: number;
   private readonly statsIntervalMs: number;
   private scriptReads: boolean;
+  private countOwnPending: boolean;
 
   private readonly inFlight = new Map<string, InFlight>();
   private capacityWaiters: Array<() => void> = [];
@@ -206,6 +214,7 @@ export class StreamConsumer {
     this.statsIntervalMs = Math.max(0, Math.floor(options.statsIntervalMs ?? DEFAULTS.statsIntervalMs));
     this.errorsKey = `${options.stream}:errors:${options.group}`;
     this.scriptReads = options.useScripts !== false;
+    this.countOwnPending = options.countOwnPending !== false;
   }
 
   get inFlightCount(): number {
@@ -396,6 +405,12 @@ export class StreamConsumer {
 
   /** Re-reads what the group already gave this consumer name (before a crash/restart/reconnect). */
   private async readOwnPending(): Promise<void> {
+    if (!this.countOwnPending) {
+      await this.readOwnPendingUncounted();
+      // Later re-reads (a reconnect) find these in flight and skip them; a new consumer name's
+      // crash recovery is not this one's business.
+      return;
+    }
     let cursor = '0';
     while (!this.stopping) {
       await this.waitForCapacity();
@@ -409,6 +424,26 @@ export class StreamConsumer {
       cursor = entries[entries.length - 1][0];
       const deliveries = await this.deliveryCounts(entries.map((entry) => entry[0]), true);
       for (const [id, fields] of entries) this.handle(id, fields, deliveries.get(id) ?? 1);
+    }
+  }
+
+  /**
+   * The same without counting a delivery: the PEL (XPENDING for this consumer) gives the ids and
+   * their counts, XRANGE the fields. Used once, after a deploy restarted the consumer.
+   */
+  private async readOwnPendingUncounted(): Promise<void> {
+    this.countOwnPending = true;
+    type PendingRow = [string, string, number, number];
+    let start = '-';
+    while (!this.stopping) {
+      await this.waitForCapacity();
+      if (this.stopping) return;
+      const count = Math.min(this.batchSize, this.freeSlots());
+      const rows = (await this.commands.xpending(this.stream, this.group, start, '+', count, this.consumer)) as PendingRow[];
+      if (rows.length === 0) return;
+      start = '(' + rows[rows.length - 1][0];
+      const ranges = await Promise.all(rows.map((row) => this.commands.xrange(this.stream, row[0], row[0]) as Promise<RawEntry[]>));
+      rows.forEach((row, i) => this.handle(row[0], ranges[i][0]?.[1] ?? null, Number(row[3])));
     }
   }
 

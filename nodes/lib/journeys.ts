@@ -10,8 +10,12 @@
 //   not the one the runtime now knows under its id.
 // - A stopped node's queued messages (delay, join…) vanish: after each deploy ('flows:started')
 //   journeys with work at a node that no longer runs are swept.
-// - A one- or two-argument input handler never calls done(): its message is finished when
-//   postReceive fires (the handler returned; what it sent meanwhile is counted already).
+// - Some nodes send new messages for the one they handle (split gives each part a new _msgid and
+//   deletes the original's): a message a node sends while its handler runs for a tracked message
+//   joins that message's journey, and done() is matched by the message object, not its id.
+// - A one- or two-argument input handler never calls done(), and may send after it returned (the
+//   core switch queues bursts): the tracker finishes its messages when it sends them (or a later
+//   one) on, or once it has been quiet for LEGACY_QUIET_MS.
 
 import type { Node, NodeAPI } from 'node-red';
 import { JourneyTracker } from '../../core/journey/tracker';
@@ -33,6 +37,7 @@ interface HookMessage {
 }
 interface SendEvent {
   msg: HookMessage;
+  source?: { id: string; node?: RuntimeNode };
   destination: { id: string; node?: RuntimeNode };
 }
 interface ReceiveEvent {
@@ -52,10 +57,21 @@ interface RuntimeHooks {
 /** The process-wide tracker; handles are whatever each source needs to settle its input. */
 export const journeys = new JourneyTracker<unknown, RuntimeNode>();
 
+/** The input handlers running right now (receive → postReceive), innermost last. */
+const handlingNodes: RuntimeNode[] = [];
+const handlingIds: Array<string | undefined> = [];
+/** Tracked messages by object, for done() of a message whose _msgid the node deleted (split). */
+const trackedObjects = new WeakMap<object, string>();
+
 let users = 0;
 let label = '';
+/** The label of the hooks installed now; '' when none are. */
+let installedLabel = '';
 let generation = 0;
 let lifecycleInstalled = false;
+let quietTimer: NodeJS.Timeout | null = null;
+/** A node that cannot report completion and received or sent nothing for this long is done with what it holds. */
+const LEGACY_QUIET_MS = 500;
 let deploying = false;
 let runtime: NodeAPI | null = null;
 
@@ -83,15 +99,28 @@ function reportsCompletion(node: RuntimeNode): boolean {
 /** Installs the hooks on first use (reference-counted with releaseJourneyHooks). */
 export function acquireJourneyHooks(RED: NodeAPI): void {
   runtime = RED;
-  if (users++ > 0) return;
+  if (users++ > 0 || installedLabel !== '') return; // still installed (a deploy restarting the sources)
   const hooks = runtimeHooks(RED);
   label = `qumuloFlowJourneys${++generation}`;
+  installedLabel = label;
   // Sync one-argument hooks returning undefined: the message always continues, and the runtime
   // routes in the same tick (so the routing check a microtask later is sound).
   hooks.add(`onSend.${label}`, ((events: SendEvent[]) => {
+    const depth = handlingNodes.length;
     for (const event of events) {
       const id = event.msg?._msgid;
-      if (id !== undefined) journeys.routed(id);
+      if (id === undefined) continue;
+      if (!journeys.routed(id) && depth > 0) {
+        // A new message sent by a handler running for a tracked one (split parts, join results).
+        const parent = handlingIds[depth - 1];
+        if (parent !== undefined && handlingNodes[depth - 1] === event.source?.node && journeys.adopt(id, parent)) journeys.routed(id);
+      }
+    }
+    // After counting the sends: a node that cannot report completion is done with what it sent.
+    for (const event of events) {
+      const id = event.msg?._msgid;
+      const source = event.source?.node;
+      if (id !== undefined && source) journeys.sent(id, source);
     }
   }) as (event: never) => unknown);
   hooks.add(`preDeliver.${label}`, ((event: SendEvent) => {
@@ -99,23 +128,36 @@ export function acquireJourneyHooks(RED: NodeAPI): void {
     if (id !== undefined && event.destination.node) journeys.scheduled(id, event.destination.node);
   }) as (event: never) => unknown);
   hooks.add(`onReceive.${label}`, ((event: ReceiveEvent) => {
-    const id = event.msg?._msgid;
-    if (id === undefined || !journeys.has(id)) return;
     const node = event.destination.node;
-    journeys.received(id, node, isRunning(node), node.type === 'catch');
+    let id = event.msg?._msgid;
+    if (id !== undefined && journeys.has(id)) {
+      trackedObjects.set(event.msg, id);
+      journeys.received(id, node, isRunning(node), node.type === 'catch', reportsCompletion(node));
+    } else {
+      id = undefined;
+    }
+    handlingNodes.push(node);
+    handlingIds.push(id);
   }) as (event: never) => unknown);
   hooks.add(`postReceive.${label}`, ((event: ReceiveEvent) => {
-    const id = event.msg?._msgid;
-    if (id === undefined || !journeys.has(id)) return;
     const node = event.destination.node;
-    journeys.returned(id, node, reportsCompletion(node));
+    // Pop this node's frame (and any a hook left unbalanced above it).
+    for (let i = handlingNodes.length - 1; i >= 0; i--) {
+      if (handlingNodes[i] !== node) continue;
+      handlingNodes.length = i;
+      handlingIds.length = i;
+      break;
+    }
   }) as (event: never) => unknown);
   hooks.add(`onComplete.${label}`, ((event: CompleteEvent) => {
-    const id = event.msg?._msgid;
-    if (id === undefined || !event.node.node) return;
-    journeys.completed(id, event.node.node, event.error);
+    if (!event.node.node || !event.msg) return;
+    const id = trackedObjects.get(event.msg) ?? event.msg._msgid;
+    if (id === undefined) return;
+    journeys.completed(id, event.node.node, event.error, isRunning(event.node.node));
   }) as (event: never) => unknown);
   installLifecycle(RED);
+  quietTimer = setInterval(() => journeys.releaseQuiet(LEGACY_QUIET_MS, isRunning), LEGACY_QUIET_MS / 2);
+  quietTimer.unref();
 }
 
 /**
@@ -141,11 +183,25 @@ export function isDeploying(): boolean {
   return deploying;
 }
 
-/** Removes the hooks when the last source closes. */
+/**
+ * The last source closed: remove the hooks once no journey is left (a deploy that restarts the
+ * sources must not blind the journeys still in flight: they are what the sweep checks).
+ */
 export function releaseJourneyHooks(RED: NodeAPI): void {
   if (users === 0) return;
   if (--users > 0) return;
-  runtimeHooks(RED).remove(`*.${label}`);
+  const removeWhenIdle = (): void => {
+    if (users > 0 || installedLabel !== label) return; // taken again meanwhile
+    if (journeys.size > 0) {
+      setTimeout(removeWhenIdle, 1000).unref();
+      return;
+    }
+    runtimeHooks(RED).remove(`*.${label}`);
+    installedLabel = '';
+    if (quietTimer) clearInterval(quietTimer);
+    quietTimer = null;
+  };
+  removeWhenIdle();
 }
 
 /** Whether `node` has anything wired to its outputs. */
