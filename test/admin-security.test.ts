@@ -109,6 +109,7 @@ describe('admin surface security (issue 16)', function () {
   const flows = (): FlowNode[] => [
     { id: 'tab', type: 'tab', label: 'security' },
     { id: 'c1', type: 'qumulo-cluster', name: 'cluster', host: '127.0.0.1', port: String(sim.port), protocol: 'http' },
+    { id: 'c2', type: 'qumulo-cluster', name: 'cluster from env', host: '${QF_SEC_HOST}', port: '${QF_SEC_PORT}', protocol: 'http' },
     { id: 'r1', type: 'qumulo-redis', name: 'redis', url: 'redis://127.0.0.1:6399' },
     { id: 'e1', type: 'qumulo-email', z: 'tab', name: 'mail', host: '127.0.0.1', port: 2525, from: 'a@example.com', to: 'b@example.com', dryRun: true, x: 100, y: 100, wires: [] },
     { id: 'm1', type: 'mqtt-broker', name: 'mqtt', broker: '127.0.0.1', port: '1883', usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true, autoConnect: false },
@@ -121,16 +122,20 @@ describe('admin surface security (issue 16)', function () {
     allowedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-rules-allowed-'));
     outsideDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-rules-outside-'));
     process.env.QF_SEC_SECRET = ENV_SECRET;
+    process.env.QF_SEC_HOST = '127.0.0.1';
+    process.env.QF_SEC_PORT = String(sim.port);
+    process.env.QF_SEC_CLUSTER_PW = CLUSTER_PW;
     runtime = await startRuntime({ settings: { qumuloFlow: { ruleFileDirs: [allowedDir] } } });
     await runtime.deploy(flows(), 'full', {
       c1: { username: 'admin', password: CLUSTER_PW },
+      c2: { username: 'admin', password: '${QF_SEC_CLUSTER_PW}' },
       r1: { password: REDIS_PW },
       e1: { user: 'mailer', password: SMTP_PW },
       m1: { user: 'mqtt-user', password: MQTT_PW },
     });
   });
   after(async () => {
-    delete process.env.QF_SEC_SECRET;
+    for (const name of ['QF_SEC_SECRET', 'QF_SEC_HOST', 'QF_SEC_PORT', 'QF_SEC_CLUSTER_PW']) delete process.env[name];
     delete process.env.QF_SEC_REDIS_URL;
     await runtime?.stop();
     await hostile?.stop();
@@ -167,6 +172,18 @@ describe('admin surface security (issue 16)', function () {
       const other = await test({ id: 'c1', host: '127.0.0.1', port: String(sim.port), protocol: 'https', username: 'admin', password: '__PWRD__' });
       assert.equal(other.body.ok, false);
       assert.match(other.body.error ?? '', /stored password/);
+    });
+
+    it('tests a deployed node configured from the environment when the dialog sends its stored ${…} values', async () => {
+      // What the dialog of a Docker setup sends: the stored references, the password untouched.
+      const asStored = await test({ id: 'c2', host: '${QF_SEC_HOST}', port: '${QF_SEC_PORT}', protocol: 'http', username: 'admin', password: '__PWRD__' });
+      assert.equal(asStored.body.ok, true, asStored.text);
+      const typedReference = await test({ id: 'c2', host: '${QF_SEC_HOST}', port: '${QF_SEC_PORT}', protocol: 'http', username: 'admin', password: '${QF_SEC_CLUSTER_PW}' });
+      assert.equal(typedReference.body.ok, true, typedReference.text);
+      // The same references under another id are not resolved.
+      const otherNode = await test({ id: 'c1', host: '${QF_SEC_HOST}', port: '${QF_SEC_PORT}', protocol: 'http', username: 'admin', password: 'x' });
+      assert.equal(otherNode.body.ok, false);
+      assert.match(otherNode.body.error ?? '', /environment references/);
     });
 
     it('never resolves ${…} in request values and never echoes them', async () => {
