@@ -132,7 +132,7 @@ export function testOptionsFromRequest(RED: NodeAPI, body: TestRequest): QumuloC
     credentials.password = secret(body.password, storedCredentials?.password, resolved?.password);
   }
   const usesStoredSecret = body.accessToken === UNCHANGED_PASSWORD || (accessToken === '' && body.password === UNCHANGED_PASSWORD);
-  if (usesStoredSecret && config.skipVerify && resolved?.rejectUnauthorized !== false) {
+  if (usesStoredSecret && config.skipVerify && config.protocol !== 'http' && resolved?.rejectUnauthorized !== false) {
     throw new Refusal('the stored password or token is not sent with TLS verification off unless the deployed node has it off too: type it to test');
   }
   try {
@@ -178,7 +178,11 @@ export async function testConnection(RED: NodeAPI, body: TestRequest): Promise<T
   let client: QumuloClient | null = null;
   try {
     const options = testOptionsFromRequest(RED, typeof body === 'object' && body !== null ? body : {});
-    client = new QumuloClient({ ...options, retries: 0, requestTimeoutMs: TEST_TIMEOUT_MS });
+    try {
+      client = new QumuloClient({ ...options, retries: 0, requestTimeoutMs: TEST_TIMEOUT_MS });
+    } catch {
+      throw new Refusal('these settings cannot make a connection (check host, port, protocol and credentials)');
+    }
     const rawVersion = (await client.version()) as unknown;
     if (!rawVersion || typeof rawVersion !== 'object' || typeof (rawVersion as { revision_id?: unknown }).revision_id !== 'string') {
       return { ok: false, error: 'not a Qumulo API' };
