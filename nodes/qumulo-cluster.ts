@@ -22,7 +22,6 @@ interface ClusterNodeState extends QumuloClusterNode {
   endpoint: string;
 }
 
-
 export = function register(RED: NodeAPI): void {
   function QumuloClusterNodeConstructor(this: ClusterNodeState, config: ClusterNodeDef): void {
     RED.nodes.createNode(this, config);
