@@ -9,6 +9,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import type { QumuloEvent } from '../core/event';
 import { formatRetention, parseRetentionSpec, resolveRetention, safeAbsoluteDir, type AllStopState, type AllStopStore, type RetentionSpec } from '../core/actions';
+import { adminGuard } from './lib/admin-guard';
 import { allStopFor, attachResult, shortTime, type ResultMessage } from './lib/action-node';
 import { getCluster, type QumuloClusterNode } from './lib/cluster';
 import { status, type StatusDot } from './lib/status';
@@ -184,7 +185,7 @@ export = function register(RED: NodeAPI): void {
 
   // State for the dialog. The dialog asks with ?probe: there a node that is not deployed yet is a
   // normal answer (200, deployed: false), not an HTTP error the browser would log in its console.
-  RED.httpAdmin.get('/qumulo-flow/all-stop/:id', RED.auth.needsPermission('qumulo-all-stop.read'), (req: Request, res: Response) => {
+  RED.httpAdmin.get('/qumulo-flow/all-stop/:id', adminGuard, RED.auth.needsPermission('qumulo-all-stop.read'), (req: Request, res: Response) => {
     if (req.query.probe !== undefined && !findDeployed(String(req.params.id))) {
       res.json({ deployed: false });
       return;
@@ -194,7 +195,7 @@ export = function register(RED: NodeAPI): void {
   });
 
   // The dialog's Reset button: same permission as editing the node.
-  RED.httpAdmin.post('/qumulo-flow/all-stop/:id/reset', RED.auth.needsPermission('qumulo-all-stop.write'), (req: Request, res: Response) => {
+  RED.httpAdmin.post('/qumulo-flow/all-stop/:id/reset', adminGuard, RED.auth.needsPermission('qumulo-all-stop.write'), (req: Request, res: Response) => {
     const allStop = deployedNode(req, res);
     if (!allStop) return;
     const user = (req as Request & { user?: { username?: string } }).user?.username;

@@ -5,10 +5,12 @@
 
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
-import { QumuloClient, type QumuloClientOptions } from '../core/qumulo/client';
+import type { QumuloClient, QumuloClientOptions } from '../core/qumulo/client';
 import { QumuloApiError, QumuloError } from '../core/qumulo/errors';
 import { type ClientLease, clientPool } from '../core/qumulo/pool';
+import { adminGuard } from './lib/admin-guard';
 import { type ClusterConfig, type ClusterCredentials, type QumuloClusterNode, CLUSTER_TYPE, clientOptionsFromConfig } from './lib/cluster';
+import { type TestRequest, TEST_TIMEOUT_MS, testConnection } from './lib/connection-test';
 import { status, type StatusDot } from './lib/status';
 
 type ClusterNodeDef = NodeDef & ClusterConfig;
@@ -19,10 +21,6 @@ interface ClusterNodeState extends QumuloClusterNode {
   configError: string | null;
   endpoint: string;
 }
-
-/** Placeholder the editor sends for a password field the user did not touch. */
-const UNCHANGED_PASSWORD = '__PWRD__';
-const TEST_TIMEOUT_MS = 10_000;
 
 export = function register(RED: NodeAPI): void {
   function QumuloClusterNodeConstructor(this: ClusterNodeState, config: ClusterNodeDef): void {
@@ -98,60 +96,12 @@ export = function register(RED: NodeAPI): void {
   } as unknown as Parameters<NodeAPI['nodes']['registerType']>[2]);
 
   // "Test connection" in the edit dialog: logs in with the dialog's (possibly unsaved) values and
-  // reports what the cluster says. Guarded like editing the node itself.
-  RED.httpAdmin.post('/qumulo-flow/cluster/test', RED.auth.needsPermission('qumulo-cluster.write'), (req: Request, res: Response) => {
+  // reports what the cluster says. Guarded like editing the node itself, plus the bundle's
+  // JSON-only/same-origin guard; what it may use and answer is in lib/connection-test.ts.
+  RED.httpAdmin.post('/qumulo-flow/cluster/test', adminGuard, RED.auth.needsPermission('qumulo-cluster.write'), (req: Request, res: Response) => {
     void testConnection(RED, (req.body ?? {}) as TestRequest).then((result) => res.json(result));
   });
 };
-
-type TestRequest = Partial<ClusterConfig> & ClusterCredentials;
-
-export interface TestResult {
-  ok: boolean;
-  endpoint?: string;
-  version?: Record<string, unknown>;
-  user?: { id?: string; name?: string };
-  privileges?: string[];
-  notes?: string[];
-  error?: string;
-  status?: number;
-  errorClass?: string;
-}
-
-async function testConnection(RED: NodeAPI, body: TestRequest): Promise<TestResult> {
-  let client: QumuloClient | null = null;
-  try {
-    const stored = body.id ? ((RED.nodes.getCredentials(body.id) as ClusterCredentials | undefined) ?? {}) : {};
-    const credentials: ClusterCredentials = {
-      username: body.username ?? stored.username,
-      password: body.password === UNCHANGED_PASSWORD || body.password === undefined ? stored.password : body.password,
-      accessToken: body.accessToken === UNCHANGED_PASSWORD || body.accessToken === undefined ? stored.accessToken : body.accessToken,
-    };
-    const options = clientOptionsFromConfig({ ...body, id: body.id ?? '', host: body.host ?? '' }, credentials);
-    // A throwaway client, not the pooled one: the dialog's values may differ from the deployed ones.
-    client = new QumuloClient({ ...options, retries: 0, requestTimeoutMs: TEST_TIMEOUT_MS });
-    const endpoint = `${options.protocol}://${options.host}:${options.port}`;
-    const version = await client.version();
-    const who = await client.whoAmI();
-    const privileges = Array.isArray(who.privileges) ? who.privileges.map(String) : [];
-    const notes: string[] = [];
-    if (options.rejectUnauthorized === false) notes.push('TLS verification is OFF: the certificate was not checked.');
-    if (privileges.length > 0 && !privileges.includes('PRIVILEGE_FS_FILE_LOCK_WRITE')) {
-      notes.push('No PRIVILEGE_FS_FILE_LOCK_WRITE: WORM lock actions will be refused.');
-    }
-    notes.push('Recursive watches need the DATA_ADMINISTRATOR privilege (Data-Administrators or Administrators role).');
-    return { ok: true, endpoint, version, user: { id: who.id, name: who.name }, privileges, notes };
-  } catch (err) {
-    const result: TestResult = { ok: false, error: err instanceof Error ? err.message : String(err) };
-    if (err instanceof QumuloApiError) {
-      result.status = err.status;
-      result.errorClass = err.errorClass;
-    }
-    return result;
-  } finally {
-    await client?.close();
-  }
-}
 
 function shortError(err: unknown): string {
   if (err instanceof QumuloApiError) return `HTTP ${err.status} ${err.errorClass || ''}`.trim();

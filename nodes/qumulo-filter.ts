@@ -23,6 +23,8 @@ import {
 } from '../core/rules';
 import type { CompiledRuleSet, RuleFileWatcher, RuleProblem, RuleSet } from '../core/rules';
 import { dump } from 'js-yaml';
+import { allowedRuleFile, RuleFileAccessError } from '../core/rules/file-access';
+import { adminGuard } from './lib/admin-guard';
 import type { QumuloClusterNode } from './lib/cluster';
 import { status } from './lib/status';
 
@@ -96,6 +98,7 @@ function asEvent(payload: unknown): QumuloEvent | null {
 
 function problemsOf(err: unknown): RuleProblem[] {
   if (err instanceof RuleSetError) return err.problems;
+  if (err instanceof RuleFileAccessError) return [{ message: err.message, at: '' }];
   return [{ message: err instanceof Error ? err.message : String(err), at: '' }];
 }
 
@@ -108,6 +111,18 @@ function describeProblems(problems: RuleProblem[]): string {
 function resolveRuleFile(RED: NodeAPI, file: string): string {
   const userDir = (RED.settings as { userDir?: string }).userDir;
   return path.isAbsolute(file) ? file : path.resolve(userDir ?? process.cwd(), file);
+}
+
+/**
+ * Where the editor's "Check" may read rule files: the user directory and the directories listed in
+ * settings.js as `qumuloFlow: { ruleFileDirs: [...] }`.
+ */
+function ruleFileRoots(RED: NodeAPI): { baseDir: string; roots: string[] } {
+  const settings = RED.settings as { userDir?: string; qumuloFlow?: { ruleFileDirs?: unknown } };
+  const userDir = settings.userDir;
+  const extra = settings.qumuloFlow?.ruleFileDirs;
+  const listed = Array.isArray(extra) ? extra.filter((d): d is string => typeof d === 'string') : typeof extra === 'string' ? [extra] : [];
+  return { baseDir: userDir ?? process.cwd(), roots: [...(userDir ? [userDir] : []), ...listed] };
 }
 
 /** Loads the rule set a node configuration points at (throws RuleSetError). */
@@ -330,7 +345,7 @@ export = function register(RED: NodeAPI): void {
   // ---- admin endpoints: the dialog's "Check" and the node's reload button --------------------------
   const needsWrite = RED.auth.needsPermission('qumulo-filter.write');
 
-  RED.httpAdmin.post('/qumulo-filter/:id/reload', needsWrite, (req, res) => {
+  RED.httpAdmin.post('/qumulo-filter/:id/reload', adminGuard, needsWrite, (req, res) => {
     const target = RED.nodes.getNode(String(req.params.id)) as FilterNode | null;
     if (!target || target.type !== 'qumulo-filter' || typeof target.reloadFromSource !== 'function') {
       res.status(404).json({ error: 'no deployed qumulo-filter with this id (deploy the node first)' });
@@ -344,11 +359,19 @@ export = function register(RED: NodeAPI): void {
    * Validates what the dialog holds without deploying it and converts between the visual editor and
    * YAML: body `{source, rules?, yaml?, file?}` -> `{ok, rules, hash, problems, document?, yaml?}`.
    */
-  RED.httpAdmin.post('/qumulo-filter/check', needsWrite, (req, res) => {
+  RED.httpAdmin.post('/qumulo-filter/check', adminGuard, needsWrite, (req, res) => {
     const body = (req.body ?? {}) as { source?: RuleSource; rules?: unknown; yaml?: string; file?: string };
     const source: RuleSource = body.source === 'yaml' || body.source === 'file' ? body.source : 'editor';
     try {
-      const ruleSet = loadConfigured(RED, source, body);
+      let request = body;
+      if (source === 'file' && typeof body.file === 'string' && body.file.trim()) {
+        // The request names the file: only allowed rule files are read (core/rules/file-access.ts).
+        const { baseDir, roots } = ruleFileRoots(RED);
+        request = { ...body, file: allowedRuleFile(body.file.trim(), baseDir, roots) };
+      } else if (source === 'file' && body.file !== undefined && typeof body.file !== 'string') {
+        throw new RuleSetError([{ message: 'the rule file must be a path', at: '' }]);
+      }
+      const ruleSet = loadConfigured(RED, source, request);
       const compiled = compileRuleSet(ruleSet);
       const document = ruleSetToDocument(ruleSet);
       res.json({ ok: true, rules: compiled.stats.enabled, total: compiled.stats.rules, hash: compiled.hash, problems: [], document, yaml: dump(document, { lineWidth: 120 }) });

@@ -13,7 +13,9 @@ import {
   type RedisMode,
   type SharedRedisConnection,
 } from '../core/redis';
+import { urlHasPassword } from '../core/redact';
 import { resolveEnv } from './lib/cluster';
+import { isEnvReference } from './lib/stored-config';
 import { status, type StatusDot } from './lib/status';
 
 export const REDIS_CONFIG_TYPE = 'qumulo-redis';
@@ -52,7 +54,13 @@ export interface QumuloRedisConfigNode extends Node {
 }
 
 /** Turns the node's properties and credentials into connection settings, or says what is wrong. */
-export function connectionConfigFrom(config: RedisConfigProperties, credentials: RedisCredentials | undefined, nodeId: string): RedisConnectionConfig {
+export function connectionConfigFrom(config: RedisConfigProperties, credentials: RedisCredentials | undefined, nodeId: string, storedUrl: unknown = config.url): RedisConnectionConfig {
+  // A password typed into the URL would sit in flows.json in clear and be shown by GET /flows to
+  // read-only users. Refused: it belongs in the Password field (encrypted credentials). A URL from
+  // the environment (`${REDIS_URL}`, the stored value) is not in the flow, so it may carry one.
+  if (!isEnvReference(storedUrl) && urlHasPassword(String(config.url ?? ''))) {
+    throw new Error('the Redis URL contains a password: remove it from the URL (redis://host:port) and put it in the Password field, where it is stored encrypted; or take the whole URL from the environment (${REDIS_URL})');
+  }
   const url = resolveEnv(config.url) || 'redis://127.0.0.1:6379';
   const modeText = resolveEnv(config.mode) || 'standalone';
   if (modeText !== 'standalone' && modeText !== 'sentinel' && modeText !== 'cluster') throw new Error(`unknown mode "${modeText}"`);

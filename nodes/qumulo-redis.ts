@@ -4,6 +4,7 @@
 // state is mirrored to every user node. Blocking readers get their own connections.
 
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { redactUrls } from '../core/redact';
 import { SharedRedisConnection, type ConnectionStatus } from '../core/redis';
 import {
   REDIS_CONFIG_TYPE,
@@ -13,6 +14,7 @@ import {
   type RedisConfigProperties,
   type RedisCredentials,
 } from './qumulo-redis-common';
+import { storedConfig } from './lib/stored-config';
 
 /** How long the config node's close waits for its users to finish and deregister. */
 const CLOSE_WAIT_FOR_USERS_MS = 12_000;
@@ -31,14 +33,16 @@ export = function register(RED: NodeAPI): void {
     node.configError = null;
     node.endpoint = '?';
     try {
-      const settings = connectionConfigFrom(config, credentials, node.id);
+      // The stored URL tells a password typed into the flow from one in ${REDIS_URL}.
+      const settings = connectionConfigFrom(config, credentials, node.id, storedConfig(RED, node.id)?.url ?? config.url);
       node.endpoint = describeEndpoint(settings);
       node.connection = new SharedRedisConnection(settings);
       if (settings.url.startsWith('rediss:') && settings.tls?.rejectUnauthorized === false) {
         node.warn(`TLS certificate verification is OFF for ${node.endpoint}: anyone on the network path can impersonate Redis`);
       }
     } catch (err) {
-      node.configError = (err as Error).message;
+      node.configError = redactUrls((err as Error).message);
+      node.error(`Redis configuration: ${node.configError}`);
     }
 
     const connection = node.connection;
@@ -47,7 +51,7 @@ export = function register(RED: NodeAPI): void {
       const line = state.state === 'error' ? `error: ${state.error}` : state.state;
       if (line !== lastLogged) {
         lastLogged = line;
-        if (state.state === 'error') node.warn(`Redis ${node.endpoint}: ${state.error}`);
+        if (state.state === 'error') node.warn(redactUrls(`Redis ${node.endpoint}: ${state.error}`));
         else if (state.state === 'connected') node.log(`connected to Redis ${node.endpoint}`);
       }
       for (const listener of users.values()) listener?.(state);

@@ -541,6 +541,15 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       assert.ok((await form.locator('[id^="node-config-input-"]').count()) > 0, `${type}: config dialog has no inputs`);
       await assertTranslated(type, form);
       await screenshot(page, `dialog-${type}`);
+      if (type === 'qumulo-cluster') {
+        // "Test connection" goes through the bundle's admin guard (JSON only, same origin): the
+        // button must still log in with the dialog's unsaved values.
+        await fillFields('node-config-input-', { host: '127.0.0.1', port: String(app!.simPort), protocol: 'http', authMethod: 'password', username: 'admin', password: 'admin' });
+        await page.locator('#qumulo-cluster-test').click();
+        const result = page.locator('#qumulo-cluster-test-result');
+        await waitUntil(async () => /Connected as|Failed/.test((await result.textContent()) ?? ''), UI_TIMEOUT, 'Test connection answers', 100);
+        assert.match((await result.textContent()) ?? '', /Connected as admin/);
+      }
       await page.locator('#node-config-dialog-ok').click();
       await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
       await page.locator('#node-dialog-ok').click();

@@ -175,7 +175,8 @@ describe('qumulo-filter dialog in a real browser', function () {
     await page.locator('#node-input-source').selectOption('file');
     assert.equal(await page.locator('#node-input-file').isVisible(), true);
     assert.equal(await page.locator('#qumulo-filter-rules').isVisible(), false);
-    await page.locator('#node-input-file').fill('/nonexistent/watched_items.yml');
+    // Relative to the user directory: the only place (with settings' qumuloFlow.ruleFileDirs) Check reads.
+    await page.locator('#node-input-file').fill('nonexistent/watched_items.yml');
     await page.locator('#qumulo-filter-check').click();
     await page.waitForFunction(() => document.querySelector('#qumulo-filter-check-result.qumulo-filter-bad') !== null);
     assert.match(await page.locator('#qumulo-filter-check-result').innerText(), /does not exist/);

@@ -250,16 +250,17 @@ describe('qumulo-filter node', function () {
     fs.writeFileSync(file, 'rules:\n  - name: a\n    when: {extension: pdf}\n');
     await load({ source: 'file', file, watch: false });
     fs.writeFileSync(file, 'rules:\n  - name: b\n    when: {extension: pdf}\n');
-    const reloaded = await helper.request().post('/qumulo-filter/f1/reload').send();
+    // The editor's reload button posts an empty JSON object: the admin guard takes JSON only.
+    const reloaded = await helper.request().post('/qumulo-filter/f1/reload').send({});
     assert.equal(reloaded.status, 200);
     assert.equal(reloaded.body.version, 2);
     assert.equal(reloaded.body.changed, true);
     fs.writeFileSync(file, 'rules:\n  - name: b\n    when: {extension: [pdf}\n');
-    const refused = await helper.request().post('/qumulo-filter/f1/reload').send();
+    const refused = await helper.request().post('/qumulo-filter/f1/reload').send({});
     assert.equal(refused.status, 400);
     assert.equal(refused.body.version, 2, 'still the last good version');
     assert.match(JSON.stringify(refused.body.problems), /YAML syntax/);
-    assert.equal((await helper.request().post('/qumulo-filter/nope/reload').send()).status, 404);
+    assert.equal((await helper.request().post('/qumulo-filter/nope/reload').send({})).status, 404);
 
     const check = await helper.request().post('/qumulo-filter/check').send({ source: 'editor', rules: RULES });
     assert.equal(check.body.ok, true);

@@ -3,6 +3,7 @@
 // machine (connecting / connected / reconnecting / error / closed) the node adapters mirror.
 import { EventEmitter } from 'node:events';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { redactUrls } from '../redact';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
@@ -78,7 +79,7 @@ export function parseRedisUrl(url: string): ParsedUrl {
   try {
     parsed = new URL(url);
   } catch {
-    throw new RedisConfigError(`not a URL: "${url}" (expected redis://host:port/db or rediss://…)`);
+    throw new RedisConfigError(`not a URL: "${redactUrls(url)}" (expected redis://host:port/db or rediss://…)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new RedisConfigError(`unsupported scheme "${parsed.protocol}" (use redis:// or rediss://)`);
@@ -192,7 +193,7 @@ export function watchClient(client: RedisClient, onStatus: (status: ConnectionSt
     emit({ state: 'connected' });
   };
   const onError = (err: Error) => {
-    lastError = err.message || String(err);
+    lastError = redactUrls(err.message || String(err));
     if (current.state !== 'connected') emit({ state: 'error', error: lastError });
   };
   const onReconnecting = () => emit(lastError ? { state: 'error', error: lastError } : { state: 'reconnecting' });

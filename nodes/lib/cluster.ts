@@ -54,23 +54,32 @@ export function resolveEnv(value: unknown): string {
   return match ? (process.env[match[1]] ?? '') : text;
 }
 
-/** Turns the config node's properties and credentials into client options, or explains what is missing. */
-export function clientOptionsFromConfig(config: ClusterConfig, credentials: ClusterCredentials | undefined): QumuloClientOptions {
-  const host = resolveEnv(config.host);
+/** A request value taken literally: never looked up in the environment (see the Test connection endpoint). */
+export function literalValue(value: unknown): string {
+  return value === undefined || value === null ? '' : String(value).trim();
+}
+
+/**
+ * Turns the config node's properties and credentials into client options, or explains what is
+ * missing. `resolve` reads `${VAR}` by default; pass `literalValue` for values that must not be
+ * resolved. Messages never repeat a value (it may come from the environment).
+ */
+export function clientOptionsFromConfig(config: ClusterConfig, credentials: ClusterCredentials | undefined, resolve: (value: unknown) => string = resolveEnv): QumuloClientOptions {
+  const host = resolve(config.host);
   if (!host) throw new Error('no host configured');
-  const protocolText = resolveEnv(config.protocol) || 'https';
-  if (protocolText !== 'https' && protocolText !== 'http') throw new Error(`protocol must be https or http, not ${JSON.stringify(protocolText)}`);
-  const portText = resolveEnv(config.port);
+  const protocolText = resolve(config.protocol) || 'https';
+  if (protocolText !== 'https' && protocolText !== 'http') throw new Error('protocol must be https or http');
+  const portText = resolve(config.port);
   const port = portText === '' ? 8000 : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${JSON.stringify(portText)}`);
-  const concurrencyText = resolveEnv(config.maxConcurrency);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('invalid port: give a number from 1 to 65535');
+  const concurrencyText = resolve(config.maxConcurrency);
   const maxConcurrency = concurrencyText === '' ? 8 : Number(concurrencyText);
-  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error(`invalid max concurrency ${JSON.stringify(concurrencyText)}`);
-  const accessToken = resolveEnv(credentials?.accessToken);
-  const username = resolveEnv(credentials?.username);
-  const password = credentials?.password === undefined ? '' : resolveEnv(credentials.password);
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error('invalid max concurrency: give a whole number of at least 1');
+  const accessToken = resolve(credentials?.accessToken);
+  const username = resolve(credentials?.username);
+  const password = credentials?.password === undefined ? '' : resolve(credentials.password);
   if (!accessToken && !username) throw new Error('no credentials: set a username and password, or an access token');
-  const ca = resolveEnv(config.ca);
+  const ca = resolve(config.ca);
   return {
     host,
     port,
