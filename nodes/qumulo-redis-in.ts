@@ -268,7 +268,8 @@ export = function register(RED: NodeAPI): void {
           statusThrottle.cancel();
           // Whatever is still in the flow stays pending in Redis and is re-read by the node that
           // replaces this one (same consumer name), at once.
-          const left = journeys.abandonAllOf(journeyEnded);
+          const left = journeys.abandonAllOf(journeyEnded) + cutDuringDeploy.size;
+          cutDuringDeploy.clear();
           if (left > 0) node.log(`${left} message(s) still in the flow at close stay pending and are delivered again`);
           releaseJourneyHooks(RED);
           node.status({});

@@ -354,7 +354,7 @@ export class JourneyTracker<H, N = unknown> {
     if (journey.failed && !(journey.caught && journey.caughtErrorsAreHandled)) {
       journey.onEnd(journey.handle, { kind: 'failed', error: journey.error, caught: journey.caught });
     } else {
-      journey.onEnd(journey.handle, { kind: 'done', trace: journey.cells.map((c) => (c.node as unknown as { type: string }).type + ':' + c.scheduled + '/' + c.held).join('>') + ' ids=' + journey.ids.length } as JourneyEnding);
+      journey.onEnd(journey.handle, { kind: 'done' });
     }
   }
 }
