@@ -28,11 +28,13 @@ const linkNodes = require('@node-red/nodes/core/common/60-link.js');
 const delayNode = require('@node-red/nodes/core/function/89-delay.js');
 const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 const completeNode = require('@node-red/nodes/core/common/24-complete.js');
+const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+const splitNodes = require('@node-red/nodes/core/sequence/17-split.js');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 helper.init(require.resolve('node-red'));
 
-const ALL_NODES = [redisConfigNode, redisOutNode, redisInNode, ackNode, functionNode, linkNodes, delayNode, catchNode, completeNode];
+const ALL_NODES = [redisConfigNode, redisOutNode, redisInNode, ackNode, functionNode, linkNodes, delayNode, catchNode, completeNode, switchNode, splitNodes];
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 interface TestNode {
@@ -302,6 +304,59 @@ describe('qumulo-redis nodes (Node-RED runtime, real redis-server)', function ()
     const redelivered: SentMessage[] = [];
     inNodeInstance.on('call:send', ((call: { args: [SentMessage] }) => redelivered.push(call.args[0])) as never);
     await waitFor(() => redelivered.some((m) => m.redis.deliveries >= 2), 'odd entries redelivered');
+  });
+
+  it('ack on complete through nodes that never call done() (core switch, bursts queued a tick apart), split/join and a rate-limiting delay: every entry acknowledged, none redelivered', async () => {
+    const flow: FlowNode[] = [
+      { id: 'tab', type: 'tab' },
+      config(),
+      { id: 'out', type: 'qumulo-redis-out', z: 'tab', redis: 'redis', stream: 'events', wires: [] },
+      inNode({ claimIdle: '0.5' }, [['sw']]),
+      // Odd numbers match nothing: the switch drops them without done().
+      { id: 'sw', type: 'switch', z: 'tab', property: 'payload.seq', propertyType: 'msg', rules: [{ t: 'jsonata_exp', v: '$$.payload.seq % 2 = 0', vt: 'jsonata' }], checkall: 'true', repair: false, outputs: 1, wires: [['wrap']] },
+      { id: 'wrap', type: 'function', z: 'tab', outputs: 1, func: 'msg.payload = [msg.payload];\nreturn msg;', wires: [['sp']] },
+      { id: 'sp', type: 'split', z: 'tab', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: false, addname: '', wires: [['jn']] },
+      { id: 'jn', type: 'join', z: 'tab', mode: 'auto', build: 'array', property: 'payload', propertyType: 'msg', wires: [['dl']] },
+      { id: 'dl', type: 'delay', z: 'tab', pauseType: 'rate', timeout: '5', timeoutUnits: 'seconds', rate: '200', nbRateUnits: '1', rateUnits: 'second', drop: false, outputs: 1, wires: [['end']] },
+      { id: 'end', type: 'helper', z: 'tab' },
+    ];
+    await helper.load(ALL_NODES, flow);
+    const { received } = sink('end');
+    const inNodeInstance = helper.getNode('in') as unknown as TestNode;
+    const sent: SentMessage[] = [];
+    inNodeInstance.on('call:send', ((call: { args: [SentMessage] }) => sent.push(call.args[0])) as never);
+    const out = helper.getNode('out') as unknown as TestNode;
+    for (let i = 1; i <= 40; i++) out.receive({ payload: makeEvent(i) });
+    await waitFor(() => received.length === 20, 'the 20 even events through split/join and delay');
+    await waitFor(async () => (await raw.xpending(prefix + 'events', 'g', '-', '+', 100)).length === 0, 'nothing pending');
+    // Past the claim idle time nothing comes back.
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal(sent.length, 40, 'each entry delivered once');
+    assert.ok(sent.every((m) => m.redis.deliveries === 1));
+    assert.equal(journeys.size, 0, 'no journey left behind');
+  });
+
+  it('ack on complete: a failure a Catch node received leaves the entry pending, unless caught errors count as handled', async () => {
+    for (const caughtErrorsAreHandled of [false, true]) {
+      await helper.unload();
+      prefix = uniquePrefix(`caught-${caughtErrorsAreHandled}`);
+      const flow: FlowNode[] = [
+        { id: 'tab', type: 'tab' },
+        config(),
+        { id: 'out', type: 'qumulo-redis-out', z: 'tab', redis: 'redis', stream: 'events', wires: [] },
+        inNode({ claimIdle: '30', caughtErrorsAreHandled }, [['fail']]),
+        { id: 'fail', type: 'function', z: 'tab', outputs: 1, wires: [[]], func: 'throw new Error("action failed");' },
+        { id: 'catcher', type: 'catch', z: 'tab', scope: ['fail'], uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper', z: 'tab' },
+      ];
+      await helper.load(ALL_NODES, flow);
+      const { received } = sink('caught');
+      (helper.getNode('out') as unknown as TestNode).receive({ payload: makeEvent(1) });
+      await waitFor(() => received.length === 1, 'caught');
+      await new Promise((r) => setTimeout(r, 300));
+      const pending = await raw.xpending(prefix + 'events', 'g', '-', '+', 10);
+      assert.equal(pending.length, caughtErrorsAreHandled ? 0 : 1, `caughtErrorsAreHandled=${caughtErrorsAreHandled}`);
+    }
   });
 
   it('ack at a qumulo-ack node: a message without msg.redis fails clearly', async () => {
