@@ -11,6 +11,7 @@ import { NOTIFICATION_TYPES } from '../event';
 import type { QumuloEvent } from '../event';
 import { compileGlob, globBaseDirectory, globExtensions } from './glob';
 import type { StringPredicate } from './glob';
+import { compileNameRegex } from './regex';
 import { conditionToDocument, ruleSetHash } from './canonical';
 import type { Condition, Rule, RuleSet } from './types';
 
@@ -208,8 +209,8 @@ function compileFresh(condition: Condition, memo: Map<string, EventPredicate>): 
       return (e) => test(e.name);
     }
     case 'nameRegex': {
-      const re = new RegExp(condition.pattern, condition.flags);
-      return (e) => re.test(e.name);
+      const test = compileNameRegex(condition.pattern, condition.flags);
+      return (e) => test(e.name);
     }
     case 'directory': {
       const test = anyOf(condition.dirs.map((dir) => insideDirectory(dir, condition.subtree)));

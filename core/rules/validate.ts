@@ -5,6 +5,7 @@
 import { NOTIFICATION_TYPES, normalizeDirPath, isNotificationType } from '../event';
 import type { NotificationType } from '../event';
 import { checkGlob } from './glob';
+import { checkNameRegex } from './regex';
 import type { GlobTarget } from './glob';
 import type { Condition, ModeTest, NumericRange, Rule, RuleProblem, RuleSet } from './types';
 import type { DocPath, Locator } from './yaml';
@@ -446,10 +447,9 @@ class Validator {
           this.problem(path, `nameRegex needs a regular expression as text, e.g. nameRegex: "^invoice-\\\\d+\\\\.pdf$", got ${describe(pattern)}`);
           return null;
         }
-        try {
-          new RegExp(pattern, flags);
-        } catch (err) {
-          this.problem(path, `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`);
+        const reason = checkNameRegex(pattern, flags);
+        if (reason !== null) {
+          this.problem(path, reason);
           return null;
         }
         return { kind: 'nameRegex', pattern, flags: [...new Set(flags)].sort().join('') };
