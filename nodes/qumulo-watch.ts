@@ -19,7 +19,8 @@ import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription'
 import { type BufferOverflow, type WatchHandle, watchRegistry } from '../core/watch/registry';
 import { getCluster } from './lib/cluster';
 import { onFlowLifecycle } from './lib/lifecycle';
-import { Throttle, shortDuration, status, type StatusDot } from './lib/status';
+import { RateLimitedReports, Throttle, shortDuration, status, type StatusDot } from './lib/status';
+import { displaySafe } from '../core/display';
 
 interface WatchConfig {
   name?: string;
@@ -50,6 +51,9 @@ type WatchNodeDef = NodeDef & WatchConfig;
 /** Fallback if the runtime never says flows have started (it always should). */
 const START_FALLBACK_MS = 10_000;
 const STATUS_INTERVAL_MS = 500;
+/** Malformed notifications: a few per interval are reported at once, the rest as one summary. */
+const MALFORMED_REPORT_INTERVAL_MS = 10_000;
+const MALFORMED_REPORT_BURST = 3;
 
 function isOn(value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null || value === '') return fallback;
@@ -138,6 +142,14 @@ export = function register(RED: NodeAPI): void {
     const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
       if (!closed) node.status(dot);
     });
+    // One hostile stream produced 200,000 errors in 4 s: each reached every Catch node.
+    const malformedReports = new RateLimitedReports<MalformedReport>(MALFORMED_REPORT_INTERVAL_MS, MALFORMED_REPORT_BURST, (report, suppressed) => {
+      // A synthetic message so Catch nodes see it; the stream itself keeps flowing.
+      const msg = { topic: 'qumulo/malformed', payload: { ...report, suppressed } } as NodeMessage;
+      const what = `Malformed change notification #${report.total} (${report.kind}): ${displaySafe(report.detail, 500)}`;
+      const more = suppressed > 1 ? ` … and ${suppressed - 1} more since the last report (${report.total} in all; at most ${MALFORMED_REPORT_BURST} reports and one summary per ${shortDuration(MALFORMED_REPORT_INTERVAL_MS)})` : '';
+      node.error(what + more, msg);
+    });
 
     const describe = (): StatusDot => {
       const s = subscriptionStatus;
@@ -177,29 +189,27 @@ export = function register(RED: NodeAPI): void {
           const previous = subscriptionStatus?.state;
           subscriptionStatus = s;
           if (s.state === 'error' && previous !== 'error') {
-            node.error(`Watch on ${cluster.endpoint}${s.watchRoot ?? ref}: ${s.lastError ?? 'failed'}`);
+            node.error(displaySafe(`Watch on ${cluster.endpoint}${s.watchRoot ?? ref}: ${s.lastError ?? 'failed'}`));
           }
           statusThrottle.now(describe());
         },
         onDisconnected(gap: GapRecord) {
           healer?.onDisconnected(gap);
-          node.warn(`Change-notify stream for ${gap.watchRoot} lost (${gap.reason}: ${gap.detail}); reconnecting. Events after seq ${gap.lastSeqBefore} may be missed until it is back.`);
+          node.warn(displaySafe(`Change-notify stream for ${gap.watchRoot} lost (${gap.reason}: ${gap.detail}); reconnecting. Events after seq ${gap.lastSeqBefore} may be missed until it is back.`));
         },
         onGap(gap: GapRecord) {
           lastGap = gap;
           const end = gap.end ?? Date.now();
           const healing = healSettings ? (healSettings.checkpoints.enabled ? ' Healing the gap (snapshot diff).' : ' Healing the gap (tree walk).') : '';
-          node.warn(
+          node.warn(displaySafe(
             `Change-notify stream for ${gap.watchRoot} is back after ${shortDuration(end - gap.start)} (${gap.reason}). ` +
               `Events between ${new Date(gap.start).toISOString()} and ${new Date(end).toISOString()} may have been lost (the stream cannot resume).${healing}`,
-          );
+          ));
           healer?.onGap(gap);
           statusThrottle.now(describe());
         },
         onMalformed(report: MalformedReport) {
-          // A synthetic message so Catch nodes see it; the stream itself keeps flowing.
-          const msg = { topic: 'qumulo/malformed', payload: report } as NodeMessage;
-          node.error(`Malformed change notification #${report.total} (${report.kind}): ${report.detail}`, msg);
+          malformedReports.report(report);
         },
         onBufferOverflow(overflow: BufferOverflow) {
           node.warn(`${overflow.dropped} events (seq ${overflow.firstSeq}–${overflow.lastSeq}) were dropped while this node was restarting: the buffer limit was reached.`);
@@ -288,6 +298,7 @@ export = function register(RED: NodeAPI): void {
       clearTimeout(fallback);
       unsubscribeLifecycle();
       statusThrottle.cancel();
+      malformedReports.flush();
       const finish = () => {
         handle.release({ removed });
         cluster.deregister(node);
