@@ -103,7 +103,22 @@ function parseTypes(value: WatchConfig['types']): NotificationType[] | null {
   return types.length === 0 || types.length === NOTIFICATION_TYPES.length ? null : types;
 }
 
+/**
+ * Reconnect tuning from settings.js (`qumuloWatch: {backoffInitialMs, backoffMaxMs, idleTimeoutMs,
+ * healthyAfterMs}`); absent keys keep the registry's defaults (1 s, 30 s, 60 s, 10 s).
+ */
+function applyWatchSettings(RED: NodeAPI): void {
+  const tuning = (RED.settings as unknown as { qumuloWatch?: Record<string, unknown> }).qumuloWatch;
+  if (!tuning || typeof tuning !== 'object') return;
+  const pick = (key: string): number | undefined => {
+    const value = Number(tuning[key]);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  };
+  watchRegistry.configure({ backoffInitialMs: pick('backoffInitialMs'), backoffMaxMs: pick('backoffMaxMs'), idleTimeoutMs: pick('idleTimeoutMs'), healthyAfterMs: pick('healthyAfterMs') });
+}
+
 export = function register(RED: NodeAPI): void {
+  applyWatchSettings(RED);
   function QumuloWatchNode(this: Node, config: WatchNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
