@@ -319,6 +319,7 @@ class Parser {
       alternatives.push(this.sequence(',}', depth + 1));
       const c = glob[this.i++];
       if (c === '}') break;
+      if (c !== ',') throw new GlobSyntaxError(`unclosed "{" at position ${open + 1}`);
     }
     return { t: 'alt', items: alternatives };
   }
