@@ -16,6 +16,8 @@ import { QumuloClient } from '../core/qumulo/client';
 import { NotifyPayloadParser, type MalformedReport } from '../core/qumulo/sse';
 import { type GapRecord, NotifySubscription, type SubscriptionStatus } from '../core/qumulo/subscription';
 import { compileRuleSet, ruleSetFromDocument, validateRuleDocument } from '../core/rules';
+import { GapHealer } from '../core/heal/healer';
+import type { HealResult } from '../core/heal/types';
 import { compileGlobAutomaton } from '../core/rules/glob-nfa';
 import { watchRegistry } from '../core/watch/registry';
 import { RateLimitedReports } from '../nodes/lib/status';
@@ -150,6 +152,61 @@ describe('hostile input', function () {
       await until(() => rec!.sub.status.state === 'watching', 'watching', 15_000);
       assert.ok(rec.sub.status.attempt > 0, 'not reset on open');
       await until(() => rec!.sub.status.attempt === 0, 'back-off reset after the stream stayed open', 5_000);
+    });
+  });
+
+  describe('finding 5: heals triggered by repeated reconnects coalesce', () => {
+    let sim: TestSim;
+    let front: HostileFront;
+    before(async () => {
+      sim = await startSim({ files: { 'data/a.txt': 'a', 'data/sub/b.txt': 'b' } });
+      front = await HostileFront.start(sim.port);
+    });
+    after(async () => {
+      await front.stop();
+      await sim.stop();
+    });
+
+    it('one heal at a time; the gaps that open while it runs are merged into the next one', async () => {
+      const client = new QumuloClient({ ...sim.clientOptions(), port: front.port });
+      const rec = record(client, { ref: '/data', backoffInitialMs: 50, backoffMaxMs: 400, healthyAfterMs: 5_000 });
+      const results: HealResult[] = [];
+      const synthetic: QumuloEvent[] = [];
+      let heals = 0;
+      let previous = '';
+      let seq = 1_000;
+      const healer = new GapHealer({
+        client: () => client, watchId: 'hostile', consumerId: 'spec', watchRoot: '/data', recursive: true, types: null, stateDirectory: null, toleranceMs: 300,
+        nextSeq: () => ++seq, emit: (events) => synthetic.push(...events), onResult: (result) => results.push(result),
+        onStatus: (status) => {
+          if (status.state === 'healing' && previous !== 'healing') heals++;
+          previous = status.state;
+        },
+      });
+      rec.sub.on('status', (s) => healer.onStatus(s));
+      rec.sub.on('disconnected', (g) => healer.onDisconnected(g));
+      rec.sub.on('gap', (g) => healer.onGap(g));
+      healer.start({ resumed: true });
+      try {
+        await until(() => front.openStreams === 1, 'the stream');
+        // Every request of a heal now takes 300 ms; then eight streams open and close at once.
+        front.upstreamDelayMs = 300;
+        fs.writeFileSync(sim.disk('data/during.txt'), 'during');
+        front.openAndClose(8);
+        front.dropAll();
+        await until(() => front.connections >= 10 && front.openStreams === 1, 'a stream again', 20_000);
+        await until(() => rec.gaps.length >= 9, 'the gaps', 5_000);
+        await healer.settled();
+        assert.ok(results.length >= 1 && results.length < rec.gaps.length, `${results.length} heals for ${rec.gaps.length} gaps`);
+        assert.equal(heals, results.length, 'each heal ran to its result before the next began');
+        assert.ok(results.every((r) => r.outcome === 'healed'), JSON.stringify(results.map((r) => r.error)));
+        assert.ok(synthetic.some((e) => e.path === '/data/during.txt'), 'the file of the gap was found');
+      } finally {
+        front.upstreamDelayMs = 0;
+        await healer.close(false);
+        rec.sub.close();
+        await client.close();
+      }
     });
   });
 

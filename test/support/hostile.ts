@@ -11,6 +11,8 @@ export class HostileFront {
   connections = 0;
   /** Bytes written into endless lines so far. */
   endlessBytes = 0;
+  /** Delay before a request is passed to the simulator (slow heals). */
+  upstreamDelayMs = 0;
   private readonly server: http.Server;
   private readonly streams = new Set<http.ServerResponse>();
   private openAndCloseLeft = 0;
@@ -105,6 +107,16 @@ export class HostileFront {
       res.end(JSON.stringify({ error_class: 'fs_no_such_entry_error', description: 'not here' }));
       return;
     }
+    if (this.upstreamDelayMs > 0) {
+      req.pause();
+      setTimeout(() => this.pass(req, res), this.upstreamDelayMs);
+      return;
+    }
+    this.pass(req, res);
+  }
+
+  private pass(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (res.destroyed) return;
     const upstream = http.request({ host: '127.0.0.1', port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
@@ -115,5 +127,6 @@ export class HostileFront {
     });
     res.on('close', () => upstream.destroy());
     req.pipe(upstream);
+    req.resume();
   }
 }
