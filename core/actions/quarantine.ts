@@ -75,7 +75,8 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
       });
       const newPath = (target.dir === '/' ? '' : target.dir) + '/' + predicted.name;
       const extras = [options.mode ? `mode ${options.mode.text}` : '', options.lock ? 'lock' : ''].filter(Boolean).join(', ');
-      return { fileId, outcome: 'dry-run', detail: `would move to ${newPath}${extras ? ` (then ${extras})` : ''}`, originalPath, newPath };
+      const renamed = target.sanitized ? { originalName: event.name } : {};
+      return { fileId, outcome: 'dry-run', detail: `would move to ${newPath}${extras ? ` (then ${extras})` : ''}${target.sanitized ? ' (name sanitized)' : ''}`, originalPath, newPath, ...renamed };
     }
 
     startMutation(ctx);
