@@ -4,7 +4,11 @@
 // (custom picomatch / directory / regex / mode operators, one awaited run() per event, as
 // shared/anchors.md §1.2). Both engines' answers are compared on every event json-rules-engine saw.
 //
-// Options (env): BENCH_SECONDS (per measurement, default 1.5), BENCH_RULES (comma list).
+// A second table times hostile names against the rules that froze Node-RED before matching became
+// linear (issue 16): µs per match through the compiled rule set.
+//
+// Options (env): BENCH_SECONDS (per measurement, default 1.5), BENCH_RULES (comma list),
+// BENCH_HOSTILE_ONLY=1 (only the hostile-name table).
 
 import picomatch from 'picomatch';
 import { Engine } from 'json-rules-engine';
@@ -304,7 +308,55 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** Rules and names that take exponential or high-polynomial time on a backtracking matcher. */
+const HOSTILE: ReadonlyArray<{ label: string; when: Record<string, unknown>; name: string }> = [
+  { label: 'nameRegex ^(a+)+$', when: { nameRegex: '^(a+)+$' }, name: 'a'.repeat(33) + '!' },
+  { label: 'nameRegex ^(a+)+$', when: { nameRegex: '^(a+)+$' }, name: 'a'.repeat(254) + '!' },
+  { label: 'nameRegex (x|x|x)*y', when: { nameRegex: '^(x|x|x)*y$' }, name: 'x'.repeat(250) },
+  { label: 'name *-*-*-*-*.tmp', when: { name: '*-*-*-*-*.tmp' }, name: '-'.repeat(250) },
+  { label: 'name *a*a*a*a*a*b (6 stars)', when: { name: '*a*a*a*a*a*b' }, name: 'a'.repeat(100) },
+  { label: 'name *a*a*a*a*a*b (6 stars)', when: { name: '*a*a*a*a*a*b' }, name: 'a'.repeat(255) },
+  { label: 'path /**/*a*a*a*a*/**/x', when: { path: '/**/*a*a*a*a*/**/x' }, name: 'a'.repeat(200) },
+  { label: 'name {*a,*b}{*a,*b}{*a,*b}c', when: { name: '{*a,*b}{*a,*b}{*a,*b}c' }, name: 'ab'.repeat(120) },
+];
+
+function measureHostile(): string[][] {
+  const rows: string[][] = [['rule', 'name length', 'µs per match', 'matched']];
+  for (const hostile of HOSTILE) {
+    const ruleSet = ruleSetFromDocument({ rules: [{ name: 'hostile', when: hostile.when }] });
+    const compiled = compileRuleSet(ruleSet);
+    const path = '/projects/p1/' + hostile.name;
+    const event = { ...makeEvent(1), path, relativePath: 'projects/p1/' + hostile.name, ...splitName(path) };
+    const out = new Int32Array(1);
+    let matched = compiled.matchInto(event, out);
+    let rounds = 0;
+    const started = process.hrtime.bigint();
+    let elapsed = 0;
+    while (elapsed < Math.min(SECONDS, 0.5) * 1e9) {
+      for (let i = 0; i < 10; i++) matched = compiled.matchInto(event, out);
+      rounds += 10;
+      elapsed = Number(process.hrtime.bigint() - started);
+    }
+    rows.push([hostile.label, String(hostile.name.length), (elapsed / rounds / 1e3).toFixed(1), matched > 0 ? 'yes' : 'no']);
+  }
+  return rows;
+}
+
+function printTable(rows: string[][], leftColumns: number[]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  rows.forEach((row, i) => {
+    console.log('| ' + row.map((cell, c) => (leftColumns.includes(c) ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ') + ' |');
+    if (i === 0) console.log('|' + widths.map((w, c) => (leftColumns.includes(c) ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|');
+  });
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_HOSTILE_ONLY === '1') {
+    console.log(`qumulo-flow rule matcher, hostile names — Node ${process.version}`);
+    console.log('');
+    printTable(measureHostile(), [0]);
+    return;
+  }
   const events = Array.from({ length: EVENT_POOL }, (_, i) => makeEvent(i + 1));
   console.log(`qumulo-flow rule matcher benchmark — Node ${process.version}, ${EVENT_POOL.toLocaleString('en-US')} generated events (${PROJECTS} projects), ${SECONDS}s per figure (compiled: best of 3 windows after 2 warm-up passes; json-rules-engine: one awaited run() per event)`);
   console.log('');
@@ -324,11 +376,11 @@ async function main(): Promise<void> {
     }
     rows.push([fmt(count), ours.compileMs.toFixed(1), fmt(ours.eventsPerSecond), ours.candidatesPerEvent.toFixed(2), ours.matchesPerEvent.toFixed(4), ours.stats, jreRate, ratio, compared]);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  rows.forEach((row, i) => {
-    console.log('| ' + row.map((cell, c) => (c === 0 || c === 5 || c === 8 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ') + ' |');
-    if (i === 0) console.log('|' + widths.map((w, c) => (c === 0 || c === 5 || c === 8 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|');
-  });
+  printTable(rows, [0, 5, 8]);
+  console.log('');
+  console.log('Hostile names (linear-time matching; each of these froze Node-RED for seconds to minutes with backtracking matchers):');
+  console.log('');
+  printTable(measureHostile(), [0]);
 }
 
 main().catch((err) => {

@@ -1,6 +1,7 @@
 // Public surface of the pure core (no Node-RED imports anywhere under core/).
 export * from './event';
 export { redactUrls, urlHasPassword } from './redact';
+export { displaySafe } from './display';
 export * from './qumulo/types';
 export * from './qumulo/errors';
 export * from './qumulo/refs';

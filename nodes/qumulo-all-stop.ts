@@ -8,6 +8,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
 import type { QumuloEvent } from '../core/event';
+import { displaySafe } from '../core/display';
 import { formatRetention, parseRetentionSpec, resolveRetention, safeAbsoluteDir, type AllStopState, type AllStopStore, type RetentionSpec } from '../core/actions';
 import { adminGuard } from './lib/admin-guard';
 import { allStopFor, attachResult, shortTime, type ResultMessage } from './lib/action-node';
@@ -127,7 +128,8 @@ export = function register(RED: NodeAPI): void {
         done();
         return;
       }
-      node.warn(`ALL-STOP activated on ${key}: ${state.reason}. Every action node on this cluster refuses to act until reset.`);
+      // The reason names the triggering file: shown escaped (control/bidi characters).
+      node.warn(displaySafe(`ALL-STOP activated on ${key}: ${state.reason}. Every action node on this cluster refuses to act until reset.`));
       if (!snapshotPath) {
         attachResult(msg, { action: 'all-stop', path, outcome: 'done', detail: `all-stop activated on ${key}`, durationMs: Date.now() - started });
         send(alert(msg, state, true, 'trigger'));

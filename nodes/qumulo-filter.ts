@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { isNotificationType } from '../core/event';
+import { displaySafe } from '../core/display';
 import type { QumuloEvent } from '../core/event';
 import {
   AttributeEnricher,
@@ -303,7 +304,7 @@ export = function register(RED: NodeAPI): void {
             const now = Date.now();
             if (now - lastEnrichWarning >= ENRICH_WARNING_INTERVAL_MS) {
               lastEnrichWarning = now;
-              node.warn(`could not fetch attributes of ${event!.path} (${enrichFailures} failures so far): ${(err as Error).message}; evaluated without them`);
+              node.warn(displaySafe(`could not fetch attributes of ${event!.path} (${enrichFailures} failures so far): ${(err as Error).message}; evaluated without them`));
             }
           },
         ).finally(() => {

@@ -6,6 +6,7 @@
 
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { isNotificationType, type QumuloEvent } from '../core/event';
+import { displaySafe } from '../core/display';
 import { DEFAULT_CHAIN_WINDOW } from '../core/guard/chains';
 import { DEFAULT_GUARD_OPTIONS, LoopGuard, type GuardAlert, type GuardDecision, type LoopGuardOptions } from '../core/guard/guard';
 import { DEFAULT_MATCH_WINDOW } from '../core/guard/ledger';
@@ -144,12 +145,12 @@ export = function register(RED: NodeAPI): void {
         warnsInWindow = 0;
         warnsDropped = 0;
       }
-      if (warnsInWindow++ < WARNINGS_PER_MINUTE) node.warn(text);
+      if (warnsInWindow++ < WARNINGS_PER_MINUTE) node.warn(displaySafe(text));
       else warnsDropped++;
     };
 
     const onAlert = (alert: GuardAlert) => {
-      lastTrip = { at: Date.now(), text: alert.kind === 'hop-limit' ? `hop limit: ${alert.path}` : `breaker: ${alert.key.replace(/^(id|path):/, '')}` };
+      lastTrip = { at: Date.now(), text: displaySafe(alert.kind === 'hop-limit' ? `hop limit: ${alert.path}` : `breaker: ${alert.key.replace(/^(id|path):/, '')}`) };
       warn(`loop guard: ${alert.detail}`);
       refreshStatus();
     };

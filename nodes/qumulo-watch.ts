@@ -21,7 +21,8 @@ import { randomBytes } from 'node:crypto';
 import { getCluster } from './lib/cluster';
 import { acquireJourneyHooks, journeys, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
 import { onFlowLifecycle } from './lib/lifecycle';
-import { Throttle, shortDuration, status, type StatusDot } from './lib/status';
+import { RateLimitedReports, Throttle, shortDuration, status, type StatusDot } from './lib/status';
+import { displaySafe } from '../core/display';
 
 interface WatchConfig {
   name?: string;
@@ -57,6 +58,9 @@ const RETRY_DELAYS_MS = [1_000, 10_000];
 /** Messages still in the flow after this long are no longer tracked (a node that never finishes). */
 const JOURNEY_LIMIT_MS = 10 * 60_000;
 const JOURNEY_CHECK_MS = 60_000;
+/** Malformed notifications: a few per interval are reported at once, the rest as one summary. */
+const MALFORMED_REPORT_INTERVAL_MS = 10_000;
+const MALFORMED_REPORT_BURST = 3;
 
 function isOn(value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null || value === '') return fallback;
@@ -119,7 +123,22 @@ function parseTypes(value: WatchConfig['types']): NotificationType[] | null {
   return types.length === 0 || types.length === NOTIFICATION_TYPES.length ? null : types;
 }
 
+/**
+ * Reconnect tuning from settings.js (`qumuloWatch: {backoffInitialMs, backoffMaxMs, idleTimeoutMs,
+ * healthyAfterMs}`); absent keys keep the registry's defaults (1 s, 30 s, 60 s, 10 s).
+ */
+function applyWatchSettings(RED: NodeAPI): void {
+  const tuning = (RED.settings as unknown as { qumuloWatch?: Record<string, unknown> }).qumuloWatch;
+  if (!tuning || typeof tuning !== 'object') return;
+  const pick = (key: string): number | undefined => {
+    const value = Number(tuning[key]);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  };
+  watchRegistry.configure({ backoffInitialMs: pick('backoffInitialMs'), backoffMaxMs: pick('backoffMaxMs'), idleTimeoutMs: pick('idleTimeoutMs'), healthyAfterMs: pick('healthyAfterMs') });
+}
+
 export = function register(RED: NodeAPI): void {
+  applyWatchSettings(RED);
   function QumuloWatchNode(this: Node, config: WatchNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -157,6 +176,14 @@ export = function register(RED: NodeAPI): void {
     const heldResults: NodeMessage[] = [];
     const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
       if (!closed) node.status(dot);
+    });
+    // One hostile stream produced 200,000 errors in 4 s: each reached every Catch node.
+    const malformedReports = new RateLimitedReports<MalformedReport>(MALFORMED_REPORT_INTERVAL_MS, MALFORMED_REPORT_BURST, (report, suppressed) => {
+      // A synthetic message so Catch nodes see it; the stream itself keeps flowing.
+      const msg = { topic: 'qumulo/malformed', payload: { ...report, suppressed } } as NodeMessage;
+      const what = `Malformed change notification #${report.total} (${report.kind}): ${displaySafe(report.detail, 500)}`;
+      const more = suppressed > 1 ? ` … and ${suppressed - 1} more since the last report (${report.total} in all; at most ${MALFORMED_REPORT_BURST} reports and one summary per ${shortDuration(MALFORMED_REPORT_INTERVAL_MS)})` : '';
+      node.error(what + more, msg);
     });
 
     const describe = (): StatusDot => {
@@ -244,29 +271,27 @@ export = function register(RED: NodeAPI): void {
           const previous = subscriptionStatus?.state;
           subscriptionStatus = s;
           if (s.state === 'error' && previous !== 'error') {
-            node.error(`Watch on ${cluster.endpoint}${s.watchRoot ?? ref}: ${s.lastError ?? 'failed'}`);
+            node.error(displaySafe(`Watch on ${cluster.endpoint}${s.watchRoot ?? ref}: ${s.lastError ?? 'failed'}`));
           }
           statusThrottle.now(describe());
         },
         onDisconnected(gap: GapRecord) {
           healer?.onDisconnected(gap);
-          node.warn(`Change-notify stream for ${gap.watchRoot} lost (${gap.reason}: ${gap.detail}); reconnecting. Events after seq ${gap.lastSeqBefore} may be missed until it is back.`);
+          node.warn(displaySafe(`Change-notify stream for ${gap.watchRoot} lost (${gap.reason}: ${gap.detail}); reconnecting. Events after seq ${gap.lastSeqBefore} may be missed until it is back.`));
         },
         onGap(gap: GapRecord) {
           lastGap = gap;
           const end = gap.end ?? Date.now();
           const healing = healSettings ? (healSettings.checkpoints.enabled ? ' Healing the gap (snapshot diff).' : ' Healing the gap (tree walk).') : '';
-          node.warn(
+          node.warn(displaySafe(
             `Change-notify stream for ${gap.watchRoot} is back after ${shortDuration(end - gap.start)} (${gap.reason}). ` +
               `Events between ${new Date(gap.start).toISOString()} and ${new Date(end).toISOString()} may have been lost (the stream cannot resume).${healing}`,
-          );
+          ));
           healer?.onGap(gap);
           statusThrottle.now(describe());
         },
         onMalformed(report: MalformedReport) {
-          // A synthetic message so Catch nodes see it; the stream itself keeps flowing.
-          const msg = { topic: 'qumulo/malformed', payload: report } as NodeMessage;
-          node.error(`Malformed change notification #${report.total} (${report.kind}): ${report.detail}`, msg);
+          malformedReports.report(report);
         },
         onBufferOverflow(overflow: BufferOverflow) {
           node.warn(`${overflow.dropped} events (seq ${overflow.firstSeq}–${overflow.lastSeq}) were dropped while this node was restarting: the buffer limit was reached.`);
@@ -365,6 +390,7 @@ export = function register(RED: NodeAPI): void {
       // the journeys stay tracked: what the deploy cuts goes back into the slot.
       if (removed) journeys.abandonAllOf(journeyEnded);
       releaseJourneyHooks(RED);
+      malformedReports.flush();
       const finish = () => {
         handle.release({ removed });
         cluster.deregister(node);

@@ -1,7 +1,8 @@
 // Path handling for the simulator. Inside the simulator every object is named by its path
 // relative to the backing root, without leading or trailing slash ('' is the root itself).
-// Nothing built from request data may leave the root: `..`, `.`, control characters and
-// symlinked ancestors that resolve outside the root are refused.
+// Nothing built from request data may leave the root: `..`, `.`, NUL and symlinked ancestors
+// that resolve outside the root are refused. Like a real cluster, existing paths may hold any
+// other character (tab, newline, bidi); names the API creates may not hold control characters.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +16,7 @@ export function apiPathToRel(apiPath: string): string {
   const parts = apiPath.split('/').filter((part) => part.length > 0);
   for (const part of parts) {
     if (part === '.' || part === '..') throw badRequest(`path may not contain '.' or '..': ${JSON.stringify(apiPath)}`);
-    if (CONTROL_CHARS.test(part)) throw badRequest('path may not contain control characters');
+    if (part.includes('\0')) throw badRequest('path may not contain NUL');
   }
   return parts.join('/');
 }

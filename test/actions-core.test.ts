@@ -223,8 +223,8 @@ describe('actions core: names and path safety', () => {
 
 describe('actions core: quarantine targets', () => {
   it('keeps the path relative to the watch root', () => {
-    assert.deepEqual(quarantineTarget(sampleEvent(), { root: '/quarantine', keepStructure: true }), { dir: '/quarantine/incoming', name: 'report.final.pdf' });
-    assert.deepEqual(quarantineTarget(sampleEvent(), { root: '/quarantine', keepStructure: false }), { dir: '/quarantine', name: 'report.final.pdf' });
+    assert.deepEqual(quarantineTarget(sampleEvent(), { root: '/quarantine', keepStructure: true }), { dir: '/quarantine/incoming', name: 'report.final.pdf', sanitized: false });
+    assert.deepEqual(quarantineTarget(sampleEvent(), { root: '/quarantine', keepStructure: false }), { dir: '/quarantine', name: 'report.final.pdf', sanitized: false });
   });
 
   it('refuses every relative path that would escape the root (property)', () => {

@@ -242,15 +242,17 @@ describe('file action nodes: chmod, rename, quarantine (simulator, real runtime)
       const before = treeState(sim.root);
       const { node, out, caught, intents } = await load('qumulo-quarantine', { root: '/quarantine' });
       const base = eventFor(sim, 'data/a.txt', 'child_file_added', { watchRoot: '/data', relativePath: 'a.txt' });
-      for (const relativePath of ['../../etc/passwd', '/etc/passwd', 'sub/../../a.txt', 'a\u202Etxt.exe', 'x\u0000y', '']) {
+      // (A bidi override in a name is legal: such a file is quarantined under a sanitized name,
+      // see test/security-hostile-input.test.ts.)
+      for (const relativePath of ['../../etc/passwd', '/etc/passwd', 'sub/../../a.txt', 'x\u0000y', '']) {
         node.receive({ payload: { ...base, relativePath } });
       }
-      const refused = await out.next(6);
+      const refused = await out.next(5);
       for (const msg of refused) {
         assert.equal(msg.result.outcome, 'failed', JSON.stringify(msg.payload.relativePath));
         assert.match(msg.result.detail, /refused/);
       }
-      await caught.next(6);
+      await caught.next(5);
       node.receive({ payload: eventFor(sim, 'quarantine/sub/deep/x.exe', 'child_file_moved_to', { watchRoot: '/', relativePath: 'quarantine/sub/deep/x.exe' }) });
       const [inside] = await out.next(1);
       assert.equal(inside.result.outcome, 'skipped');

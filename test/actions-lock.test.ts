@@ -171,8 +171,8 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
 
   it('a failure goes to done(err) (a Catch node sees it) and the result is still emitted', async () => {
     const { lock, out, caught } = await load({ retention: '2031-01-01' });
-    // The client refuses paths with control characters before sending anything.
-    const event = { ...eventFor(sim, 'in/a.txt'), path: '/in/a\u0007.txt', fileId: null };
+    // The client refuses paths with NUL before sending anything.
+    const event = { ...eventFor(sim, 'in/a.txt'), path: '/in/a\u0000.txt', fileId: null };
     lock.receive({ payload: event });
     const [msg] = await out.next(1);
     assert.equal(msg.result.outcome, 'failed');

@@ -107,14 +107,15 @@ describe('gap healing: ledger, duplicates, marker', () => {
       assert.equal(typeForChange('MODIFY', true), null);
     });
 
-    it('keeps paths inside the watch and refuses ones that climb out or carry control characters', () => {
+    it('keeps paths inside the watch (odd but legal names too) and refuses ones that climb out or carry NUL', () => {
       const scope = { watchId: 'w', watchRoot: '/data', recursive: true, types: null };
       assert.equal(relativeInScope(scope, '/data/a/b.txt'), 'a/b.txt');
       assert.equal(relativeInScope(scope, '/data/dir/'), 'dir');
       assert.equal(relativeInScope(scope, '/data/'), null, 'the root itself');
       assert.equal(relativeInScope(scope, '/database/x'), null);
       assert.equal(relativeInScope(scope, '/data/../etc/passwd'), null);
-      assert.equal(relativeInScope(scope, '/data/a\nb'), null);
+      assert.equal(relativeInScope(scope, '/data/a\u0000b'), null);
+      assert.equal(relativeInScope(scope, '/data/a\nb\u202E'), 'a\nb\u202E');
       assert.equal(relativeInScope({ ...scope, recursive: false }, '/data/a/b.txt'), null);
       assert.equal(relativeInScope({ ...scope, watchRoot: '/' }, '/x.txt'), 'x.txt');
     });

@@ -33,8 +33,9 @@ describe('core units', () => {
       );
     });
 
-    it('refuses relative paths, dot components and control characters', () => {
-      for (const bad of ['relative', '/a/../b', '/a/./b', '/..', '/a\nb', '']) assert.throws(() => normalizeAbsolutePath(bad), bad);
+    it('refuses relative paths, dot components and NUL; other odd characters are legal in names', () => {
+      for (const bad of ['relative', '/a/../b', '/a/./b', '/..', '/a\u0000b', '']) assert.throws(() => normalizeAbsolutePath(bad), bad);
+      assert.equal(normalizeAbsolutePath('/a\nb/\tc\u202E'), '/a\nb/\tc\u202E');
       assert.equal(normalizeAbsolutePath('//a///b/'), '/a/b');
       assert.equal(joinPath('/', 'x'), '/x');
       assert.equal(joinPath('/a', 'x'), '/a/x');

@@ -241,7 +241,7 @@ describe('Qumulo simulator', function () {
           `/v1/files/${encodeRef('/../etc')}/info/attributes`,
           `/v1/files/${encodeRef('/a/../../x')}/info/attributes`,
           `/v1/files/%2Fa%2F%2E%2E%2Fb/info/attributes`,
-          `/v1/files/${encodeRef('/bad\u0001name')}/info/attributes`,
+          `/v1/files/${encodeRef('/bad\u0000name')}/info/attributes`, // NUL (a tab or newline is a legal name)
           `/v1/files/${encodeRef('/escape/secret.txt')}/info/attributes`,
           `/v1/files/${encodeRef('/escape/secret.txt')}/data`,
           `/v1/files/${encodeRef('/escape/inner')}/notify`,

@@ -141,6 +141,27 @@ export function collisionCandidate(name: string, attempt: number, style: Collisi
   return cutToBytes(stem, Math.max(1, room)) + suffix + ext;
 }
 
+/**
+ * The components of a relative path for a target we create (quarantine): anything that could
+ * leave the directory it is joined to — absolute, `..`, `.`, empty components, NUL — is refused,
+ * while legal-but-unusual names (tab, newline, zero-width, bidi overrides, backslash) are
+ * sanitized into safe names (`sanitizeName`). `changed` says whether any component was rewritten.
+ */
+export function sanitizedRelativeComponents(relative: string): { components: string[]; changed: boolean } {
+  if (typeof relative !== 'string' || relative.length === 0) throw new UnsafePathError('empty relative path');
+  if (relative.startsWith('/')) throw new UnsafePathError(`relative path ${JSON.stringify(relative)} is absolute`);
+  const parts = relative.split('/');
+  let changed = false;
+  const components = parts.map((part) => {
+    if (part === '' || part === '.' || part === '..') throw new UnsafePathError(`relative path ${JSON.stringify(relative)} has a ${part === '' ? 'empty' : `"${part}"`} component`);
+    if (part.includes('\0')) throw new UnsafePathError(`relative path ${JSON.stringify(relative)} contains NUL`);
+    if (nameProblem(part) === null) return part;
+    changed = true;
+    return sanitizeName(part);
+  });
+  return { components, changed };
+}
+
 /** Parent directory and last component of an absolute path. */
 export function splitPath(path: string): { dir: string; name: string } {
   const trimmed = path.length > 1 ? path.replace(/\/+$/, '') : path;

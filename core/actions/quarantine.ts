@@ -4,7 +4,7 @@
 
 import type { QumuloEvent } from '../event';
 import { formatMode, applyModeSpec, parseModeString, type ModeSpec } from './mode';
-import { isInside, joinInside, safeAbsoluteDir, safeRelativeComponents, UnsafePathError, type CollisionStyle } from './names';
+import { isInside, joinInside, safeAbsoluteDir, sanitizedRelativeComponents, UnsafePathError, type CollisionStyle } from './names';
 import { describeLockPatch, planLock, type LockOptions } from './lock';
 import { moveNoClobber, predictFreeName } from './move';
 import { ActionFailure, actionFailure } from './run';
@@ -22,18 +22,25 @@ export interface QuarantineOptions {
   lock: LockOptions | null;
 }
 
-/** Where an event's file goes: refuses relative paths that would leave the quarantine root. */
-export function quarantineTarget(event: QumuloEvent, options: Pick<QuarantineOptions, 'root' | 'keepStructure'>): { dir: string; name: string } {
+/**
+ * Where an event's file goes: refuses relative paths that would leave the quarantine root. A name
+ * that is legal but unsafe to create or show (control, zero-width or bidi characters, backslash)
+ * gets a sanitized target name — the file is still quarantined — and `sanitized` is true.
+ */
+export function quarantineTarget(event: QumuloEvent, options: Pick<QuarantineOptions, 'root' | 'keepStructure'>): { dir: string; name: string; sanitized: boolean } {
   const root = safeAbsoluteDir(options.root, 'quarantine root');
   if (typeof event.relativePath !== 'string' || event.relativePath === '') {
     throw new UnsafePathError('event has no path relative to its watch root (the watch root itself cannot be quarantined)');
   }
-  const components = safeRelativeComponents(event.relativePath);
+  const all = sanitizedRelativeComponents(event.relativePath);
+  const components = options.keepStructure ? all.components : all.components.slice(-1);
   const name = components[components.length - 1];
-  const dir = joinInside(root, options.keepStructure ? components.slice(0, -1) : []);
-  const target = joinInside(root, options.keepStructure ? components : [name]);
+  const dir = joinInside(root, components.slice(0, -1));
+  const target = joinInside(root, components);
   if (!isInside(root, target) || target === root) throw new UnsafePathError(`${target} is not inside ${root}`);
-  return { dir, name };
+  const original = event.relativePath.split('/');
+  const sanitized = options.keepStructure ? all.changed : name !== original[original.length - 1];
+  return { dir, name, sanitized };
 }
 
 export function createQuarantineAction(options: QuarantineOptions): Action {
@@ -42,7 +49,7 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
   return async (event: QumuloEvent, ctx: ActionContext) => {
     if (isInside(root, event.path)) return { outcome: 'skipped', detail: `already in quarantine (${root})`, originalPath: event.path };
     if (event.isDirectory === true) return { outcome: 'skipped', detail: 'directories are not quarantined (files only)' };
-    let target: { dir: string; name: string };
+    let target: { dir: string; name: string; sanitized: boolean };
     try {
       target = quarantineTarget(event, { root, keepStructure: options.keepStructure });
     } catch (err) {
@@ -68,7 +75,8 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
       });
       const newPath = (target.dir === '/' ? '' : target.dir) + '/' + predicted.name;
       const extras = [options.mode ? `mode ${options.mode.text}` : '', options.lock ? 'lock' : ''].filter(Boolean).join(', ');
-      return { fileId, outcome: 'dry-run', detail: `would move to ${newPath}${extras ? ` (then ${extras})` : ''}`, originalPath, newPath };
+      const renamed = target.sanitized ? { originalName: event.name } : {};
+      return { fileId, outcome: 'dry-run', detail: `would move to ${newPath}${extras ? ` (then ${extras})` : ''}${target.sanitized ? ' (name sanitized)' : ''}`, originalPath, newPath, ...renamed };
     }
 
     startMutation(ctx);
@@ -82,6 +90,11 @@ export function createQuarantineAction(options: QuarantineOptions): Action {
     const newPath = move.newPath;
     const result: Record<string, unknown> = { fileId, originalPath, newPath };
     const steps: string[] = [`moved to ${newPath}`];
+    if (target.sanitized) {
+      // The original name (as data, unescaped) stays in the result; the target name is safe.
+      result.originalName = event.name;
+      steps.push('name sanitized (control, invisible or bidi characters, or a backslash)');
+    }
     // Act on the file id after the move: it is the same file whatever its name.
     const ref = fileId ? String(fileId) : newPath;
     if (options.mode) {

@@ -1,5 +1,6 @@
 // Runs one action for one event and turns whatever happens into exactly one ActionResult.
 
+import { displaySafe } from '../display';
 import type { QumuloEvent } from '../event';
 import { AllStopRefusal, describeError, type Action, type ActionContext, type ActionName, type ActionResult } from './types';
 
@@ -64,13 +65,13 @@ export async function runAction(name: ActionName, action: Action, event: QumuloE
   }
   try {
     const partial = await action(event, ctx);
-    const result: ActionResult = { ...base, ...partial, path: partial.path ?? base.path, outcome: partial.outcome, detail: partial.detail, durationMs: elapsed() };
+    const result: ActionResult = { ...base, ...partial, path: partial.path ?? base.path, outcome: partial.outcome, detail: displaySafe(partial.detail), durationMs: elapsed() };
     if (ctx.dryRun) result.dryRun = true;
     return { result };
   } catch (err) {
     if (err instanceof AllStopRefusal) {
       // Cancelled mid-action: a request already on the wire may still have been applied.
-      const detail = ctx.mutationStarted ? `${err.message}: stopped mid-action (a change already sent may have been applied)` : err.message;
+      const detail = displaySafe(ctx.mutationStarted ? `${err.message}: stopped mid-action (a change already sent may have been applied)` : err.message);
       return { result: { ...base, ...err.partial, outcome: 'skipped', detail, refusedBy: 'all-stop', durationMs: elapsed() } };
     }
     const cause = err instanceof ActionFailure && err.cause !== undefined ? err.cause : err;
@@ -81,6 +82,10 @@ export async function runAction(name: ActionName, action: Action, event: QumuloE
     }
     const partial = err instanceof ActionFailure ? err.partial : {};
     const error = err instanceof Error ? err : new Error(String(err));
+    // The message reaches the log and Catch nodes: a file name in it must not forge lines or hide
+    // its real characters. The result's path fields keep the real name.
+    description.message = displaySafe(description.message);
+    error.message = displaySafe(error.message);
     return {
       result: { ...base, ...partial, outcome: 'failed', detail: description.message, durationMs: elapsed(), error: description },
       error,

@@ -6,9 +6,6 @@ import { type NotificationType, type QumuloEvent, normalizeDirPath, normalizeNot
 import type { SnapshotChangeOp } from '../qumulo/types';
 import type { HealCounts, WatchScope } from './types';
 
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-
 /** The nearest notification type for a diff entry; null for what the live stream would not report. */
 export function typeForChange(op: SnapshotChangeOp, isDirectory: boolean): NotificationType | null {
   if (op === 'CREATE') return isDirectory ? 'child_dir_added' : 'child_file_added';
@@ -27,10 +24,11 @@ export function countKind(counts: HealCounts, type: NotificationType): void {
 /**
  * The path relative to the watch root when the live watch would report it: under the root (not the
  * root itself), within reach (direct children only for a non-recursive watch), and safe (no `.`/`..`
- * components or control characters). `absolutePath` may end with `/` (directories).
+ * components, no NUL). Other odd characters (tab, newline, bidi) are legal in names and, like the
+ * live stream's, flow on. `absolutePath` may end with `/` (directories).
  */
 export function relativeInScope(scope: WatchScope, absolutePath: string): string | null {
-  if (typeof absolutePath !== 'string' || !absolutePath.startsWith('/') || CONTROL_CHARS.test(absolutePath)) return null;
+  if (typeof absolutePath !== 'string' || !absolutePath.startsWith('/') || absolutePath.includes('\0')) return null;
   const parts = absolutePath.split('/').filter((p) => p.length > 0);
   for (const part of parts) if (part === '.' || part === '..') return null;
   const root = normalizeDirPath(scope.watchRoot);

@@ -1,6 +1,9 @@
 // `{ref}` handling (qumulo-api.md "{ref} — how files are addressed"): a numeric file id is sent
 // as-is, an absolute path fully URL-encoded including its slashes. Relative paths, `.`/`..`
-// components and control characters are refused so no caller can escape the tree it means.
+// components and NUL are refused so no caller can escape the tree it means. Other control
+// characters are legal in file names (a tab, a newline) and travel URL-encoded: an action must be
+// able to lock or quarantine a file whatever its name. Names we create are stricter
+// (checkEntryName).
 
 import { QumuloPathError } from './errors';
 
@@ -16,13 +19,13 @@ export function isFileId(ref: string): boolean {
 }
 
 /**
- * Checks and normalizes an absolute path: must start with `/`, no `.`/`..` components, no
- * control characters; duplicate and trailing slashes are dropped (`/` stays `/`).
+ * Checks and normalizes an absolute path: must start with `/`, no `.`/`..` components, no NUL;
+ * duplicate and trailing slashes are dropped (`/` stays `/`).
  */
 export function normalizeAbsolutePath(path: string): string {
   if (typeof path !== 'string' || path.length === 0) throw new QumuloPathError('A path is required');
   if (!path.startsWith('/')) throw new QumuloPathError(`Path must be absolute (start with /): ${JSON.stringify(path)}`);
-  if (CONTROL_CHARS.test(path)) throw new QumuloPathError(`Path contains control characters: ${JSON.stringify(path)}`);
+  if (path.includes('\0')) throw new QumuloPathError(`Path contains NUL: ${JSON.stringify(path)}`);
   const parts = path.split('/').filter((p) => p.length > 0);
   for (const part of parts) {
     if (part === '..' || part === '.') throw new QumuloPathError(`Path must not contain "${part}" components: ${JSON.stringify(path)}`);

@@ -29,15 +29,13 @@ export interface NotifyPayloadParserOptions {
 
 export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 const SAMPLE_LENGTH = 200;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 export class NotifyPayloadParser {
   /** Malformed payloads (lines or array elements) seen so far. */
   malformedCount = 0;
   /** Valid notifications returned so far. */
   notificationCount = 0;
-  private readonly maxLineLength: number;
+  readonly maxLineLength: number;
   private readonly onMalformed: ((report: MalformedReport) => void) | undefined;
 
   constructor(options: NotifyPayloadParserOptions = {}) {
@@ -123,20 +121,30 @@ export class NotifyPayloadParser {
     return { type: obj.type, path: obj.path, spine, stream_name: streamName };
   }
 
-  private report(kind: MalformedKind, detail: string, text: string): void {
+  /** Counts and reports a problem found outside `parse` (the subscription's stream guard). */
+  reportExternal(kind: MalformedKind, detail: string, sample: string, length: number): void {
+    this.report(kind, detail, sample, length);
+  }
+
+  private report(kind: MalformedKind, detail: string, text: string, length = text.length): void {
     this.malformedCount++;
     if (!this.onMalformed) return;
     try {
-      this.onMalformed({ kind, detail, sample: text.slice(0, SAMPLE_LENGTH), length: text.length, total: this.malformedCount });
+      this.onMalformed({ kind, detail, sample: text.slice(0, SAMPLE_LENGTH), length, total: this.malformedCount });
     } catch {
       // A failing reporter must not break parsing.
     }
   }
 }
 
-/** A notification path is relative to the watched directory; refuse ones that climb out of it. */
+/**
+ * A notification path is relative to the watched directory; refuse ones that climb out of it.
+ * Any other character is legal in a file name (tab, newline, zero-width and bidi characters,
+ * backslash): such names flow on — rules must see them — and are escaped where they are shown.
+ * Only NUL, which no file name can hold, is refused.
+ */
 function checkRelativePath(path: string): string | null {
-  if (CONTROL_CHARS.test(path)) return '"path" contains control characters';
+  if (path.includes('\0')) return '"path" contains NUL';
   for (const part of path.split('/')) {
     if (part === '..' || part === '.') return `"path" contains a "${part}" component`;
   }

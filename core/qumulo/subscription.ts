@@ -18,7 +18,7 @@ export type SubscriptionState = 'connecting' | 'watching' | 'reconnecting' | 'er
 export type GapReason = 'stream-end' | 'error' | 'overflow' | 'auth' | 'idle';
 
 /** What kind of problem the last failure was (drives the status text and whether it is 'error'). */
-export type FailureKind = 'network' | 'http' | 'auth' | 'tls' | 'permission' | 'not-found' | 'overflow' | 'idle' | 'stream-end';
+export type FailureKind = 'network' | 'http' | 'auth' | 'tls' | 'permission' | 'not-found' | 'overflow' | 'idle' | 'stream-end' | 'line-too-long';
 
 /** A period during which notifications may have been lost (the stream cannot resume). */
 export interface GapRecord {
@@ -66,7 +66,25 @@ export interface SubscriptionOptions {
   backoffMaxMs?: number;
   /** No byte (not even a keep-alive) for this long → reconnect (default 60 s, like the Python SDK). */
   idleTimeoutMs?: number;
+  /** Longest data line (characters, default 1 MiB); see `streamLineLimitBytes` for the stream guard. */
   maxLineLength?: number;
+  /**
+   * A stream counts as healthy once it has stayed open this long (default 10 s); only then does
+   * the reconnect back-off start again from `backoffInitialMs`. A server that accepts and at once
+   * closes the stream is retried with growing delays, not every second.
+   */
+  healthyAfterMs?: number;
+}
+
+/**
+ * Bytes a stream may send without a line break before it is dropped: room for the longest line the
+ * parser accepts in any UTF-8 (at most 4 bytes per character) plus the `data: ` field name, and
+ * small enough that a server sending an endless line cannot fill the heap (4 MiB by default). A
+ * line over `maxLineLength` but under this guard is still read, reported as too large and skipped,
+ * and the stream goes on.
+ */
+export function streamLineLimitBytes(maxLineLength: number): number {
+  return maxLineLength * 4 + 64;
 }
 
 export interface SubscriptionEvents {
@@ -85,6 +103,7 @@ interface Connection {
   httpError: { status: number; errorClass: string; description: string } | null;
   fetchError: unknown;
   ended: boolean;
+  healthyTimer: NodeJS.Timeout | null;
 }
 
 export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
@@ -98,6 +117,8 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
   private readonly backoffInitialMs: number;
   private readonly backoffMaxMs: number;
   private readonly idleTimeoutMs: number;
+  private readonly healthyAfterMs: number;
+  private readonly lineLimitBytes: number;
   private readonly parser: NotifyPayloadParser;
 
   private state: SubscriptionState = 'connecting';
@@ -129,8 +150,11 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
     this.backoffInitialMs = options.backoffInitialMs ?? 1_000;
     this.backoffMaxMs = Math.max(options.backoffMaxMs ?? 30_000, this.backoffInitialMs);
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.healthyAfterMs = options.healthyAfterMs ?? 10_000;
+    const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.lineLimitBytes = streamLineLimitBytes(maxLineLength);
     this.parser = new NotifyPayloadParser({
-      maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+      maxLineLength,
       onMalformed: (report) => this.emitSafely('malformed', report),
     });
   }
@@ -204,6 +228,7 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
     this.idleTimer = null;
     const conn = this.current;
     this.current = null;
+    if (conn?.healthyTimer) clearTimeout(conn.healthyTimer);
     conn?.es?.close();
     this.setState('closed');
     this.removeAllListeners();
@@ -213,7 +238,7 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
 
   private async connect(): Promise<void> {
     if (this.state === 'closed') return;
-    const conn: Connection = { es: null, opened: false, httpError: null, fetchError: null, ended: false };
+    const conn: Connection = { es: null, opened: false, httpError: null, fetchError: null, ended: false, healthyTimer: null };
     this.current = conn;
     this.lastActivity = Date.now();
     if (this.openGap) this.openGap.attempts++;
@@ -246,11 +271,28 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
         return new Response(null, { status: response.status === 204 ? 500 : response.status });
       }
       if (!response.body) return response;
-      // Watch every byte (keep-alive comments included) for the idle watchdog, and present the
-      // stream as text/event-stream whatever Content-Type the cluster sends (UNCONFIRMED).
+      // Watch every byte (keep-alive comments included) for the idle watchdog, count the bytes
+      // since the last line break as they arrive (a line without end would otherwise be buffered
+      // without limit by the SSE reader), and present the stream as text/event-stream whatever
+      // Content-Type the cluster sends (UNCONFIRMED).
+      let sinceLineBreak = 0;
+      const limit = this.lineLimitBytes;
       const tap = new TransformStream<Uint8Array, Uint8Array>({
         transform: (chunk, controller) => {
           this.lastActivity = Date.now();
+          sinceLineBreak = bytesAfterLastLineBreak(chunk, sinceLineBreak, limit);
+          if (sinceLineBreak > limit) {
+            const detail = `the cluster sent more than ${limit} bytes without a line break (the longest accepted line is ${this.parser.maxLineLength} characters); stream dropped`;
+            // Report and drop first (so the reader's own error cannot claim the failure), then
+            // stop the pipe: nothing more of this stream is read or buffered.
+            this.lineTooLong(conn, detail);
+            try {
+              controller.error(new Error(detail));
+            } catch {
+              // Already closed by the abort above.
+            }
+            return;
+          }
           controller.enqueue(chunk);
         },
       });
@@ -286,7 +328,12 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
   private connectionOpened(conn: Connection): void {
     conn.opened = true;
     this.everWatched = true;
-    this.attempt = 0;
+    // The back-off starts over only once this stream proved healthy (stayed open), not on open.
+    conn.healthyTimer = setTimeout(() => {
+      conn.healthyTimer = null;
+      if (conn === this.current) this.attempt = 0;
+    }, this.healthyAfterMs);
+    conn.healthyTimer.unref();
     this.lastError = null;
     this.failureKind = null;
     this.disconnectedSince = null;
@@ -345,6 +392,13 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
     }
   }
 
+  /** The stream guard tripped: report it like a malformed line, then drop and reconnect. */
+  private lineTooLong(conn: Connection, detail: string): void {
+    if (conn !== this.current || this.state === 'closed') return;
+    this.parser.reportExternal('too-large', detail, '', this.lineLimitBytes);
+    this.connectionLost(conn, 'error', detail, 'line-too-long');
+  }
+
   private checkIdle(): void {
     const conn = this.current;
     if (!conn || this.state === 'closed' || !conn.es) return;
@@ -357,6 +411,8 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
   private connectionLost(conn: Connection, reason: GapReason, detail: string, kind: FailureKind): void {
     if (conn !== this.current || this.state === 'closed') return;
     this.current = null;
+    if (conn.healthyTimer) clearTimeout(conn.healthyTimer);
+    conn.healthyTimer = null;
     conn.es?.close();
     const now = Date.now();
     if (conn.opened || (this.everWatched && !this.openGap)) {
@@ -412,6 +468,24 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
     } catch (err) {
       this.lastError = `listener of ${String(name)} failed: ${errorMessage(err)}`;
     }
+  }
+}
+
+/**
+ * Bytes after the last CR or LF once `chunk` is appended to a line that already had `carried`
+ * bytes; returns early with a value above `limit` as soon as any line passes it.
+ */
+export function bytesAfterLastLineBreak(chunk: Uint8Array, carried: number, limit: number): number {
+  let run = carried;
+  let from = 0;
+  for (;;) {
+    const lf = chunk.indexOf(10, from);
+    const cr = chunk.indexOf(13, from);
+    const next = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+    if (next < 0) return run + (chunk.length - from);
+    if (run + (next - from) > limit) return run + (next - from);
+    run = 0;
+    from = next + 1;
   }
 }
 

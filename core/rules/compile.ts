@@ -11,6 +11,7 @@ import { NOTIFICATION_TYPES } from '../event';
 import type { QumuloEvent } from '../event';
 import { compileGlob, globBaseDirectory, globExtensions } from './glob';
 import type { StringPredicate } from './glob';
+import { compileNameRegex } from './regex';
 import { conditionToDocument, ruleSetHash } from './canonical';
 import type { Condition, Rule, RuleSet } from './types';
 
@@ -208,8 +209,8 @@ function compileFresh(condition: Condition, memo: Map<string, EventPredicate>): 
       return (e) => test(e.name);
     }
     case 'nameRegex': {
-      const re = new RegExp(condition.pattern, condition.flags);
-      return (e) => re.test(e.name);
+      const test = compileNameRegex(condition.pattern, condition.flags);
+      return (e) => test(e.name);
     }
     case 'directory': {
       const test = anyOf(condition.dirs.map((dir) => insideDirectory(dir, condition.subtree)));
@@ -290,15 +291,22 @@ function union(sets: Array<Set<string> | null>): Set<string> | null {
   return out;
 }
 
-function isAncestorOrSelf(dir: string, path: string): boolean {
-  return path === dir || (path.startsWith(dir) && path.charCodeAt(dir.length) === SLASH);
-}
-
-/** Drops directories that lie under another one of the set, so a path hits at most one. */
+/**
+ * Drops directories that lie under another one of the set, so a path hits at most one. Linear in
+ * the total length: each directory looks up its own ancestors in a set (not every kept one).
+ */
 function minimalDirs(dirs: string[]): string[] {
   const sorted = [...new Set(dirs)].sort((a, b) => a.length - b.length);
+  const kept = new Set<string>();
   const out: string[] = [];
-  for (const dir of sorted) if (!out.some((kept) => isAncestorOrSelf(kept, dir))) out.push(dir);
+  for (const dir of sorted) {
+    let covered = kept.has(dir);
+    for (let i = dir.indexOf('/', 1); !covered && i > 0; i = dir.indexOf('/', i + 1)) covered = kept.has(dir.slice(0, i));
+    if (!covered) {
+      kept.add(dir);
+      out.push(dir);
+    }
+  }
   return out;
 }
 

@@ -1,11 +1,13 @@
 // Glob handling for the rule language. Semantics are picomatch 4's with `{ dot: true }` (so `*` and
-// `**` also match names that start with a dot), case-sensitive, `/` as the only separator. The
-// compiler turns the common shapes (`/a/b/**`, `**/*.pdf`, `/a/*/x`-free literals, `*.tmp`, `~*`)
-// into startsWith/endsWith checks; everything else runs picomatch's precompiled RegExp. The
-// shortcuts are exact for the normalized paths events carry (no `//`, no `.`/`..` segments, no
-// trailing slash); test/rules-glob.test.ts checks them against picomatch itself.
+// `**` also match names that start with a dot), case-sensitive, `/` as the only separator; the few
+// deliberate differences are listed in glob-nfa.ts. The compiler turns the common shapes
+// (`/a/b/**`, `**/*.pdf`, literals, `*.tmp`, `~*`) into startsWith/endsWith checks; everything
+// else runs our own linear-time automaton (glob-nfa.ts) — never a backtracking RegExp, because
+// anyone who can create a file chooses the names matched here. The shortcuts are exact for the
+// normalized paths events carry (no `//`, no `.`/`..` segments, no trailing slash);
+// test/rules-glob.test.ts checks shortcuts and automaton against picomatch itself.
 
-import picomatch from 'picomatch';
+import { checkGlobSyntax, compileGlobAutomaton, GlobSyntaxError } from './glob-nfa';
 
 export const GLOB_OPTIONS = Object.freeze({ dot: true, windows: false });
 
@@ -14,7 +16,7 @@ export type StringPredicate = (value: string) => boolean;
 /** Where a glob is matched; decides which shapes are legal. */
 export type GlobTarget = 'path' | 'relativePath' | 'name';
 
-/** Characters with a meaning in picomatch; a run without them is literal text. */
+/** Characters with a meaning in a glob; a run without them is literal text. */
 const GLOB_SPECIAL = /[*?[\]{}()!+@\\|^$]/;
 // A control character in a glob is always a mistake (event paths never carry them).
 // eslint-disable-next-line no-control-regex
@@ -54,22 +56,21 @@ export function checkGlob(glob: string, target: GlobTarget): string | null {
     if (/(^|\/)\.\.?(\/|$)/.test(glob)) return `glob "${glob}" contains a "." or ".." segment: event paths are normalized and never do`;
   }
   try {
-    picomatch.makeRe(glob, GLOB_OPTIONS);
+    checkGlobSyntax(glob);
   } catch (err) {
-    return `invalid glob "${glob}": ${err instanceof Error ? err.message : String(err)}`;
+    if (err instanceof GlobSyntaxError) return `invalid glob "${glob.length > 80 ? glob.slice(0, 80) + '…' : glob}": ${err.message}`;
+    throw err;
   }
   return null;
 }
 
-/** The straightforward matcher (picomatch itself); used by the reference evaluator. */
+/** The straightforward matcher (the automaton, no shortcuts); used by the reference evaluator. */
 export function referenceGlobMatcher(glob: string): StringPredicate {
-  return picomatch(glob, GLOB_OPTIONS);
+  return compileGlobAutomaton(glob);
 }
 
-function regexMatcher(glob: string): StringPredicate {
-  const re = picomatch.makeRe(glob, GLOB_OPTIONS);
-  // picomatch's own matcher also accepts the input when it equals the glob text verbatim.
-  return (value) => value === glob || re.test(value);
+function automatonMatcher(glob: string): StringPredicate {
+  return compileGlobAutomaton(glob);
 }
 
 /** `/a/b/**`, `**` */
@@ -140,7 +141,7 @@ export function compileGlob(glob: string, target: GlobTarget): StringPredicate {
         }
       }
     }
-    return regexMatcher(glob);
+    return automatonMatcher(glob);
   }
 
   // Name globs: *S, P*, P*S, *  (P, S literal)
@@ -154,7 +155,7 @@ export function compileGlob(glob: string, target: GlobTarget): StringPredicate {
         value.length >= minLength && value.startsWith(prefix) && value.endsWith(suffix) && value.indexOf('/') === -1 && !isDotSegment(value, 0);
     }
   }
-  return regexMatcher(glob);
+  return automatonMatcher(glob);
 }
 
 /** True when value.slice(from) is exactly `.` or `..` (picomatch never lets a star match those). */
@@ -172,8 +173,10 @@ function isDotSegment(value: string, from: number): boolean {
 export function globBaseDirectory(glob: string): string | null {
   if (!glob.startsWith('/') || glob.includes('\\')) return null;
   if (isLiteral(glob)) return glob;
-  const base = picomatch.scan(glob, {}).base;
-  if (!base.startsWith('/') || base.length <= 1 || !isLiteral(base)) return null;
+  // The literal text before the first special character, up to its last slash.
+  const special = glob.search(GLOB_SPECIAL);
+  const base = glob.slice(0, glob.lastIndexOf('/', special));
+  if (base.length <= 1) return null;
   return base.replace(/\/+$/, '');
 }
 

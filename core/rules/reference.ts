@@ -1,10 +1,12 @@
-// The straightforward evaluator: walks the condition tree for every rule, uses picomatch's own
-// matchers and splits paths into segments. No indexes, no shortcuts. It defines what the rules
+// The straightforward evaluator: walks the condition tree for every rule, uses the glob automaton
+// without shortcuts and splits paths into segments. No indexes, no shortcuts. It defines what the rules
 // mean; the compiled matcher (compile.ts) must always agree with it (test/rules-property.test.ts).
 
 import type { QumuloEvent } from '../event';
 import { referenceGlobMatcher } from './glob';
 import type { StringPredicate } from './glob';
+import { compileNameRegex } from './regex';
+import type { NamePredicate } from './regex';
 import type { Condition, RuleSet } from './types';
 
 const globCache = new Map<string, StringPredicate>();
@@ -16,6 +18,18 @@ function globMatches(glob: string, value: string): boolean {
     globCache.set(glob, matcher);
   }
   return matcher(value);
+}
+
+const regexCache = new Map<string, NamePredicate>();
+
+function regexFor(pattern: string, flags: string): NamePredicate {
+  const key = flags + '/' + pattern;
+  let test = regexCache.get(key);
+  if (test === undefined) {
+    test = compileNameRegex(pattern, flags);
+    regexCache.set(key, test);
+  }
+  return test;
 }
 
 function segments(path: string): string[] {
@@ -47,7 +61,7 @@ export function evaluateCondition(condition: Condition, event: QumuloEvent): boo
     case 'name':
       return condition.globs.some((glob) => globMatches(glob, event.name));
     case 'nameRegex':
-      return new RegExp(condition.pattern, condition.flags).test(event.name);
+      return regexFor(condition.pattern, condition.flags)(event.name);
     case 'directory':
       return condition.dirs.some((dir) => isInside(dir, event.path, condition.subtree));
     case 'extension': {

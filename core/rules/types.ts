@@ -10,13 +10,13 @@ export type Condition =
   | { kind: 'not'; item: Condition }
   /** Notification type is one of `types`. */
   | { kind: 'type'; types: NotificationType[] }
-  /** picomatch globs (`dot: true`) against the absolute `event.path`. */
+  /** Globs (picomatch syntax, `dot: true`; glob-nfa.ts) against the absolute `event.path`. */
   | { kind: 'path'; globs: string[] }
-  /** picomatch globs (`dot: true`) against `event.relativePath` (relative to the watch root). */
+  /** Globs (picomatch syntax, `dot: true`; glob-nfa.ts) against `event.relativePath` (relative to the watch root). */
   | { kind: 'relativePath'; globs: string[] }
   /** Object lies inside one of `dirs` (normalized absolute paths); `subtree: false` = direct children only. */
   | { kind: 'directory'; dirs: string[]; subtree: boolean }
-  /** picomatch globs (`dot: true`) against `event.name`. */
+  /** Globs (picomatch syntax, `dot: true`; glob-nfa.ts) against `event.name`. */
   | { kind: 'name'; globs: string[] }
   /** A JavaScript regular expression tested against `event.name`. */
   | { kind: 'nameRegex'; pattern: string; flags: string }

@@ -5,6 +5,7 @@
 import { NOTIFICATION_TYPES, normalizeDirPath, isNotificationType } from '../event';
 import type { NotificationType } from '../event';
 import { checkGlob } from './glob';
+import { checkNameRegex } from './regex';
 import type { GlobTarget } from './glob';
 import type { Condition, ModeTest, NumericRange, Rule, RuleProblem, RuleSet } from './types';
 import type { DocPath, Locator } from './yaml';
@@ -32,6 +33,10 @@ const ALL_CONDITION_KEYS: readonly string[] = [...GROUP_KEYS, ...CONDITION_KEYS]
 /** Guards validation against alias bombs and absurd inputs. */
 const MAX_VISITED_NODES = 200_000;
 const MAX_DEPTH = 64;
+/** Most values one condition may list (globs, directories, extensions, owners…). */
+export const MAX_LIST_ITEMS = 10_000;
+/** Most rules (rules + watched entries) in one rule set. */
+export const MAX_RULES = 50_000;
 
 export interface ValidateOptions {
   /** Maps document locations to YAML line/column. */
@@ -178,7 +183,13 @@ class Validator {
       this.problem(path, `${what} is an empty list: give at least one value`);
       return null;
     }
+    if (items.length > MAX_LIST_ITEMS) {
+      this.problem(path, `too many values (${items.length}; at most ${MAX_LIST_ITEMS} per list): use a glob or a directory condition that covers them, or split the list over several rules`);
+      return null;
+    }
     const out: string[] = [];
+    // De-duplication through a Set: linear, whatever the list's size.
+    const seen = new Set<string>();
     let ok = true;
     items.forEach((item, index) => {
       const itemPath = Array.isArray(value) ? [...path, index] : path;
@@ -189,7 +200,8 @@ class Validator {
       } else if (item.length === 0 && !options.allowEmptyString) {
         this.problem(itemPath, `${what} must not be empty`);
         ok = false;
-      } else if (!out.includes(item)) {
+      } else if (!seen.has(item)) {
+        seen.add(item);
         out.push(item);
       }
     });
@@ -233,6 +245,10 @@ class Validator {
       if (list === null) continue;
       if (!Array.isArray(list)) {
         this.problem([section], `"${section}" must be a list of ${section === 'rules' ? 'rules' : 'watched entries'} (items starting with "- "), got ${describe(list)}`);
+        continue;
+      }
+      if (list.length > MAX_RULES) {
+        this.problem([section], `too many ${section === 'rules' ? 'rules' : 'watched entries'} (${list.length}; at most ${MAX_RULES} in one rule set)`);
         continue;
       }
       list.forEach((item, index) => {
@@ -446,10 +462,9 @@ class Validator {
           this.problem(path, `nameRegex needs a regular expression as text, e.g. nameRegex: "^invoice-\\\\d+\\\\.pdf$", got ${describe(pattern)}`);
           return null;
         }
-        try {
-          new RegExp(pattern, flags);
-        } catch (err) {
-          this.problem(path, `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`);
+        const reason = checkNameRegex(pattern, flags);
+        if (reason !== null) {
+          this.problem(path, reason);
           return null;
         }
         return { kind: 'nameRegex', pattern, flags: [...new Set(flags)].sort().join('') };
@@ -508,6 +523,7 @@ class Validator {
     const dirs = this.stringList(value, path, 'a directory');
     if (dirs === null) return null;
     const out: string[] = [];
+    const seen = new Set<string>();
     let ok = true;
     dirs.forEach((dir, index) => {
       const itemPath = Array.isArray(value) ? [...path, index] : path;
@@ -522,7 +538,10 @@ class Validator {
         ok = false;
       } else {
         const normalized = normalizeDirPath(dir);
-        if (!out.includes(normalized)) out.push(normalized);
+        if (!seen.has(normalized)) {
+          seen.add(normalized);
+          out.push(normalized);
+        }
       }
     });
     return ok ? out : null;
@@ -548,6 +567,7 @@ class Validator {
     const raw = this.stringList(values, path, 'an extension', { allowEmptyString: true, numbersAsText: true });
     if (raw === null) return null;
     const out: string[] = [];
+    const seen = new Set<string>();
     let ok = true;
     raw.forEach((item, index) => {
       const itemPath = Array.isArray(values) ? [...path, index] : path;
@@ -559,7 +579,10 @@ class Validator {
         return;
       }
       const normalized = caseSensitive ? bare : bare.toLowerCase();
-      if (!out.includes(normalized)) out.push(normalized);
+      if (!seen.has(normalized)) {
+        seen.add(normalized);
+        out.push(normalized);
+      }
     });
     return ok ? { kind: 'extension', values: out, caseSensitive } : null;
   }

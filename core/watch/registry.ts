@@ -77,6 +77,8 @@ export interface RegistryOptions {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   idleTimeoutMs?: number;
+  /** How long a stream must stay open before the back-off starts over (default 10 s). */
+  healthyAfterMs?: number;
 }
 
 type Notice =
@@ -144,6 +146,7 @@ export class WatchRegistry {
       backoffInitialMs: options.backoffInitialMs ?? 1_000,
       backoffMaxMs: options.backoffMaxMs ?? 30_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      healthyAfterMs: options.healthyAfterMs ?? 10_000,
     };
   }
 
@@ -226,6 +229,7 @@ export class WatchRegistry {
       backoffInitialMs: this.options.backoffInitialMs,
       backoffMaxMs: this.options.backoffMaxMs,
       idleTimeoutMs: this.options.idleTimeoutMs,
+      healthyAfterMs: this.options.healthyAfterMs,
     });
     const entry: Entry = { key, watchId, subscription, lease, retired: [], slots: new Map() };
     subscription.on('event', (event) => this.dispatch(entry, event));

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { QumuloEvent } from '../../core/event';
+import { displaySafe } from '../../core/display';
 import {
   AllStopRefusal,
   AllStopStore,
@@ -184,7 +185,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       const stopState = allStop.store.get(allStop.key);
       if (stopState.active && warnedFor !== stopState.since) {
         warnedFor = stopState.since;
-        node.warn(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`);
+        node.warn(displaySafe(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`));
       }
       const controller = new AbortController();
       const ctx: ActionContext = {

@@ -7,10 +7,13 @@ export interface StatusDot {
   text: string;
 }
 
+import { displaySafe } from '../../core/display';
+
 const MAX_TEXT = 60;
 
+/** Short, and with control/bidi characters of file names or server texts shown escaped. */
 function clip(text: string): string {
-  return text.length > MAX_TEXT ? text.slice(0, MAX_TEXT - 1) + '…' : text;
+  return displaySafe(text, MAX_TEXT);
 }
 
 export const status = {
@@ -76,5 +79,65 @@ export class Throttle<T> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.pending = null;
+  }
+}
+
+/**
+ * Reports a stream of similar problems without flooding the log or Catch nodes: the first `burst`
+ * of each `intervalMs` window at once, the rest held back and reported as one item when the window
+ * ends, carrying how many it stands for (`suppressed`; the latest item is the one shown). Nothing
+ * is lost from the count.
+ */
+export class RateLimitedReports<T> {
+  private timer: NodeJS.Timeout | null = null;
+  private windowStart = -Infinity;
+  private inWindow = 0;
+  private held: T | null = null;
+  private suppressed = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly burst: number,
+    private readonly emit: (item: T, suppressed: number) => void,
+  ) {}
+
+  report(item: T): void {
+    const now = Date.now();
+    if (this.timer === null && now - this.windowStart >= this.intervalMs) {
+      this.windowStart = now;
+      this.inWindow = 0;
+    }
+    if (this.timer === null && this.inWindow < this.burst) {
+      this.inWindow++;
+      this.emit(item, 0);
+      return;
+    }
+    this.held = item;
+    this.suppressed++;
+    if (this.timer === null) {
+      this.timer = setTimeout(() => this.flush(), Math.max(0, this.windowStart + this.intervalMs - now));
+      this.timer.unref();
+    }
+  }
+
+  /** Reports what is held back now (also called by the timer); starts a new window. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.held === null) return;
+    const item = this.held;
+    const suppressed = this.suppressed;
+    this.held = null;
+    this.suppressed = 0;
+    this.windowStart = Date.now();
+    this.inWindow = this.burst;
+    this.emit(item, suppressed);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.held = null;
+    this.suppressed = 0;
   }
 }
