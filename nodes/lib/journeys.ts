@@ -62,6 +62,7 @@ const handlingNodes: RuntimeNode[] = [];
 const handlingIds: Array<string | undefined> = [];
 /** Tracked messages by object, for done() of a message whose _msgid the node deleted (split). */
 const trackedObjects = new WeakMap<object, string>();
+const MAX_HANDLING_DEPTH = 64;
 
 let users = 0;
 let label = '';
@@ -135,6 +136,12 @@ export function acquireJourneyHooks(RED: NodeAPI): void {
       journeys.received(id, node, isRunning(node), node.type === 'catch', reportsCompletion(node));
     } else {
       id = undefined;
+    }
+    // Handlers nest only through direct receive() calls (Catch, link call): a deep stack means
+    // some hook halted a message before postReceive; start over rather than grow.
+    if (handlingNodes.length >= MAX_HANDLING_DEPTH) {
+      handlingNodes.length = 0;
+      handlingIds.length = 0;
     }
     handlingNodes.push(node);
     handlingIds.push(id);
