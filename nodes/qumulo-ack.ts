@@ -3,14 +3,19 @@
 // confirmed the XACK, then the message goes on unchanged (handy for logging / metrics).
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { findAckTarget } from '../core/redis/registry';
+import { awaitAckTarget } from '../core/redis/registry';
 import { status } from './lib/status';
+
+/** How long a message waits for its in node while a deploy restarts it. */
+const WAIT_FOR_CONSUMER_MS = 10_000;
 
 interface RedisInfo {
   stream?: unknown;
   group?: unknown;
   id?: unknown;
 }
+
+class NoConsumerError extends Error {}
 
 export = function register(RED: NodeAPI): void {
   function QumuloAckNode(this: Node, config: NodeDef): void {
@@ -26,28 +31,33 @@ export = function register(RED: NodeAPI): void {
         done(new Error('msg.redis is missing or incomplete (stream, group, id): only messages from a qumulo-redis-in node can be acknowledged'));
         return;
       }
-      const target = findAckTarget(redis.stream, redis.group, redis.id);
-      if (!target) {
-        node.status(status.error('no consumer running'));
-        done(new Error(`no qumulo-redis-in node for stream "${redis.stream}", group "${redis.group}" is running in this Node-RED; entry ${redis.id} stays pending and will be delivered again`));
-        return;
-      }
-      target.ack(redis.id).then(
-        () => {
-          acked++;
-          const now = Date.now();
-          if (now - lastShown > 500) {
-            lastShown = now;
-            node.status(status.ok(`acked ${acked}`));
-          }
-          send(msg);
-          done();
-        },
-        (err: Error) => {
-          node.status(status.error(err.message));
-          done(new Error(`XACK of ${redis.id} failed: ${err.message} (retried in the background; the entry may be delivered again)`));
-        },
-      );
+      const { stream, group, id } = redis as { stream: string; group: string; id: string };
+      awaitAckTarget(stream, group, id, WAIT_FOR_CONSUMER_MS)
+        .then((target) => {
+          if (!target) throw new NoConsumerError(`no qumulo-redis-in node for stream "${stream}", group "${group}" is running in this Node-RED; entry ${id} stays pending and will be delivered again`);
+          return target.ack(id);
+        })
+        .then(
+          () => {
+            acked++;
+            const now = Date.now();
+            if (now - lastShown > 500) {
+              lastShown = now;
+              node.status(status.ok(`acked ${acked}`));
+            }
+            send(msg);
+            done();
+          },
+          (err: Error) => {
+            if (err instanceof NoConsumerError) {
+              node.status(status.error('no consumer running'));
+              done(err);
+              return;
+            }
+            node.status(status.error(err.message));
+            done(new Error(`XACK of ${id} failed: ${err.message} (retried in the background; the entry may be delivered again)`));
+          },
+        );
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

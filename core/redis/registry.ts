@@ -10,6 +10,8 @@ export interface AckTarget {
 }
 
 const consumers = new Map<string, Set<AckTarget>>();
+/** Callers waiting for a consumer of a group to register (a deploy is restarting its in node). */
+const waiting = new Map<string, Set<() => void>>();
 
 function registryKey(stream: string, group: string): string {
   return `${stream}\u0000${group}`;
@@ -23,6 +25,11 @@ export function registerConsumer(stream: string, group: string, target: AckTarge
     consumers.set(key, set);
   }
   set.add(target);
+  const waiters = waiting.get(key);
+  if (waiters) {
+    waiting.delete(key);
+    for (const wake of waiters) wake();
+  }
   return () => {
     const current = consumers.get(key);
     if (!current) return;
@@ -41,4 +48,33 @@ export function findAckTarget(stream: string, group: string, id: string): AckTar
     fallback ??= target;
   }
   return fallback;
+}
+
+/**
+ * Like findAckTarget, but while no consumer of the group runs (a deploy is restarting the in node)
+ * waits up to `waitMs` for one to register. Undefined if none did.
+ */
+export async function awaitAckTarget(stream: string, group: string, id: string, waitMs: number): Promise<AckTarget | undefined> {
+  const found = findAckTarget(stream, group, id);
+  if (found || waitMs <= 0) return found;
+  const key = registryKey(stream, group);
+  await new Promise<void>((resolve) => {
+    let set = waiting.get(key);
+    if (!set) {
+      set = new Set();
+      waiting.set(key, set);
+    }
+    const waiters = set;
+    const wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(wake);
+      if (waiters.size === 0 && waiting.get(key) === waiters) waiting.delete(key);
+      resolve();
+    }, waitMs);
+    waiters.add(wake);
+  });
+  return findAckTarget(stream, group, id);
 }
