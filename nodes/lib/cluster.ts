@@ -2,6 +2,7 @@
 // settings become QumuloClientOptions, and how a user node gets the cluster and its client.
 
 import type { Node, NodeAPI } from 'node-red';
+import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import type { QumuloClient, QumuloClientOptions } from '../../core/qumulo/client';
 import { status, type StatusDot } from './status';
 
@@ -56,13 +57,12 @@ export function resolveEnv(value: unknown): string {
 
 /** Turns the config node's properties and credentials into client options, or explains what is missing. */
 export function clientOptionsFromConfig(config: ClusterConfig, credentials: ClusterCredentials | undefined): QumuloClientOptions {
-  const host = resolveEnv(config.host);
-  if (!host) throw new Error('no host configured');
+  const hostText = resolveEnv(config.host);
+  if (!hostText) throw new Error('no host configured');
+  const host = parseClusterHost(hostText);
   const protocolText = resolveEnv(config.protocol) || 'https';
   if (protocolText !== 'https' && protocolText !== 'http') throw new Error(`protocol must be https or http, not ${JSON.stringify(protocolText)}`);
-  const portText = resolveEnv(config.port);
-  const port = portText === '' ? 8000 : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${JSON.stringify(portText)}`);
+  const port = parseClusterPort(resolveEnv(config.port));
   const concurrencyText = resolveEnv(config.maxConcurrency);
   const maxConcurrency = concurrencyText === '' ? 8 : Number(concurrencyText);
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error(`invalid max concurrency ${JSON.stringify(concurrencyText)}`);
