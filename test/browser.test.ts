@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { type Chromium, type ConsoleProblems, type NpmStart, launchChromium, screenshot, startNpmStart, watchConsole } from './support/browser';
+import { FIELD_CASES } from './support/field-cases';
 import { type RedisServer, startRedisServer } from './support/redis-server';
 import { type Example, type FlowNode, type TestSmtp, REPO_ROOT, bundleTypes, configTypes, readPackage, startSmtp, validate, waitUntil } from './support/shipping';
 
@@ -549,6 +550,112 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       assert.equal(created.length, 1, `${type}: the config dialog did not add a node`);
       const selected = await page.evaluate(([nodeId, prop]) => (window as unknown as { RED: { nodes: { node(i: string): Record<string, unknown> } } }).RED.nodes.node(nodeId)[prop], [id, property]);
       assert.equal(selected, created[0].id, `${user}.${property} does not use the new ${type}`);
+    }
+  });
+
+  describe('4b. a bad value in every validated field turns the field red and puts the warning triangle on the node', () => {
+    // The table test/editor-validators.test.ts holds to the core parsers; here the first bad value
+    // of each field is typed into the real dialog.
+    const cases = FIELD_CASES.filter((c, i) => c.bad.length > 0 && FIELD_CASES.findIndex((o) => o.type === c.type && o.field === c.field && o.bad.length > 0) === i);
+    /** What makes a node of the type valid before the bad value goes in (fields the defaults leave empty). */
+    const BASELINE: Record<string, Record<string, unknown>> = {
+      'qumulo-cluster': { host: '127.0.0.1', port: '8000' },
+      'qumulo-email': { host: 'smtp.example.com', from: 'qumulo-flow@example.com', to: 'ops@example.com' },
+      'qumulo-redis': { url: 'redis://127.0.0.1:6379' },
+    };
+    let workspace = '';
+    let slot = 0;
+
+    before(async () => {
+      workspace = await page.evaluate(() => (window as unknown as { RED: { workspaces: { add(): { id: string } } } }).RED.workspaces.add().id);
+    });
+
+    /** Adds a node of `type` (defaults + baseline + props) to the test's tab through the import API; its config nodes are valid ones. */
+    async function addNode(type: string, props: Record<string, unknown>): Promise<{ id: string; config: boolean }> {
+      const position = slot++;
+      return page.evaluate(
+        ([t, extra, baseline, z, n]) => {
+          type Def = { category: string; defaults: Record<string, { value: unknown; type?: string }> };
+          const RED = (window as unknown as {
+            RED: { nodes: { getType(t: string): Def; id(): string }; view: { importNodes(nodes: unknown[], opts?: unknown): void }; workspaces: { show(z: string): void } };
+          }).RED;
+          const def = RED.nodes.getType(t);
+          const make = (type: string, more: Record<string, unknown>) => {
+            const d = RED.nodes.getType(type);
+            const node: Record<string, unknown> = { id: RED.nodes.id(), type };
+            for (const [k, v] of Object.entries(d.defaults)) node[k] = JSON.parse(JSON.stringify(v.value ?? ''));
+            return Object.assign(node, (baseline as Record<string, Record<string, unknown>>)[type] ?? {}, more);
+          };
+          const nodes: Record<string, unknown>[] = [];
+          const node = make(t, extra as Record<string, unknown>);
+          for (const [k, d] of Object.entries(def.defaults)) {
+            if (d.type && d.type.startsWith('qumulo-')) {
+              const cfg = make(d.type, {});
+              nodes.push(cfg);
+              node[k] = cfg.id;
+            }
+          }
+          const config = def.category === 'config';
+          if (!config) Object.assign(node, { z, x: 180 + (Number(n) % 4) * 260, y: 60 + (Math.floor(Number(n) / 4) % 12) * 60, wires: [] });
+          nodes.push(node);
+          RED.workspaces.show(z as string);
+          RED.view.importNodes(nodes, { generateIds: false, touchImport: true });
+          return { id: node.id as string, config };
+        },
+        [type, props, BASELINE, workspace, position] as const,
+      );
+    }
+
+    async function validity(id: string): Promise<boolean | undefined> {
+      return page.evaluate((nodeId) => (window as unknown as { RED: { nodes: { node(i: string): { valid?: boolean } } } }).RED.nodes.node(nodeId).valid, id);
+    }
+
+    for (const c of cases) {
+      it(`${c.type}.${c.field} = ${JSON.stringify(c.bad[0])}`, async () => {
+        const consoleMark = consoleProblems.mark();
+        const { id, config } = await addNode(c.type, c.props ?? {});
+        assert.equal(await validity(id), true, `${c.type} is not valid before the bad value`);
+        const prefix = config ? 'node-config-input-' : 'node-input-';
+        const ok = config ? '#node-config-dialog-ok' : '#node-dialog-ok';
+        if (config) {
+          await page.evaluate(([type, nodeId]) => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', type, nodeId), [c.type, id]);
+        } else {
+          await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).first().dblclick();
+        }
+        await page.locator(ok).waitFor();
+        const field = page.locator(`#${prefix}${c.field}`);
+        await field.waitFor({ state: 'attached' });
+        if (await field.isVisible()) {
+          await field.fill(c.bad[0]);
+          await field.press('Tab');
+        } else {
+          // In a section the dialog folds away until a checkbox or select opens it: set it as the form would.
+          await field.evaluate((el, v) => {
+            const $ = (window as unknown as { $: (e: Element) => { val(v: string): { trigger(e: string): void } } }).$;
+            $(el).val(v).trigger('change');
+          }, c.bad[0]);
+        }
+        await page.waitForFunction((sel) => document.querySelector(sel)?.classList.contains('input-error') === true, `#${prefix}${c.field}`, { timeout: 5_000 }).catch(() => undefined);
+        const red = await field.evaluate((el) => el.classList.contains('input-error') || !!el.nextElementSibling?.classList.contains('input-error'));
+        assert.ok(red, `#${prefix}${c.field} is not red with ${JSON.stringify(c.bad[0])}`);
+        if (await field.isVisible()) {
+          // Hovering the red field shows why (a two-argument validator's message, from the catalogue).
+          await field.hover();
+          const tip = page.locator('.red-ui-popover:visible .red-ui-popover-content').last();
+          await tip.waitFor({ timeout: 5_000 });
+          const text = ((await tip.textContent()) ?? '').trim();
+          assert.ok(text.length > 0 && !/\.errors\./.test(text), `${c.type}.${c.field}: tooltip "${text}"`);
+        }
+        await screenshot(page, `invalid-${c.type}-${c.field}`);
+        await page.locator(ok).click();
+        await page.locator(ok).waitFor({ state: 'detached' });
+        assert.equal(await validity(id), false, `${c.type} is not marked invalid after Done`);
+        if (!config) {
+          const triangle = page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-error`).first();
+          assert.ok(await triangle.isVisible(), `${c.type}: no warning triangle on the canvas`);
+        }
+        assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
+      });
     }
   });
 

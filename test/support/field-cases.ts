@@ -115,5 +115,5 @@ export const FIELD_CASES: FieldCase[] = [
   { type: 'qumulo-redis', field: 'database', good: ['', '0', '15'], bad: ['-1', '1.5', 'db0'], core: (v) => connectionConfigFrom({ url: 'redis://127.0.0.1', database: v } as never, undefined, 'n') },
   { type: 'qumulo-filter', field: 'debounce', good: ['', '0', '250'], bad: ['-1', 'x'], props: { source: 'file', file: 'rules.yml' } },
   { type: 'qumulo-filter', field: 'enrichTtl', good: ['', '0', '5'], bad: ['-1', 'x'], props: { enrich: true } },
-  { type: 'qumulo-filter', field: 'file', good: ['rules.yml', '/data/rules.yml'], bad: [''], props: { source: 'file' } },
+  { type: 'qumulo-filter', field: 'file', good: ['rules.yml', '/data/rules.yml'], bad: [''], props: { source: 'file', file: 'rules.yml' } },
 ];
