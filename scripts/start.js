@@ -9,7 +9,8 @@
 // Other knobs: PORT (editor, 1880), HOST (editor listen address, 127.0.0.1),
 //   NODE_RED_CREDENTIAL_SECRET, QUMULO_FLOW_USER_DIR (.node-red-user), QUMULO_FLOW_DEMO_DIR
 //   (demo-data), QUMULO_SIM_PORT (18000).
-// No Redis needed. Stops cleanly on SIGINT/SIGTERM.
+// The examples read all of these from the environment (${QUMULO_HOST} …, ${REDIS_URL}); REDIS_URL
+// defaults to redis://127.0.0.1:6379 (only the Redis examples need one). Stops cleanly on SIGINT/SIGTERM.
 'use strict';
 
 const fs = require('node:fs');
@@ -62,6 +63,17 @@ async function startSimulator() {
   return sim;
 }
 
+/** A URL for the log, without a password in it. */
+function redactUrl(text) {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
 function useRealCluster() {
   const env = process.env;
   env.QUMULO_PORT = env.QUMULO_PORT || '8000';
@@ -102,6 +114,9 @@ function post(url, body, headers) {
 
 async function main() {
   const sim = process.env.QUMULO_HOST ? (useRealCluster(), null) : await startSimulator();
+  // The Redis examples read REDIS_URL (npm start runs no Redis: start a redis-server for them).
+  process.env.REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  log(`Redis for the examples: REDIS_URL=${redactUrl(process.env.REDIS_URL)}`);
 
   const RED = require('node-red');
   fs.mkdirSync(userDir, { recursive: true });

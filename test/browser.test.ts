@@ -18,21 +18,21 @@ import type { Page } from 'playwright-core';
 import { type Chromium, type ConsoleProblems, type NpmStart, launchChromium, screenshot, startNpmStart, watchConsole } from './support/browser';
 import { FIELD_CASES } from './support/field-cases';
 import { type RedisServer, startRedisServer } from './support/redis-server';
-import { type Example, type FlowNode, type TestSmtp, REPO_ROOT, bundleTypes, configTypes, readPackage, startSmtp, validate, waitUntil } from './support/shipping';
+import { type Example, type FlowNode, type TestSmtp, IRREVERSIBLE_ACTIONS, REPO_ROOT, bundleTypes, configTypes, readPackage, startSmtp, validate, waitUntil } from './support/shipping';
 
 const PACKAGE = readPackage();
 const EXAMPLES: Example[] = validate.listExamples(REPO_ROOT);
 const UI_TIMEOUT = 60_000;
 
-/** Where an example's nodes name outside services, and what the test types into their dialogs instead. */
+/**
+ * Where an example's nodes name outside services, and what the test types into their dialogs. The
+ * cluster and Redis nodes read QUMULO_* and REDIS_URL, which npm start sets (the simulator) and this
+ * test passes on (its redis-server); only the e-mail server is typed in.
+ */
 interface Services {
-  simPort: number;
-  redisUrl?: string;
   smtp?: { host: string; port: number };
 }
 const SERVICE_FIELDS: Record<string, { config: boolean; fields(s: Services): Record<string, string> | null }> = {
-  'qumulo-cluster': { config: true, fields: (s) => ({ host: '127.0.0.1', port: String(s.simPort), protocol: 'http' }) },
-  'qumulo-redis': { config: true, fields: (s) => (s.redisUrl ? { mode: 'standalone', url: s.redisUrl } : null) },
   'qumulo-email': { config: false, fields: (s) => (s.smtp ? { host: s.smtp.host, port: String(s.smtp.port), security: 'none' } : null) },
 };
 
@@ -59,7 +59,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
     this.timeout(300_000);
     if (allExampleNodes.some((n) => n.type === 'qumulo-redis')) redis = await startRedisServer({ appendOnly: true });
     if (allExampleNodes.some((n) => n.type === 'qumulo-email')) smtp = await startSmtp();
-    app = await startNpmStart();
+    app = await startNpmStart(redis ? { REDIS_URL: redis.url } : {});
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT);
@@ -220,7 +220,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
 
   /** Types this test's service addresses into the example's cluster / Redis / email dialogs. */
   async function pointAtTestServices(example: Example): Promise<void> {
-    const services: Services = { simPort: app!.simPort, redisUrl: redis?.url, smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined };
+    const services: Services = { smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined };
     for (const node of example.flow!) {
       const spec = SERVICE_FIELDS[node.type];
       const fields = spec?.fields(services);
@@ -305,6 +305,81 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
     return page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20').allTextContents();
   }
 
+  /** Pairs of the example's nodes whose boxes overlap on the canvas (sizes as the editor drew them). */
+  async function overlaps(example: Example): Promise<string[]> {
+    const tab = example.flow!.find((n) => n.type === 'tab');
+    if (tab) await showTab(tab.id);
+    return page.evaluate((ids) => {
+      type N = { id: string; name?: string; type: string; x: number; y: number; w: number; h: number };
+      const RED = (window as unknown as { RED: { nodes: { node(id: string): N | null } } }).RED;
+      const boxes = ids.map((id) => RED.nodes.node(id)).filter((n): n is N => !!n && typeof n.x === 'number' && typeof n.w === 'number');
+      const out: string[] = [];
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i];
+          const b = boxes[j];
+          if (Math.abs(a.x - b.x) < (a.w + b.w) / 2 && Math.abs(a.y - b.y) < (a.h + b.h) / 2) out.push(`${a.name || a.type} (${a.id}) overlaps ${b.name || b.type} (${b.id})`);
+        }
+      }
+      return out;
+    }, example.flow!.map((n) => n.id));
+  }
+
+  describe('2a. two examples imported one after the other share one cluster and one Redis node', () => {
+    it('the second import reuses the config nodes (Import copy), and both deploy without warnings', async () => {
+      const [first, second] = [EXAMPLES.find((e) => /^00 - /.test(e.name)), EXAMPLES.find((e) => /Full pipeline/.test(e.name))];
+      assert.ok(first?.flow && second?.flow, 'quick start or full pipeline example missing');
+      const consoleMark = consoleProblems.mark();
+      await importExample(first);
+      // The same again through the menu: Node-RED says some nodes already exist (the shared config nodes).
+      await page.click('#red-ui-header-button-sidemenu');
+      await page.click('#menu-item-import');
+      await page.click('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a');
+      const tree = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+      for (const part of [PACKAGE.name, ...second.name.split('/')]) {
+        const label = tree.locator('.red-ui-treeList-label-text').getByText(part, { exact: true });
+        await label.waitFor();
+        await label.click();
+      }
+      await page.locator('#red-ui-clipboard-dialog-ok').click();
+      const copy = page.locator('.red-ui-notification button').filter({ hasText: /import copy/i });
+      await copy.waitFor();
+      await screenshot(page, 'import-second-example');
+      await copy.click();
+      await waitUntil(async () => (await editorNodes()).some((n) => n.type === 'qumulo-redis-in' || n.type === 'qumulo-redis-out'), UI_TIMEOUT, 'second example imported', 100);
+      // (the starter flow's own cluster node aside)
+      const configs = (await editorNodes()).filter((n) => (n.type === 'qumulo-cluster' || n.type === 'qumulo-redis') && n.id !== 'qf-starter-cluster');
+      assert.deepEqual(configs.map((n) => `${n.type} ${n.id}`).sort(), ['qumulo-cluster qf-cluster', 'qumulo-redis qf-redis'], 'config nodes after importing two examples');
+      await pointAtTestServices(second);
+      await clickDeploy();
+      assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
+      // Leave a clean editor for the next tests: remove both tabs and the config nodes.
+      await page.evaluate(() => {
+        type N = { id: string; type: string; z?: string };
+        const RED = (window as unknown as {
+          RED: {
+            nodes: { eachWorkspace(cb: (w: { id: string; label: string }) => void): void; workspace(id: string): unknown; eachConfig(cb: (n: N) => void): void; remove(id: string): void; dirty(d: boolean): void };
+            workspaces: { delete(ws: unknown): void };
+            view: { redraw(full: boolean): void };
+          };
+        }).RED;
+        const tabs: string[] = [];
+        RED.nodes.eachWorkspace((w) => {
+          if (!/starter/.test(w.label)) tabs.push(w.id);
+        });
+        for (const id of tabs) RED.workspaces.delete(RED.nodes.workspace(id));
+        const configs: string[] = [];
+        RED.nodes.eachConfig((n) => {
+          if (n.type.startsWith('qumulo-') && n.id !== 'qf-starter-cluster') configs.push(n.id);
+        });
+        for (const id of configs) RED.nodes.remove(id);
+        RED.nodes.dirty(true);
+        RED.view.redraw(true);
+      });
+      await clickDeploy();
+    });
+  });
+
   describe('2. every example imports from Import → Examples and deploys with the Deploy button', () => {
     for (const example of EXAMPLES) {
       it(`"${example.name}"`, async () => {
@@ -315,6 +390,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
 
         const imported = await importExample(example);
         assert.deepEqual(imported.filter((n) => n.valid === false), [], 'nodes the editor marks invalid after import');
+        assert.deepEqual(await overlaps(example), [], 'nodes that overlap on the canvas');
         await pointAtTestServices(example);
         await clickDeploy();
         const states = await settled(example);
@@ -359,6 +435,16 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       const errorsBefore = (await debugErrors()).length;
       await importExample(pipeline);
       await pointAtTestServices(pipeline);
+      // The example ships its irreversible actions as a dry run; untick it as its description says.
+      const tabId = pipeline.flow.find((n) => n.type === 'tab')?.id;
+      if (tabId) await showTab(tabId);
+      for (const node of pipeline.flow.filter((n) => n.dryRun === true && IRREVERSIBLE_ACTIONS.includes(n.type))) {
+        await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${node.id}"] .red-ui-flow-node`).first().dblclick();
+        await page.locator('#node-dialog-ok').waitFor();
+        await page.locator('#node-input-dryRun').uncheck();
+        await page.locator('#node-dialog-ok').click();
+        await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+      }
       await clickDeploy();
       await settled(pipeline);
       const tab = pipeline.flow.find((n) => n.type === 'tab');
