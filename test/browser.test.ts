@@ -326,7 +326,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
   }
 
   describe('2a. two examples imported one after the other share one cluster and one Redis node', () => {
-    it('the second import reuses the config nodes (Import copy), and both deploy without warnings', async () => {
+    it('the second import keeps the existing config nodes (View nodes… → Import selected), and both deploy without warnings', async () => {
       const [first, second] = [EXAMPLES.find((e) => /^00 - /.test(e.name)), EXAMPLES.find((e) => /Full pipeline/.test(e.name))];
       assert.ok(first?.flow && second?.flow, 'quick start or full pipeline example missing');
       const consoleMark = consoleProblems.mark();
@@ -342,10 +342,14 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         await label.click();
       }
       await page.locator('#red-ui-clipboard-dialog-ok').click();
-      const copy = page.locator('.red-ui-notification button').filter({ hasText: /import copy/i });
-      await copy.waitFor();
+      // View nodes… lists them (the existing shared config nodes are left unticked), Import selected keeps ids.
+      const view = page.locator('.red-ui-notification button').filter({ hasText: /view nodes/i });
+      await view.waitFor();
+      await view.click();
+      const importSelected = page.locator('#red-ui-clipboard-dialog-import-conflict');
+      await importSelected.waitFor();
       await screenshot(page, 'import-second-example');
-      await copy.click();
+      await importSelected.click();
       await waitUntil(async () => (await editorNodes()).some((n) => n.type === 'qumulo-redis-in' || n.type === 'qumulo-redis-out'), UI_TIMEOUT, 'second example imported', 100);
       // (the starter flow's own cluster node aside)
       const configs = (await editorNodes()).filter((n) => (n.type === 'qumulo-cluster' || n.type === 'qumulo-redis') && n.id !== 'qf-starter-cluster');

@@ -91,6 +91,18 @@ describe('shipping: npm package and Docker files', function () {
       for (const required of ['package.json', 'LICENSE', 'flows/starter.json']) assert.ok(files.includes(required), `${required} not packed`);
     });
 
+    it('ships no source maps (their .ts sources are not shipped either) and no compiled tests or benchmarks', () => {
+      assert.deepEqual(files.filter((f) => f.endsWith('.map')), []);
+      assert.deepEqual(files.filter((f) => /(^|\/)(test|bench|test-artifacts)\//.test(f) || /\.test\.js$/.test(f)), []);
+    });
+
+    it('declares the simulator as a command (bin qumulo-flow-sim → a packed script with a node shebang)', () => {
+      const bin = (PACKAGE as unknown as { bin?: Record<string, string> }).bin ?? {};
+      assert.equal(bin['qumulo-flow-sim'], 'dist/sim/cli.js');
+      assert.ok(files.includes('dist/sim/cli.js'), 'dist/sim/cli.js not packed');
+      assert.match(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'sim', 'cli.js'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    });
+
     it('leaves out sources, tests, benchmarks, Docker files and local state', () => {
       const unwanted = files.filter(
         (f) =>
@@ -170,6 +182,29 @@ describe('shipping: npm package and Docker files', function () {
       assert.ok(!fs.existsSync(path.join(installed, 'test')), 'tests shipped');
       const userPkg = JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
       assert.ok(userPkg.dependencies[PACKAGE.name], 'not recorded in the user dir package.json (palette manager would not list it)');
+    });
+
+    it('starts the simulator from the installed package (node_modules/.bin/qumulo-flow-sim) and prints the QUMULO_* settings for the examples', async function () {
+      this.timeout(60_000);
+      const bin = path.join(userDir, 'node_modules', '.bin', 'qumulo-flow-sim');
+      assert.ok(fs.existsSync(bin), 'npm did not link the qumulo-flow-sim command');
+      const root = path.join(workDir, 'sim-root');
+      const sim = spawn(bin, ['--port', '0', '--root', root], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      sim.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      sim.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+      try {
+        await waitUntil(() => /QUMULO_PORT=\d+/.test(out) || sim.exitCode !== null, 30_000, `simulator banner:\n${out}`, 50);
+        const port = /QUMULO_PORT=(\d+)/.exec(out)?.[1];
+        assert.ok(port, out);
+        assert.match(out, /QUMULO_HOST=127\.0\.0\.1 QUMULO_PORT=\d+ QUMULO_PROTOCOL=http QUMULO_USERNAME=admin QUMULO_PASSWORD=admin/);
+        const version = await fetch(`http://127.0.0.1:${port}/v1/version`);
+        assert.equal(version.status, 200);
+      } finally {
+        const exited = new Promise((r) => sim.once('exit', r));
+        sim.kill('SIGTERM');
+        await exited;
+      }
     });
 
     it('loads every node type of package.json from the user directory (GET /nodes)', async () => {
