@@ -3,6 +3,7 @@
 // machine (connecting / connected / reconnecting / error / closed) the node adapters mirror.
 import { EventEmitter } from 'node:events';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { redisErrorText } from './errors';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
@@ -192,7 +193,7 @@ export function watchClient(client: RedisClient, onStatus: (status: ConnectionSt
     emit({ state: 'connected' });
   };
   const onError = (err: Error) => {
-    lastError = err.message || String(err);
+    lastError = redisErrorText(err);
     if (current.state !== 'connected') emit({ state: 'error', error: lastError });
   };
   const onReconnecting = () => emit(lastError ? { state: 'error', error: lastError } : { state: 'reconnecting' });

@@ -3,6 +3,7 @@
 // that turns Node-RED's message hooks into "ack after the work is done".
 export * from './encoding';
 export * from './connection';
+export * from './errors';
 export * from './writer';
 export * from './consumer';
 export * from './journeys';
