@@ -354,6 +354,18 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       // (the starter flow's own cluster node aside)
       const configs = (await editorNodes()).filter((n) => (n.type === 'qumulo-cluster' || n.type === 'qumulo-redis') && n.id !== 'qf-starter-cluster');
       assert.deepEqual(configs.map((n) => `${n.type} ${n.id}`).sort(), ['qumulo-cluster qf-cluster', 'qumulo-redis qf-redis'], 'config nodes after importing two examples');
+      // Opening the shared cluster node and pressing Update keeps every ${ENV} reference (the
+      // protocol select included).
+      const before = await page.evaluate(() => JSON.stringify((window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node('qf-cluster'), ['host', 'port', 'protocol', 'ca']));
+      await page.evaluate(() => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', 'qumulo-cluster', 'qf-cluster'));
+      await page.locator('#node-config-dialog-ok').waitFor();
+      await page.locator('#node-config-input-host').waitFor({ state: 'attached' });
+      await screenshot(page, 'dialog-shared-cluster');
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
+      const after = await page.evaluate(() => JSON.stringify((window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node('qf-cluster'), ['host', 'port', 'protocol', 'ca']));
+      assert.equal(after, before);
+      assert.match(after, /"protocol":"\$\{QUMULO_PROTOCOL\}"/);
       await pointAtTestServices(second);
       await clickDeploy();
       assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
