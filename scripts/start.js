@@ -63,17 +63,6 @@ async function startSimulator() {
   return sim;
 }
 
-/** A URL for the log, without a password in it. */
-function redactUrl(text) {
-  try {
-    const url = new URL(text);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(not a URL)';
-  }
-}
-
 function useRealCluster() {
   const env = process.env;
   env.QUMULO_PORT = env.QUMULO_PORT || '8000';
@@ -114,9 +103,8 @@ function post(url, body, headers) {
 
 async function main() {
   const sim = process.env.QUMULO_HOST ? (useRealCluster(), null) : await startSimulator();
-  // The Redis examples read REDIS_URL (npm start runs no Redis: start a redis-server for them).
+  // The Redis examples read REDIS_URL (npm start itself needs no Redis: run a redis-server for them).
   process.env.REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  log(`Redis for the examples: REDIS_URL=${redactUrl(process.env.REDIS_URL)}`);
 
   const RED = require('node-red');
   fs.mkdirSync(userDir, { recursive: true });

@@ -742,9 +742,11 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         assert.ok(red, `#${prefix}${c.field} is not red with ${JSON.stringify(c.bad[0])}`);
         if (await field.isVisible()) {
           // Hovering the red field shows why (a two-argument validator's message, from the catalogue).
+          // (the tooltip opens 750 ms after the pointer enters the field: enter it afresh)
+          await page.mouse.move(0, 0);
           await field.hover();
           const tip = page.locator('.red-ui-popover:visible .red-ui-popover-content').last();
-          await tip.waitFor({ timeout: 5_000 });
+          await tip.waitFor({ timeout: 15_000 });
           const text = ((await tip.textContent()) ?? '').trim();
           assert.ok(text.length > 0 && !/\.errors\./.test(text), `${c.type}.${c.field}: tooltip "${text}"`);
         }
