@@ -552,6 +552,28 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
     });
 
+    it('qumulo-redis: Test connection in the dialog reaches the Redis typed in and says its version', async () => {
+      assert.ok(redis, 'no redis-server started (no example uses qumulo-redis?)');
+      const consoleMark = consoleProblems.mark();
+      const id = await page.evaluate((z) => {
+        const RED = (window as unknown as { RED: { nodes: { id(): string }; view: { importNodes(n: unknown[], o: unknown): void }; workspaces: { show(z: string): void } } }).RED;
+        const nodeId = RED.nodes.id();
+        RED.workspaces.show(z);
+        RED.view.importNodes([{ id: nodeId, type: 'qumulo-redis', name: 'test button', url: 'redis://127.0.0.1:1', mode: 'standalone' }], { generateIds: false, touchImport: true });
+        return nodeId;
+      }, workspace);
+      await page.evaluate((nodeId) => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', 'qumulo-redis', nodeId), id);
+      await page.locator('#node-config-dialog-ok').waitFor();
+      await page.locator('#node-config-input-url').fill(redis.url);
+      await page.locator('#qumulo-redis-test').click();
+      const result = page.locator('#qumulo-redis-test-result');
+      await page.waitForFunction(() => /Connected|Failed/.test(document.querySelector('#qumulo-redis-test-result')?.textContent ?? ''), null, { timeout: 20_000 });
+      await screenshot(page, 'dialog-qumulo-redis-test');
+      assert.match((await result.textContent()) ?? '', /^Connected: Redis \d+\.\d+/);
+      await page.locator('#node-config-dialog-cancel').click();
+      assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
+    });
+
     async function dropFromPalette(type: string): Promise<string> {
       const before = new Set((await editorNodes()).map((n) => n.id));
       await page.evaluate((z) => (window as unknown as { RED: { workspaces: { show(z: string): void } } }).RED.workspaces.show(z), workspace);
