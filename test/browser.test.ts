@@ -163,6 +163,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         type: el.getAttribute('data-palette-type') ?? '',
         category: el.closest('.red-ui-palette-category')?.id ?? '',
         label: (el.querySelector('.red-ui-palette-label')?.textContent ?? '').trim(),
+        lines: el.querySelector('.red-ui-palette-label')?.querySelectorAll('br').length ?? 0,
         icon: !!el.querySelector('.red-ui-palette-icon'),
       })),
     );
@@ -180,6 +181,9 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       assert.ok(entry, `${type} not in the palette`);
       assert.equal(entry.category, 'red-ui-palette-container-qumulo', `${type} is in ${entry.category}`);
       assert.ok(entry.label.length > 0, `${type} has no palette label`);
+      // One line, and not "qumulo …" again under the "qumulo" category.
+      assert.equal(entry.lines, 0, `${type}: palette label "${entry.label}" wraps`);
+      assert.doesNotMatch(entry.label, /^qumulo\b/i, `${type}: palette label repeats the category`);
       assert.ok(entry.icon, `${type} has no icon`);
     }
     const category = page.locator('#red-ui-palette-container-qumulo');
