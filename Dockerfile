@@ -14,5 +14,10 @@ RUN npm install --omit=dev --no-audit --no-fund --no-update-notifier /tmp/qumulo
 COPY docker/settings.js /usr/src/node-red/qumulo-flow-settings.js
 USER node-red
 
+# Healthy = the editor's login endpoint answers (200 with or without adminAuth). Replaces the base
+# image's check, which reads /data/settings.js (not where this image's settings are).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 1880) + '/auth/login').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
 # The image's entrypoint passes extra arguments on to Node-RED.
 ENTRYPOINT ["./entrypoint.sh", "--settings", "/usr/src/node-red/qumulo-flow-settings.js"]

@@ -7,6 +7,7 @@ export * from './qumulo/errors';
 export * from './qumulo/refs';
 export { ConcurrencyLimiter } from './qumulo/limiter';
 export { QumuloClient } from './qumulo/client';
+export { clusterHostProblem, parseClusterHost, parseClusterPort } from './qumulo/address';
 export type { QumuloClientOptions, CallOptions, MutationOptions, ClientStats, FetchInit } from './qumulo/client';
 export { NotifyPayloadParser, DEFAULT_MAX_LINE_LENGTH } from './qumulo/sse';
 export type { MalformedKind, MalformedReport, ValidNotification } from './qumulo/sse';

@@ -3,6 +3,7 @@
 // confirmed the XACK, then the message goes on unchanged (handy for logging / metrics).
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { redisErrorText } from '../core/redis/errors';
 import { awaitAckTarget } from '../core/redis/registry';
 import { status } from './lib/status';
 
@@ -54,8 +55,8 @@ export = function register(RED: NodeAPI): void {
               done(err);
               return;
             }
-            node.status(status.error(err.message));
-            done(new Error(`XACK of ${id} failed: ${err.message} (retried in the background; the entry may be delivered again)`));
+            node.status(status.error(redisErrorText(err)));
+            done(new Error(`XACK of ${id} failed: ${redisErrorText(err)} (retried in the background; the entry may be delivered again)`));
           },
         );
     });

@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { StreamConsumer, type ConnectionStatus, type ConsumerStats, type DeadLetterReport, type DeliveredEntry, type StreamConsumerOptions } from '../core/redis';
+import { StreamConsumer, redisErrorText, type ConnectionStatus, type ConsumerStats, type DeadLetterReport, type DeliveredEntry, type StreamConsumerOptions } from '../core/redis';
 import { registerConsumer } from '../core/redis/registry';
 import { resolveEnv } from './lib/cluster';
 import { acquireJourneyHooks, hasWires, isDeploying, journeys, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
@@ -213,8 +213,8 @@ export = function register(RED: NodeAPI): void {
       },
       warning: (text) => node.warn(text),
       error: (err) => {
-        loopError = err.message;
-        node.error(`reading ${options.stream} as ${options.group}/${options.consumer}: ${err.message}`);
+        loopError = redisErrorText(err);
+        node.error(`reading ${options.stream} as ${options.group}/${options.consumer}: ${loopError}`);
         statusThrottle.now(describe());
       },
       healthy: () => {

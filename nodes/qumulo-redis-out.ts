@@ -3,7 +3,7 @@
 // this message's XADD, so the flow (and a Complete node) knows the event is durable.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { StreamWriter, type ConnectionStatus } from '../core/redis';
+import { StreamWriter, redisErrorText, type ConnectionStatus } from '../core/redis';
 import { resolveEnv } from './lib/cluster';
 import { Throttle, status, type StatusDot } from './lib/status';
 import { connectionDot, getRedisConfig } from './qumulo-redis-common';
@@ -80,9 +80,9 @@ export = function register(RED: NodeAPI): void {
       const key = typeof override === 'string' && override !== '' ? connection.key(override) : defaultKey;
       writer.appendWithCallback(key, msg.payload, (err) => {
         if (err) {
-          lastError = err.message;
+          lastError = redisErrorText(err);
           statusThrottle.now(describe());
-          done(new Error(`XADD to ${key} failed: ${err.message}`));
+          done(new Error(`XADD to ${key} failed: ${lastError}`));
           return;
         }
         written++;

@@ -4,8 +4,9 @@
 // state is mirrored to every user node. Blocking readers get their own connections.
 
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Request, Response } from 'express';
 import { redactUrls } from '../core/redact';
-import { SharedRedisConnection, type ConnectionStatus } from '../core/redis';
+import { SharedRedisConnection, createRedisClient, redisErrorText, type ConnectionStatus } from '../core/redis';
 import {
   REDIS_CONFIG_TYPE,
   connectionConfigFrom,
@@ -36,6 +37,8 @@ export = function register(RED: NodeAPI): void {
       // The stored URL tells a password typed into the flow from one in ${REDIS_URL}.
       const settings = connectionConfigFrom(config, credentials, node.id, storedConfig(RED, node.id)?.url ?? config.url);
       node.endpoint = describeEndpoint(settings);
+      // The URL this node connects to (Test connection lends it the stored password only for this).
+      (node as unknown as { endpointUrl?: string }).endpointUrl = settings.url;
       node.connection = new SharedRedisConnection(settings);
       if (settings.url.startsWith('rediss:') && settings.tls?.rejectUnauthorized === false) {
         node.warn(`TLS certificate verification is OFF for ${node.endpoint}: anyone on the network path can impersonate Redis`);
@@ -105,4 +108,94 @@ export = function register(RED: NodeAPI): void {
       sentinelPassword: { type: 'password' },
     },
   } as unknown as Parameters<NodeAPI['nodes']['registerType']>[2]);
+
+  // Test connection (the dialog's button). Kept small and self-contained: JSON only and same-origin
+  // (a cross-site form cannot reach it), request values are used as typed (no ${ENV}), and a stored
+  // password is used only by the deployed node it belongs to, for the URL it is deployed with.
+  RED.httpAdmin.post('/qumulo-flow/redis/test', RED.auth.needsPermission('qumulo-redis.write'), (req: Request, res: Response) => {
+    if (!req.is('application/json')) {
+      res.status(415).json({ ok: false, error: 'send JSON' });
+      return;
+    }
+    const origin = req.get('origin');
+    if (origin !== undefined && (() => {
+      try {
+        return new URL(origin).host !== req.get('host');
+      } catch {
+        return true;
+      }
+    })()) {
+      res.status(403).json({ ok: false, error: 'cross-origin request refused' });
+      return;
+    }
+    void testRedis(RED, (req.body ?? {}) as RedisTestRequest).then((result) => res.json(result));
+  });
 };
+
+interface RedisTestRequest {
+  id?: unknown;
+  url?: unknown;
+  mode?: unknown;
+  database?: unknown;
+  ca?: unknown;
+  rejectUnauthorized?: unknown;
+  servername?: unknown;
+  username?: unknown;
+  password?: unknown;
+}
+
+/** Node-RED's stand-in for "the stored password, unchanged" in an edit dialog. */
+const UNCHANGED_PASSWORD = '__PWRD__';
+const TEST_TIMEOUT_MS = 5_000;
+
+async function testRedis(RED: NodeAPI, body: RedisTestRequest): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
+  const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v));
+  const values = [body.url, body.database, body.ca, body.servername, body.username, body.password].map(text);
+  if (values.some((v) => v.includes('${'))) return { ok: false, error: '${…} values are read when the node is deployed: deploy, then test with the values typed in' };
+  if ((text(body.mode) || 'standalone') !== 'standalone') return { ok: false, error: 'the test covers standalone Redis; deploy to try Sentinel or Cluster' };
+  const url = text(body.url);
+  if (!/^rediss?:\/\/./i.test(url)) return { ok: false, error: 'enter a redis:// or rediss:// URL' };
+  let password = text(body.password);
+  if (password === UNCHANGED_PASSWORD || password === '') {
+    password = '';
+    const deployed = typeof body.id === 'string' ? (RED.nodes.getNode(body.id) as (Node & { type: string; credentials?: RedisCredentials; connection?: unknown }) | null) : null;
+    const stored = deployed?.type === REDIS_CONFIG_TYPE ? deployed.credentials?.password : undefined;
+    // Only where the deployed node itself connects: the same URL, exactly.
+    if (stored && (deployed as unknown as { endpointUrl?: string }).endpointUrl === url) password = stored;
+  }
+  const databaseText = text(body.database);
+  const database = databaseText === '' ? undefined : Number(databaseText);
+  if (database !== undefined && (!Number.isInteger(database) || database < 0)) return { ok: false, error: 'the database is a whole number, 0 or more' };
+  let client: ReturnType<typeof createRedisClient> | undefined;
+  try {
+    client = createRedisClient({
+      url,
+      mode: 'standalone',
+      database,
+      username: text(body.username) || undefined,
+      password: password || undefined,
+      tls: { ca: text(body.ca) || undefined, rejectUnauthorized: body.rejectUnauthorized !== false && body.rejectUnauthorized !== 'false', servername: text(body.servername) || undefined },
+      connectionName: 'qumulo-flow:test',
+    } as Parameters<typeof createRedisClient>[0]);
+    const c = client;
+    // The first connection error is the answer (ioredis would keep retrying in the background).
+    const failed = new Promise<never>((_, reject) => c.once('error', reject));
+    const work = (async () => {
+      await c.ping();
+      const info = await c.info('server');
+      return /redis_version:([^\r\n]{1,40})/.exec(info)?.[1] ?? '?';
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('Connection timeout')), TEST_TIMEOUT_MS)));
+    // The losers of the race settle later (or never): no unhandled rejection may reach Node-RED.
+    for (const p of [failed, work, timeout]) p.catch(() => undefined);
+    const answer = await Promise.race([work, failed, timeout]).finally(() => clearTimeout(timer));
+    return { ok: true, version: answer };
+  } catch (err) {
+    // Only our own words, bounded: never a reply body a host of the caller's choosing wrote.
+    const said = redisErrorText(err);
+    return { ok: false, error: said === (err as Error)?.message ? 'Redis did not answer as expected' : said };
+  } finally {
+    client?.disconnect();
+  }
+}

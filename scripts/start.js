@@ -9,7 +9,8 @@
 // Other knobs: PORT (editor, 1880), HOST (editor listen address, 127.0.0.1),
 //   NODE_RED_CREDENTIAL_SECRET, QUMULO_FLOW_USER_DIR (.node-red-user), QUMULO_FLOW_DEMO_DIR
 //   (demo-data), QUMULO_SIM_PORT (18000).
-// No Redis needed. Stops cleanly on SIGINT/SIGTERM.
+// The examples read all of these from the environment (${QUMULO_HOST} …, ${REDIS_URL}); REDIS_URL
+// defaults to redis://127.0.0.1:6379 (only the Redis examples need one). Stops cleanly on SIGINT/SIGTERM.
 'use strict';
 
 const fs = require('node:fs');
@@ -102,6 +103,8 @@ function post(url, body, headers) {
 
 async function main() {
   const sim = process.env.QUMULO_HOST ? (useRealCluster(), null) : await startSimulator();
+  // The Redis examples read REDIS_URL (npm start itself needs no Redis: run a redis-server for them).
+  process.env.REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
   const RED = require('node-red');
   fs.mkdirSync(userDir, { recursive: true });

@@ -1,11 +1,14 @@
-// `npm run sim`: runs the Qumulo cluster simulator over a local directory until SIGINT/SIGTERM.
+#!/usr/bin/env node
+// `npm run sim`, or `npx qumulo-flow-sim` from an installed package (package.json "bin"): runs the
+// Qumulo cluster simulator over a local directory until SIGINT/SIGTERM, and prints the QUMULO_*
+// settings that point the examples' cluster node at it.
 // Flags win over environment variables (QUMULO_SIM_ROOT, _PORT, _HOST, _USERNAME, _PASSWORD,
 // _TLS_KEY, _TLS_CERT, _ACCESS_TOKEN), which win over the defaults.
 
 import * as path from 'node:path';
 import { QumuloSimulator, type SimulatorOptions } from './index';
 
-const USAGE = `usage: npm run sim -- [options]
+const USAGE = `usage: qumulo-flow-sim [options]   (in this repository: npm run sim -- [options])
   --root DIR            backing directory (default ./demo-data, created if missing)
   --port N              TCP port (default 18000; 0 = any free port)
   --host ADDR           listen address (default 127.0.0.1)
@@ -79,6 +82,11 @@ async function main(): Promise<void> {
     `  credentials: ${options.username} / ${options.password}`,
     ...accessTokens.map((token) => `  access token: ${token}`),
     `  try:         curl -s ${options.tls ? '-k ' : ''}${sim.url}/v1/version`,
+    '  the examples read the cluster from the environment; start Node-RED with:',
+    `    ${Object.entries(sim.clusterEnv())
+      .filter(([, value]) => value !== '')
+      .map(([key, value]) => `${key}=${/^[\w.:/-]+$/.test(value) ? value : JSON.stringify(value)}`)
+      .join(' ')} node-red`,
   ];
   process.stdout.write(banner.join('\n') + '\n'); // one write: readers see the banner whole
 

@@ -1,6 +1,7 @@
 // The action nodes' example flows (examples/40–46) as a user gets them: listed under Import →
 // Examples by a real embedded Node-RED, fetched through the admin API's library, deployed, and
-// their inject nodes clicked — with the cluster pointed at a simulator on a free port.
+// their inject nodes clicked — with QUMULO_* set for a simulator on a free port, as `npm start` sets
+// them (the examples read the cluster from the environment).
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,6 +10,7 @@ import { ALL_STOP_FILE_NAME, AllStopStore } from '../core/actions';
 import { REPO_ROOT, type EmbeddedRuntime, type FlowNode } from './support/runtime';
 import { startSim, type TestSim } from './support/sim';
 import { startRuntimeReady, waitFor } from './support/actions';
+import { exampleEnv } from './support/shipping';
 
 const MODULE = '@qumulo-flow/node-red-qumulo-flow';
 const OURS = /^4[0-6] - /;
@@ -18,12 +20,11 @@ describe('action node examples (embedded runtime)', function () {
   let sim: TestSim;
   let runtime: EmbeddedRuntime;
   let userDir: string;
-  const savedEnv = { user: process.env.QUMULO_USERNAME, pass: process.env.QUMULO_PASSWORD };
+  let restoreEnv = () => {};
 
   before(async () => {
-    process.env.QUMULO_USERNAME = 'admin';
-    process.env.QUMULO_PASSWORD = 'admin';
     sim = await startSim({ files: { 'incoming/welcome.txt': 'hello\n', 'archive/report-2024.csv': 'q,r\n', 'incoming/setup.exe': 'MZ', 'incoming/.canary.docx': 'canary' } });
+    restoreEnv = exampleEnv(sim.sim.clusterEnv());
     ({ runtime, userDir } = await startRuntimeReady({}));
   });
   after(async () => {
@@ -31,16 +32,14 @@ describe('action node examples (embedded runtime)', function () {
     AllStopStore.forget(path.join(userDir, ALL_STOP_FILE_NAME));
     fs.rmSync(userDir, { recursive: true, force: true });
     await sim.stop();
-    if (savedEnv.user === undefined) delete process.env.QUMULO_USERNAME;
-    else process.env.QUMULO_USERNAME = savedEnv.user;
-    if (savedEnv.pass === undefined) delete process.env.QUMULO_PASSWORD;
-    else process.env.QUMULO_PASSWORD = savedEnv.pass;
+    restoreEnv();
   });
 
   const files = fs.readdirSync(path.join(REPO_ROOT, 'examples')).filter((f) => OURS.test(f) && f.endsWith('.json'));
 
   it('every action node type has an example, and none carries a password', () => {
-    const types = new Set(files.flatMap((f) => (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', f), 'utf8')) as FlowNode[]).map((n) => n.type)));
+    const all = fs.readdirSync(path.join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json'));
+    const types = new Set(all.flatMap((f) => (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'examples', f), 'utf8')) as FlowNode[]).map((n) => n.type)));
     for (const type of ['qumulo-lock', 'qumulo-quarantine', 'qumulo-chmod', 'qumulo-rename', 'qumulo-email', 'qumulo-all-stop', 'qumulo-settle']) {
       assert.ok(types.has(type), `an example uses ${type}`);
     }
@@ -58,8 +57,8 @@ describe('action node examples (embedded runtime)', function () {
       assert.ok(JSON.stringify(listing.body).includes(JSON.stringify(name)), `${name} is listed`);
       const fetched = await runtime.request<FlowNode[]>('GET', `/library/examples/flows/${encodeURIComponent(MODULE)}/${encodeURIComponent(name)}`);
       assert.equal(fetched.status, 200);
-      // As a user would after import: point the cluster at this simulator (the example says 127.0.0.1:18000).
-      const flow = fetched.body.map((n) => (n.type === 'qumulo-cluster' ? { ...n, port: String(sim.port) } : n));
+      // As shipped: the cluster comes from QUMULO_* (set above), irreversible actions run dry.
+      const flow = fetched.body;
       const logsBefore = runtime.logs.length;
       await runtime.deploy(flow, 'full');
       const nodes = (runtime.RED as unknown as { nodes: { getNode(id: string): { receive(m: object): void; type: string } | null } }).nodes;
@@ -82,12 +81,13 @@ describe('action node editor definitions', () => {
     it(`${type}.html registers ${type} with valid defaults, credentials matching the runtime, and help`, () => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const vm = require('node:vm') as typeof import('node:vm');
-      const html = fs.readFileSync(path.join(REPO_ROOT, 'nodes', `${type}.html`), 'utf8');
+      // The built HTML (scripts/build.js inlines the shared editor checks into it).
+      const html = fs.readFileSync(path.join(REPO_ROOT, 'dist', 'nodes', `${type}.html`), 'utf8');
       const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
       assert.equal(scripts.length, 1);
       const registered: Record<string, { category: string; defaults: Record<string, { value: unknown; required?: boolean; validate?: (v: unknown) => unknown }>; credentials?: Record<string, unknown>; icon: string }> = {};
       const jq = () => ({ length: 0, val: () => undefined });
-      vm.runInNewContext(scripts[0], { RED: { nodes: { registerType: (t: string, def: never) => (registered[t] = def) } }, $: jq, window: {} });
+      vm.runInNewContext(scripts[0], { RED: { nodes: { registerType: (t: string, def: never) => (registered[t] = def) } }, $: jq, window: {}, URL, TextEncoder });
       const def = registered[type];
       assert.ok(def, 'registered');
       assert.equal(def.category, 'qumulo');

@@ -87,6 +87,17 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     assert.equal(sim.sim.lockOf('in/a.txt').retention_period, lockState.retention_period);
   });
 
+  it('an empty re-lock threshold means the dialog\'s and the docs\' default, 1d (only 0 re-locks every time)', async () => {
+    const { lock, out, intents } = await load({ retention: '30d', legalHold: 'leave', relockThreshold: '' });
+    lock.receive({ payload: eventFor(sim, 'in/a.txt') });
+    assert.equal((await out.next(1))[0].result.outcome, 'done');
+    await new Promise((r) => setTimeout(r, 1_100)); // the requested end moves on by a second
+    lock.receive({ payload: eventFor(sim, 'in/a.txt', 'child_extra_attrs_changed') });
+    const [again] = await out.next(1);
+    assert.equal(again.result.outcome, 'skipped', again.result.detail);
+    assert.equal(intents.filter((i) => i.kind === 'lock').length, 1, 'an empty threshold re-locked a lock one second older');
+  });
+
   it('sets a legal hold together with an absolute date, then extends to a later date only', async () => {
     const { lock, out } = await load({ retention: '2031-01-01', legalHold: 'on' });
     lock.receive({ payload: eventFor(sim, 'in/held.txt') });

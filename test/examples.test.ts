@@ -1,8 +1,8 @@
 // Every flow under examples/ — what users get under Import → Examples — parses, uses only node
 // types the bundle registers or core nodes, is listed by the runtime's examples library, and
 // deploys through the real admin API of an embedded Node-RED 4.1 without a node error or a red
-// status, against a real simulator, redis-server and SMTP server (examples name 127.0.0.1:18000
-// etc.; the test deploys a copy pointed at its own servers, so it never collides with `npm start`).
+// status, against a real simulator, redis-server and SMTP server. The examples read the cluster and
+// Redis from QUMULO_* and REDIS_URL, which this spec sets for its own servers, as `npm start` does.
 // Examples and node types added later are covered without editing this file.
 
 import * as assert from 'node:assert/strict';
@@ -22,6 +22,7 @@ import {
   bundleTypes,
   configTypes,
   isConfigNode,
+  IRREVERSIBLE_ACTIONS,
   pointAtLocalServices,
   readPackage,
   startSmtp,
@@ -107,6 +108,35 @@ describe('example flows (Import → Examples)', function () {
     }
   });
 
+  it('every example reads the cluster and Redis from the environment, through one shared config node per kind', () => {
+    const shared: Record<string, FlowNode> = {};
+    for (const example of EXAMPLES) {
+      for (const node of example.flow ?? []) {
+        if (node.type !== 'qumulo-cluster' && node.type !== 'qumulo-redis') continue;
+        if (node.type === 'qumulo-cluster') {
+          assert.deepEqual([node.host, node.port, node.protocol], ['${QUMULO_HOST}', '${QUMULO_PORT}', '${QUMULO_PROTOCOL}'], `${example.name}: cluster address`);
+          assert.deepEqual(node.credentials, { username: '${QUMULO_USERNAME}', password: '${QUMULO_PASSWORD}', accessToken: '${QUMULO_ACCESS_TOKEN}' }, `${example.name}: cluster credentials`);
+        } else {
+          assert.equal(node.url, '${REDIS_URL}', `${example.name}: Redis URL`);
+        }
+        // Same id and same content everywhere: importing a second example adds no copy.
+        shared[node.type] ??= node;
+        assert.deepEqual(node, shared[node.type], `${example.name}: ${node.type} differs from the one in the other examples`);
+      }
+      assert.doesNotMatch(JSON.stringify(example.flow), /127\.0\.0\.1:18000|"port":\s*"18000"|admin\/admin/, `${example.name} names the simulator`);
+    }
+    assert.ok(shared['qumulo-cluster'] && shared['qumulo-redis'], 'no cluster or Redis config node in the examples');
+  });
+
+  it('actions that cannot be undone (lock, legal hold, chmod, rename, quarantine) ship as a dry run; gap healing is on', () => {
+    for (const example of EXAMPLES) {
+      for (const node of example.flow ?? []) {
+        if (IRREVERSIBLE_ACTIONS.includes(node.type)) assert.equal(node.dryRun, true, `${example.name}: ${node.type} ${node.id} acts for real`);
+        if (node.type === 'qumulo-watch') assert.equal(node.heal, true, `${example.name}: ${node.id} does not heal gaps`);
+      }
+    }
+  });
+
   it('every example is a flow: a JSON array of nodes with unique ids, wires to nodes of the flow', () => {
     assert.ok(EXAMPLES.length > 0, 'no examples');
     for (const example of EXAMPLES) {
@@ -180,11 +210,7 @@ describe('example flows (Import → Examples)', function () {
         const res = await runtime.request<FlowNode[]>('GET', `/library/examples/flows/${PACKAGE.name}/${example.name.split('/').map(encodeURIComponent).join('/')}`);
         assert.equal(res.status, 200, `GET example: HTTP ${res.status}`);
         assert.deepEqual(res.body, JSON.parse(fs.readFileSync(example.file, 'utf8')));
-        const flow = pointAtLocalServices(res.body, {
-          sim: { host: sim.host, port: sim.port },
-          redisUrl: redis?.url,
-          smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined,
-        });
+        const flow = pointAtLocalServices(res.body, { smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined });
         for (const dir of watchedDirectories(flow)) fs.mkdirSync(sim.disk(dir.replace(/^\/+/, '')), { recursive: true });
 
         const ours = flow.filter((n) => n.type.startsWith('qumulo-') && !isConfigNode(n) && !n.d);
@@ -221,11 +247,8 @@ describe('example flows (Import → Examples)', function () {
       return example;
     };
     const deployExample = async (example: Example): Promise<FlowNode[]> => {
-      const flow = pointAtLocalServices(example.flow!, {
-        sim: { host: sim.host, port: sim.port },
-        redisUrl: redis?.url,
-        smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined,
-      });
+      // The behaviour the description promises, with Dry run unticked as the description says.
+      const flow = pointAtLocalServices(example.flow!, { smtp: smtp ? { host: smtp.host, port: smtp.port } : undefined, live: true });
       const watches = flow.filter((n) => n.type === 'qumulo-watch');
       for (const w of watches) statuses.delete(w.id);
       await runtime.deploy(flow, 'full');

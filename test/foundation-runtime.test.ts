@@ -10,6 +10,7 @@ import { watchRegistry } from '../core/watch/registry';
 import { type DeploymentType, type EmbeddedRuntime, type FlowNode, REPO_ROOT, startRuntime } from './support/runtime';
 import { type SinkNodes, createSinkNodes } from './support/sink';
 import { type TestSim, startSim } from './support/sim';
+import { exampleEnv } from './support/shipping';
 
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string };
 const SECRET_PASSWORD = 'S3cret-Pa55-never-in-flows';
@@ -75,25 +76,28 @@ describe('qumulo-flow in an embedded Node-RED runtime', function () {
     const list = await runtime.request<Array<{ fn?: string }>>('GET', `/library/examples/flows/${PACKAGE.name}`);
     assert.equal(list.status, 200);
     const names = list.body.map((entry) => entry.fn);
-    assert.ok(names.includes('01 - Quick start - watch the demo data'), `examples: ${JSON.stringify(list.body)}`);
+    assert.ok(names.includes('00 - Quick start - watch, filter, guard, lock'), `examples: ${JSON.stringify(list.body)}`);
 
-    // This spec deploys the foundation's own examples; the other examples have their own specs.
-    for (const name of names.filter((n) => /^0[12] - /.test(String(n)))) {
-      const file = await runtime.request<FlowNode[]>('GET', `/library/examples/flows/${PACKAGE.name}/${encodeURIComponent(String(name))}`);
-      assert.equal(file.status, 200, `example ${name}`);
-      // Point the example at this test's simulator instead of 127.0.0.1:18000.
-      const flows = file.body.map((node) =>
-        node.type === 'qumulo-cluster' ? { ...node, port: String(sim.port), credentials: { username: 'admin', password: SECRET_PASSWORD } } : node,
-      );
-      const logsBefore = runtime.logs.length;
-      await runtime.deploy(flows, 'full');
-      const watchIds = flows.filter((n) => n.type === 'qumulo-watch').map((n) => n.id);
-      const started = Date.now();
-      // Wait for the watch to be connected (a stream open on the simulator).
-      while (sim.sim.openStreams() < watchIds.length && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(sim.sim.openStreams(), watchIds.length, `example ${name}: stream open`);
-      const problems = runtime.logs.slice(logsBefore).filter((l) => l.level <= 30 && (l.type?.startsWith('qumulo') || /qumulo/i.test(l.msg)));
-      assert.deepEqual(problems, [], `example ${name} logged problems`);
+    // This spec deploys the watch examples; the other examples have their own specs. They read the
+    // cluster from QUMULO_*, set here for this test's simulator as `npm start` sets them.
+    const restoreEnv = exampleEnv(sim.sim.clusterEnv());
+    try {
+      for (const name of names.filter((n) => /^0[02] - /.test(String(n)))) {
+        const file = await runtime.request<FlowNode[]>('GET', `/library/examples/flows/${PACKAGE.name}/${encodeURIComponent(String(name))}`);
+        assert.equal(file.status, 200, `example ${name}`);
+        const flows = file.body;
+        const logsBefore = runtime.logs.length;
+        await runtime.deploy(flows, 'full');
+        const watchIds = flows.filter((n) => n.type === 'qumulo-watch').map((n) => n.id);
+        const started = Date.now();
+        // Wait for the watch to be connected (a stream open on the simulator).
+        while (sim.sim.openStreams() < watchIds.length && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(sim.sim.openStreams(), watchIds.length, `example ${name}: stream open`);
+        const problems = runtime.logs.slice(logsBefore).filter((l) => l.level <= 30 && (l.type?.startsWith('qumulo') || /qumulo/i.test(l.msg)));
+        assert.deepEqual(problems, [], `example ${name} logged problems`);
+      }
+    } finally {
+      restoreEnv();
     }
   });
 

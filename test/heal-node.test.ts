@@ -13,6 +13,7 @@ import type { HealResult } from '../core/heal/types';
 import { QumuloClient } from '../core/qumulo/client';
 import { watchRegistry } from '../core/watch/registry';
 import { Collector, helper, initHelper, tempDir } from './support/actions';
+import { exampleEnv } from './support/shipping';
 import { NodeRedProcess } from './support/nr-process';
 import { startSim, type TestSim } from './support/sim';
 import { backdate, byPath, duringOutage, numbered, sleep, waitUntil, writeFiles } from './heal-helpers';
@@ -200,20 +201,27 @@ describe('qumulo-watch heals gaps: the lock flow locks every file of the gap (te
   it('the shipped example (05) heals a gap: every file that arrived meanwhile gets its legal hold', async () => {
     const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', '05 - Gap healing - lock files that arrive while the watch is blind.json'), 'utf8')) as Array<Record<string, unknown>>;
     fs.mkdirSync(sim.disk('incoming'), { recursive: true });
-    const flow = example.map((n) => {
-      if (n.type === 'qumulo-cluster') return { ...n, host: sim.host, port: String(sim.port), credentials: undefined };
-      if (n.type === 'debug') return { id: n.id, type: 'helper', z: n.z };
-      return n;
-    });
-    const clusterId = String(example.find((n) => n.type === 'qumulo-cluster')!.id);
-    await helper.load([clusterModule, watchModule, lockModule], flow, { [clusterId]: { username: 'admin', password: 'admin' } });
-    const results = new Collector<{ payload: HealResult }>(helper.getNode('qf-ex-heal-result'));
-    await streamOpen();
-    const arrived = numbered('incoming', 50, 'arrived');
-    await duringOutage(sim, () => writeFiles(sim, arrived));
-    const { payload: result } = await results.one(60_000);
-    assert.equal(result.outcome, 'healed', result.error);
-    await allLocked(sim, arrived);
+    // As a user runs it: the cluster from QUMULO_* (npm start sets them), Dry run unticked.
+    const restoreEnv = exampleEnv(sim.sim.clusterEnv());
+    try {
+      const cluster = example.find((n) => n.type === 'qumulo-cluster')!;
+      const flow = example.map((n) => {
+        if (n.type === 'qumulo-cluster') return { ...n, credentials: undefined };
+        if (n.type === 'qumulo-lock') return { ...n, dryRun: false };
+        if (n.type === 'debug') return { id: n.id, type: 'helper', z: n.z };
+        return n;
+      });
+      await helper.load([clusterModule, watchModule, lockModule], flow, { [String(cluster.id)]: cluster.credentials as Record<string, string> });
+      const results = new Collector<{ payload: HealResult }>(helper.getNode('qf-ex-heal-result'));
+      await streamOpen();
+      const arrived = numbered('incoming', 50, 'arrived');
+      await duringOutage(sim, () => writeFiles(sim, arrived));
+      const { payload: result } = await results.one(60_000);
+      assert.equal(result.outcome, 'healed', result.error);
+      await allLocked(sim, arrived);
+    } finally {
+      restoreEnv();
+    }
   });
 
   it('a removed watch node deletes its checkpoint snapshots and leaves a marker for a re-added watch', async () => {

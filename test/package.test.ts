@@ -91,6 +91,18 @@ describe('shipping: npm package and Docker files', function () {
       for (const required of ['package.json', 'LICENSE', 'flows/starter.json']) assert.ok(files.includes(required), `${required} not packed`);
     });
 
+    it('ships no source maps (their .ts sources are not shipped either) and no compiled tests or benchmarks', () => {
+      assert.deepEqual(files.filter((f) => f.endsWith('.map')), []);
+      assert.deepEqual(files.filter((f) => /(^|\/)(test|bench|test-artifacts)\//.test(f) || /\.test\.js$/.test(f)), []);
+    });
+
+    it('declares the simulator as a command (bin qumulo-flow-sim → a packed script with a node shebang)', () => {
+      const bin = (PACKAGE as unknown as { bin?: Record<string, string> }).bin ?? {};
+      assert.equal(bin['qumulo-flow-sim'], 'dist/sim/cli.js');
+      assert.ok(files.includes('dist/sim/cli.js'), 'dist/sim/cli.js not packed');
+      assert.match(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'sim', 'cli.js'), 'utf8'), /^#!\/usr\/bin\/env node\n/);
+    });
+
     it('leaves out sources, tests, benchmarks, Docker files and local state', () => {
       const unwanted = files.filter(
         (f) =>
@@ -130,7 +142,8 @@ describe('shipping: npm package and Docker files', function () {
       child = spawn(
         process.execPath,
         [RED_JS, '--userDir', userDir, '--settings', path.join(REPO_ROOT, 'docker', 'settings.js'), '--port', String(port), '-D', 'uiHost=127.0.0.1'],
-        { cwd: workDir, env: { ...process.env, NODE_RED_CREDENTIAL_SECRET: SECRET, NODE_RED_ENABLE_SAFE_MODE: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        // Local-only: no editor login (the settings refuse to start without one otherwise; see below).
+        { cwd: workDir, env: { ...process.env, NODE_RED_CREDENTIAL_SECRET: SECRET, NODE_RED_ENABLE_SAFE_MODE: '', QUMULO_FLOW_LOCAL_ONLY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-50_000)));
       child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-50_000)));
@@ -169,6 +182,29 @@ describe('shipping: npm package and Docker files', function () {
       assert.ok(!fs.existsSync(path.join(installed, 'test')), 'tests shipped');
       const userPkg = JSON.parse(fs.readFileSync(path.join(userDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
       assert.ok(userPkg.dependencies[PACKAGE.name], 'not recorded in the user dir package.json (palette manager would not list it)');
+    });
+
+    it('starts the simulator from the installed package (node_modules/.bin/qumulo-flow-sim) and prints the QUMULO_* settings for the examples', async function () {
+      this.timeout(60_000);
+      const bin = path.join(userDir, 'node_modules', '.bin', 'qumulo-flow-sim');
+      assert.ok(fs.existsSync(bin), 'npm did not link the qumulo-flow-sim command');
+      const root = path.join(workDir, 'sim-root');
+      const sim = spawn(bin, ['--port', '0', '--root', root], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      sim.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+      sim.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+      try {
+        await waitUntil(() => /QUMULO_PORT=\d+/.test(out) || sim.exitCode !== null, 30_000, `simulator banner:\n${out}`, 50);
+        const port = /QUMULO_PORT=(\d+)/.exec(out)?.[1];
+        assert.ok(port, out);
+        assert.match(out, /QUMULO_HOST=127\.0\.0\.1 QUMULO_PORT=\d+ QUMULO_PROTOCOL=http QUMULO_USERNAME=admin QUMULO_PASSWORD=admin/);
+        const version = await fetch(`http://127.0.0.1:${port}/v1/version`);
+        assert.equal(version.status, 200);
+      } finally {
+        const exited = new Promise((r) => sim.once('exit', r));
+        sim.kill('SIGTERM');
+        await exited;
+      }
     });
 
     it('loads every node type of package.json from the user directory (GET /nodes)', async () => {
@@ -241,31 +277,53 @@ describe('shipping: npm package and Docker files', function () {
   });
 
   describe('Docker files', () => {
-    it('docker-compose.yml: node-red built from . on 1880 with the credential secret and a /data volume, and Redis with AOF', () => {
-      const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as {
-        services: Record<string, { build?: unknown; image?: string; ports?: string[]; environment?: Record<string, string> | string[]; volumes?: string[]; command?: string | string[]; depends_on?: unknown }>;
-        volumes?: Record<string, unknown>;
+    it('docker-compose.yml: node-red built from . on 127.0.0.1:1880 with the credential secret, the editor login and a /data volume; Redis with AOF, unpublished; both with healthchecks, node-red starting once Redis is healthy', () => {
+      type Service = {
+        build?: unknown;
+        image?: string;
+        ports?: string[];
+        environment?: Record<string, string> | string[];
+        volumes?: string[];
+        command?: string | string[];
+        depends_on?: unknown;
+        healthcheck?: { test?: string | string[]; interval?: string; timeout?: string; retries?: number };
       };
+      const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
       const nr = doc.services['node-red'];
       assert.ok(nr, 'no node-red service');
       const build = typeof nr.build === 'string' ? nr.build : (nr.build as { context?: string } | undefined)?.context;
       assert.equal(build, '.');
-      assert.ok((nr.ports ?? []).some((p) => /(^|:)1880:1880$/.test(String(p))), `ports ${JSON.stringify(nr.ports)}`);
+      // Published on loopback unless NODE_RED_BIND says otherwise: "${NODE_RED_BIND:-127.0.0.1}:1880:1880".
+      const published = (nr.ports ?? []).map((p) => String(p).replace(/\$\{NODE_RED_BIND:-([^}]+)\}/, '$1'));
+      assert.deepEqual(published, ['127.0.0.1:1880:1880'], `ports ${JSON.stringify(nr.ports)}`);
       const env = Array.isArray(nr.environment) ? Object.fromEntries(nr.environment.map((e) => e.split('='))) : (nr.environment ?? {});
       assert.ok('NODE_RED_CREDENTIAL_SECRET' in env, 'NODE_RED_CREDENTIAL_SECRET not passed');
       assert.match(String(env.NODE_RED_CREDENTIAL_SECRET), /\$\{NODE_RED_CREDENTIAL_SECRET/, 'the secret must come from the environment, not the file');
+      for (const key of ['NODE_RED_ADMIN_USER', 'NODE_RED_ADMIN_PASSWORD_HASH', 'NODE_RED_ADMIN_PASSWORD']) {
+        assert.match(String(env[key]), new RegExp(`^\\$\\{${key}`), `${key} must be passed from the environment`);
+      }
+      for (const key of ['QUMULO_HOST', 'QUMULO_PORT', 'QUMULO_PROTOCOL', 'QUMULO_USERNAME', 'QUMULO_PASSWORD', 'QUMULO_ACCESS_TOKEN', 'REDIS_URL']) assert.ok(key in env, `${key} (read by the examples) not passed`);
       assert.ok((nr.volumes ?? []).some((v) => /:\/data$/.test(String(v))), `volumes ${JSON.stringify(nr.volumes)}`);
       const redis = doc.services.redis;
       assert.ok(redis, 'no redis service');
       assert.match(String(redis.image), /^redis:/);
+      assert.equal(redis.ports, undefined, 'Redis is published on the host');
       const command = Array.isArray(redis.command) ? redis.command.join(' ') : String(redis.command ?? '');
       assert.match(command, /--appendonly yes/);
-      assert.ok(String(JSON.stringify(nr.depends_on ?? '')).includes('redis'), 'node-red does not depend on redis');
+      // Health: Redis answers PING; Node-RED answers its login endpoint (works with adminAuth on).
+      assert.deepEqual(redis.healthcheck?.test, ['CMD', 'redis-cli', 'ping']);
+      const nrCheck = nr.healthcheck?.test;
+      assert.ok(Array.isArray(nrCheck) && nrCheck[0] === 'CMD', `node-red healthcheck ${JSON.stringify(nrCheck)}`);
+      assert.match(nrCheck.join(' '), /\/auth\/login/);
+      assert.deepEqual(nr.depends_on, { redis: { condition: 'service_healthy' } });
       // Named volumes used by the services are declared.
       for (const v of [...(nr.volumes ?? []), ...(redis.volumes ?? [])]) {
         const source = String(v).split(':')[0];
         if (!source.startsWith('.') && !source.startsWith('/')) assert.ok(doc.volumes && source in doc.volumes, `volume ${source} not declared`);
       }
+      // The Dockerfile carries the same check (replacing the base image's, which reads /data/settings.js).
+      const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+      assert.match(dockerfile, /^HEALTHCHECK [^\n]*\\\n\s*CMD \["node", "-e", "[^\n]*\/auth\/login/m);
     });
 
     it('Dockerfile: FROM an official nodered/node-red 4.1.x tag, installs the packed tarball and the settings file', () => {
@@ -308,27 +366,116 @@ describe('shipping: npm package and Docker files', function () {
       }
     });
 
-    it('docker/settings.js loads with require and reads credentialSecret from NODE_RED_CREDENTIAL_SECRET', () => {
-      const file = path.join(REPO_ROOT, 'docker', 'settings.js');
-      const load = (secret: string | undefined): Record<string, unknown> => {
-        const before = process.env.NODE_RED_CREDENTIAL_SECRET;
-        if (secret === undefined) delete process.env.NODE_RED_CREDENTIAL_SECRET;
-        else process.env.NODE_RED_CREDENTIAL_SECRET = secret;
+    describe('docker/settings.js in the image layout (/usr/src/node-red/qumulo-flow-settings.js beside Node-RED\'s node_modules)', () => {
+      let imageDir: string;
+      let settingsFile: string;
+      const BASE_ENV = ['NODE_RED_ADMIN_USER', 'NODE_RED_ADMIN_PASSWORD_HASH', 'NODE_RED_ADMIN_PASSWORD', 'QUMULO_FLOW_LOCAL_ONLY', 'NODE_RED_CREDENTIAL_SECRET'];
+
+      before(() => {
+        imageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-image-'));
+        settingsFile = path.join(imageDir, 'qumulo-flow-settings.js');
+        fs.copyFileSync(path.join(REPO_ROOT, 'docker', 'settings.js'), settingsFile);
+        // What the base image has in /usr/src/node-red/node_modules: Node-RED and its dependencies.
+        fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(imageDir, 'node_modules'), 'dir');
+      });
+      after(() => fs.rmSync(imageDir, { recursive: true, force: true }));
+
+      /** Loads the settings in a fresh node process with exactly this environment (as the entrypoint would). */
+      async function load(env: Record<string, string>): Promise<{ ok: true; settings: Record<string, unknown> } | { ok: false; error: string }> {
+        const childEnv: NodeJS.ProcessEnv = { ...process.env };
+        for (const key of BASE_ENV) delete childEnv[key];
+        Object.assign(childEnv, env);
+        const script = `try { process.stdout.write(JSON.stringify(require(${JSON.stringify(settingsFile)}))); } catch (e) { process.stderr.write(e.message); process.exit(3); }`;
         try {
-          delete require.cache[require.resolve(file)];
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          return require(file) as Record<string, unknown>;
-        } finally {
-          if (before === undefined) delete process.env.NODE_RED_CREDENTIAL_SECRET;
-          else process.env.NODE_RED_CREDENTIAL_SECRET = before;
-          delete require.cache[require.resolve(file)];
+          const { stdout } = await run(process.execPath, ['-e', script], { cwd: imageDir, env: childEnv, timeout: 30_000 });
+          return { ok: true, settings: JSON.parse(stdout) as Record<string, unknown> };
+        } catch (err) {
+          return { ok: false, error: String((err as { stderr?: string }).stderr ?? err) };
         }
-      };
-      assert.equal(load('s3cret-from-env').credentialSecret, 's3cret-from-env');
-      assert.equal(load('another').credentialSecret, 'another');
-      const settings = load('x');
-      assert.equal(settings.flowFile, 'flows.json');
-      assert.equal(typeof settings.nodeCloseTimeout, 'number');
+      }
+
+      it('refuses to load without an editor login, and says how to set one', async () => {
+        const result = await load({ NODE_RED_CREDENTIAL_SECRET: 'x' });
+        assert.equal(result.ok, false);
+        assert.match((result as { error: string }).error, /NODE_RED_ADMIN_USER.*NODE_RED_ADMIN_PASSWORD_HASH.*QUMULO_FLOW_LOCAL_ONLY/s);
+        const partials: Array<Record<string, string>> = [{ NODE_RED_ADMIN_USER: 'admin' }, { NODE_RED_ADMIN_PASSWORD: 'pw' }, { NODE_RED_ADMIN_USER: 'admin', NODE_RED_ADMIN_PASSWORD_HASH: 'not-a-hash' }];
+        for (const partial of partials) {
+          assert.equal((await load(partial)).ok, false, JSON.stringify(partial));
+        }
+      });
+
+      it('takes a bcrypt hash, or hashes a plain password at start, for one admin user; credentialSecret from NODE_RED_CREDENTIAL_SECRET', async () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const bcrypt = require('bcryptjs') as { hashSync(p: string, r: number): string; compareSync(p: string, h: string): boolean };
+        const hash = bcrypt.hashSync('correct horse', 4);
+        const withHash = await load({ NODE_RED_ADMIN_USER: 'ops', NODE_RED_ADMIN_PASSWORD_HASH: hash, NODE_RED_CREDENTIAL_SECRET: 's3cret-from-env' });
+        assert.ok(withHash.ok, JSON.stringify(withHash));
+        const auth = withHash.settings.adminAuth as { type: string; users: Array<{ username: string; password: string; permissions: string }> };
+        assert.deepEqual(auth, { type: 'credentials', users: [{ username: 'ops', password: hash, permissions: '*' }] });
+        assert.equal(withHash.settings.credentialSecret, 's3cret-from-env');
+        assert.equal(withHash.settings.uiHost, undefined, 'with a login the editor listens on every interface of the container');
+        assert.equal(withHash.settings.flowFile, 'flows.json');
+        assert.equal(typeof withHash.settings.nodeCloseTimeout, 'number');
+
+        const withPassword = await load({ NODE_RED_ADMIN_USER: 'ops', NODE_RED_ADMIN_PASSWORD: 'correct horse' });
+        assert.ok(withPassword.ok, JSON.stringify(withPassword));
+        const stored = (withPassword.settings.adminAuth as { users: Array<{ password: string }> }).users[0].password;
+        assert.notEqual(stored, 'correct horse');
+        assert.ok(bcrypt.compareSync('correct horse', stored), 'the plain password is stored as its bcrypt hash');
+      });
+
+      it('QUMULO_FLOW_LOCAL_ONLY=1: no login, and the editor listens on 127.0.0.1 only', async () => {
+        const result = await load({ QUMULO_FLOW_LOCAL_ONLY: '1' });
+        assert.ok(result.ok, JSON.stringify(result));
+        assert.equal(result.settings.adminAuth, undefined);
+        assert.equal(result.settings.uiHost, '127.0.0.1');
+      });
+
+      it('Node-RED started with it asks for the login, and the compose healthcheck passes', async function () {
+        this.timeout(120_000);
+        const userDir = path.join(imageDir, 'data');
+        fs.mkdirSync(userDir, { recursive: true });
+        const port = await freePort();
+        const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_RED_ADMIN_USER: 'ops', NODE_RED_ADMIN_PASSWORD: 'correct horse', NODE_RED_CREDENTIAL_SECRET: SECRET, PORT: String(port), NODE_RED_ENABLE_SAFE_MODE: '' };
+        delete childEnv.QUMULO_FLOW_LOCAL_ONLY;
+        const nr = spawn(process.execPath, [RED_JS, '--userDir', userDir, '--settings', settingsFile, '-D', 'uiHost=127.0.0.1'], { cwd: imageDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+        let log = '';
+        nr.stdout?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+        nr.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-20_000)));
+        try {
+          await waitUntil(
+            () => {
+              if (nr.exitCode !== null) throw new Error(`Node-RED exited (${nr.exitCode}):\n${log}`);
+              return /\[info\] (Started flows|Server now running)/.test(log);
+            },
+            60_000,
+            `Node-RED to start:\n${log}`,
+            100,
+          );
+          const login = (await (await fetch(`http://127.0.0.1:${port}/auth/login`)).json()) as { type?: string };
+          assert.equal(login.type, 'credentials');
+          assert.equal((await fetch(`http://127.0.0.1:${port}/flows`)).status, 401, 'the admin API answers without a login');
+          const token = await fetch(`http://127.0.0.1:${port}/auth/token`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'ops', password: 'correct horse' }),
+          });
+          assert.equal(token.status, 200, 'the plain password does not log in');
+          // The healthcheck exactly as docker-compose.yml runs it, with the container's PORT.
+          const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { healthcheck: { test: string[] } }> };
+          const [, command, ...args] = doc.services['node-red'].healthcheck.test;
+          assert.equal(command, 'node');
+          await run(process.execPath, args, { env: { ...process.env, PORT: String(port) }, timeout: 20_000 });
+          // …and it fails when nothing answers.
+          await assert.rejects(run(process.execPath, args, { env: { ...process.env, PORT: String(await freePort()) }, timeout: 20_000 }));
+        } finally {
+          const exited = new Promise((r) => nr.once('exit', r));
+          nr.kill('SIGTERM');
+          const timer = setTimeout(() => nr.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }
+      });
     });
   });
 });

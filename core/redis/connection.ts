@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redactUrls } from '../redact';
+import { redisErrorText } from './errors';
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
@@ -193,7 +194,7 @@ export function watchClient(client: RedisClient, onStatus: (status: ConnectionSt
     emit({ state: 'connected' });
   };
   const onError = (err: Error) => {
-    lastError = redactUrls(err.message || String(err));
+    lastError = redactUrls(redisErrorText(err));
     if (current.state !== 'connected') emit({ state: 'error', error: lastError });
   };
   const onReconnecting = () => emit(lastError ? { state: 'error', error: lastError } : { state: 'reconnecting' });

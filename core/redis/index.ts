@@ -3,6 +3,7 @@
 // the flow is done with an entry is the journey tracker's business (core/journey).
 export * from './encoding';
 export * from './connection';
+export * from './errors';
 export * from './writer';
 export * from './consumer';
 export * from './registry';

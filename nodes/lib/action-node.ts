@@ -88,6 +88,9 @@ export function attachResult(msg: ResultMessage, result: ActionResult): void {
 }
 
 /** Lock settings shared by qumulo-lock and qumulo-quarantine's optional lock. */
+/** The re-lock threshold when the field is empty: what the dialog shows as its default. */
+export const DEFAULT_RELOCK_THRESHOLD = '1d';
+
 export function lockOptionsFromConfig(config: { retention?: string; legalHold?: string; relockThreshold?: string }): LockOptions {
   const retentionText = String(config.retention ?? '').trim();
   const legalHold = (['leave', 'on', 'off'].includes(String(config.legalHold)) ? config.legalHold : 'leave') as LegalHoldChoice;
@@ -95,7 +98,8 @@ export function lockOptionsFromConfig(config: { retention?: string; legalHold?: 
   return {
     retention: retentionText ? parseRetentionSpec(retentionText) : null,
     legalHold,
-    extendThresholdMs: thresholdText === '' || thresholdText === '0' ? 0 : durationMs(parseDuration(thresholdText), new Date()),
+    // Empty means the dialog's default (1d, docs/actions.md); only an explicit 0 turns it off.
+    extendThresholdMs: thresholdText === '0' ? 0 : durationMs(parseDuration(thresholdText || DEFAULT_RELOCK_THRESHOLD), new Date()),
   };
 }
 

@@ -2,6 +2,7 @@
 // settings become QumuloClientOptions, and how a user node gets the cluster and its client.
 
 import type { Node, NodeAPI } from 'node-red';
+import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import type { QumuloClient, QumuloClientOptions } from '../../core/qumulo/client';
 import { status, type StatusDot } from './status';
 
@@ -65,13 +66,12 @@ export function literalValue(value: unknown): string {
  * resolved. Messages never repeat a value (it may come from the environment).
  */
 export function clientOptionsFromConfig(config: ClusterConfig, credentials: ClusterCredentials | undefined, resolve: (value: unknown) => string = resolveEnv): QumuloClientOptions {
-  const host = resolve(config.host);
-  if (!host) throw new Error('no host configured');
+  const hostText = resolve(config.host);
+  if (!hostText) throw new Error('no host configured');
+  const host = parseClusterHost(hostText);
   const protocolText = resolve(config.protocol) || 'https';
   if (protocolText !== 'https' && protocolText !== 'http') throw new Error('protocol must be https or http');
-  const portText = resolve(config.port);
-  const port = portText === '' ? 8000 : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('invalid port: give a number from 1 to 65535');
+  const port = parseClusterPort(resolve(config.port));
   const concurrencyText = resolve(config.maxConcurrency);
   const maxConcurrency = concurrencyText === '' ? 8 : Number(concurrencyText);
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error('invalid max concurrency: give a whole number of at least 1');

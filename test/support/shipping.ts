@@ -82,36 +82,49 @@ export function isConfigNode(node: FlowNode): boolean {
 }
 
 export interface LocalServices {
-  sim?: { host: string; port: number };
-  redisUrl?: string;
   smtp?: { host: string; port: number };
+  /** Untick Dry run on the action nodes, as the examples tell a user to once the results look right. */
+  live?: boolean;
 }
 
+/** Node types whose examples ship as a dry run (what they do cannot be undone on a real cluster). */
+export const IRREVERSIBLE_ACTIONS = ['qumulo-lock', 'qumulo-chmod', 'qumulo-rename', 'qumulo-quarantine'];
+
 /**
- * A copy of an example with its service addresses pointed at the servers a test started: the
- * cluster at the test's simulator (the examples say 127.0.0.1:18000, what `npm start` runs), Redis
- * config nodes at the test's redis-server, email nodes at the test's SMTP server (plain SMTP on
- * loopback). Everything else stays as the user gets it.
+ * A copy of an example as a test deploys it. The cluster and Redis need nothing: the examples read
+ * them from QUMULO_* and REDIS_URL, which the specs set for their own simulator and redis-server
+ * (exampleEnv). Email nodes are pointed at the test's SMTP server (plain SMTP on loopback), and
+ * with `live` the action nodes' dry run is switched off. Everything else stays as the user gets it.
  */
 export function pointAtLocalServices(flow: FlowNode[], services: LocalServices): FlowNode[] {
   return flow.map((original) => {
     const node: FlowNode = JSON.parse(JSON.stringify(original)) as FlowNode;
-    if (node.type === 'qumulo-cluster' && services.sim) {
-      node.host = services.sim.host;
-      node.port = String(services.sim.port);
-      node.protocol = 'http';
-    }
-    if (node.type === 'qumulo-redis' && services.redisUrl) {
-      node.url = services.redisUrl;
-      node.mode = 'standalone';
-    }
     if (node.type === 'qumulo-email' && services.smtp) {
       node.host = services.smtp.host;
       node.port = String(services.smtp.port);
       node.security = 'none';
     }
+    if (services.live && IRREVERSIBLE_ACTIONS.includes(node.type)) node.dryRun = false;
     return node;
   });
+}
+
+/**
+ * Sets environment variables the way `npm start` does for the examples (QUMULO_* from
+ * QumuloSimulator.clusterEnv(), REDIS_URL); returns a function that restores the old values.
+ */
+export function exampleEnv(values: Record<string, string>): () => void {
+  const saved: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(values)) {
+    saved[key] = process.env[key];
+    process.env[key] = value;
+  }
+  return () => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
 }
 
 /** Every directory a qumulo-watch of the flow watches (paths, not ids or ${ENV}). */
