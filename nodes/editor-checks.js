@@ -146,7 +146,7 @@ var QF = (function () {
     var path = text(v) || '/';
     if (/^\d+$/.test(path)) return null;
     if (path.charAt(0) !== '/') return 'absolute';
-    if (/[\u0000-\u001f\u007f]/.test(path)) return 'control';
+    if (path.indexOf('\u0000') !== -1) return 'control';
     var parts = path.split('/');
     for (var i = 0; i < parts.length; i++) if (parts[i] === '.' || parts[i] === '..') return 'dots';
     return null;

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { redactUrls } from '../core/redact';
+import { adminGuard } from './lib/admin-guard';
 import { SharedRedisConnection, createRedisClient, redisErrorText, type ConnectionStatus } from '../core/redis';
 import {
   REDIS_CONFIG_TYPE,
@@ -109,25 +110,10 @@ export = function register(RED: NodeAPI): void {
     },
   } as unknown as Parameters<NodeAPI['nodes']['registerType']>[2]);
 
-  // Test connection (the dialog's button). Kept small and self-contained: JSON only and same-origin
-  // (a cross-site form cannot reach it), request values are used as typed (no ${ENV}), and a stored
-  // password is used only by the deployed node it belongs to, for the URL it is deployed with.
-  RED.httpAdmin.post('/qumulo-flow/redis/test', RED.auth.needsPermission('qumulo-redis.write'), (req: Request, res: Response) => {
-    if (!req.is('application/json')) {
-      res.status(415).json({ ok: false, error: 'send JSON' });
-      return;
-    }
-    const origin = req.get('origin');
-    if (origin !== undefined && (() => {
-      try {
-        return new URL(origin).host !== req.get('host');
-      } catch {
-        return true;
-      }
-    })()) {
-      res.status(403).json({ ok: false, error: 'cross-origin request refused' });
-      return;
-    }
+  // Test connection (the dialog's button). JSON only and same-origin through the shared admin
+  // guard (a cross-site form cannot reach it); request values are used as typed (no ${ENV}), and a
+  // stored password is used only by the deployed node it belongs to, for the URL it is deployed with.
+  RED.httpAdmin.post('/qumulo-flow/redis/test', adminGuard, RED.auth.needsPermission('qumulo-redis.write'), (req: Request, res: Response) => {
     void testRedis(RED, (req.body ?? {}) as RedisTestRequest).then((result) => res.json(result));
   });
 };

@@ -270,6 +270,7 @@ describe('admin surface security (issue 16)', function () {
         'POST /qumulo-filter/check',
         'POST /qumulo-flow/all-stop/:id/reset',
         'POST /qumulo-flow/cluster/test',
+        'POST /qumulo-flow/redis/test',
       ]);
       for (const route of ours) assert.equal(route.stack[0].handle, adminGuard, `${route.path} does not start with adminGuard`);
     });

@@ -87,7 +87,7 @@ export const FIELD_CASES: FieldCase[] = [
     type: 'qumulo-watch',
     field: 'path',
     good: ['/', '/data/incoming', '/data//x/', '5007655'],
-    bad: ['data', '/data/../etc', '/./x', '/a\tb'],
+    bad: ['data', '/data/../etc', '/./x', '/a\u0000b'],
     core: (v) => (isFileId(v.trim() || '/') ? v : normalizeAbsolutePath(v.trim() || '/')),
   },
   { type: 'qumulo-watch', field: 'checkpointInterval', good: ['', '15min', '30s', '1h'], bad: ['10s', 'often', '6m'], props: { heal: true, checkpoints: true } },
