@@ -37,7 +37,9 @@ const NODE_RED_DIR = path.join(NODE_RED_PREFIX, 'node_modules', 'node-red');
  * What runs on Node 22 + Node-RED 5 (the one place that says so): every node in a real runtime
  * (node-red-node-test-helper, the embedded runtime, Node-RED child processes), the deploy tests,
  * the package as a user installs it, the editor in Chromium, and the Node-22-sensitive memory test.
- * Pure core specs (no Node-RED: core, rules, sim, client) and the storm run on the first target only.
+ * Pure core specs (no Node-RED: core, rules, sim, client), the storm, and four long specs whose
+ * subject is not the runtime (watch reconnects, Redis restarts, filter reloads under load, the start
+ * script, which browser.test starts anyway) run on the first target only, to keep CI in time.
  */
 const NR5_SPECS = [
   'target', // which Node and Node-RED this run is on: fails if the redirect did not happen
@@ -45,21 +47,17 @@ const NR5_SPECS = [
   'package', // the packed tarball installed and loaded, settings and compose checks
   'browser', // the editor in Chromium
   'examples', // every example deploys through the admin API; the cross-node ones do what they say
-  'start-script',
   'qumulo-watch-node',
-  'watch-recovery',
   'cluster-endpoint-auth',
   'guard-node',
   'guard-example',
   'guard-shared-ledger',
   'filter-node',
-  'filter-hotreload',
   'filter-editor',
   'redis-nodes',
   'redis-modes',
   'redis-watch',
   'redis-process', // deploys and kill -9 of a Node-RED process
-  'redis-restart',
   'redis-memory', // the 1M-entry drain under 300 MB
   'actions-lock',
   'actions-files',
