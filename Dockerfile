@@ -3,7 +3,9 @@
 #   docker compose up -d --build   # Node-RED on :1880 with Redis beside it
 # The bundle is installed into /usr/src/node-red (found by Node-RED's module scan), so it survives
 # a /data volume and the example flows show under Import > Examples > @qumulo-flow/node-red-qumulo-flow.
-ARG NODE_RED_IMAGE=nodered/node-red:4.1.13-20
+# Base: the newest official Node-RED 5 image (nodered/node-red publishes 5.x on Node 24 only). The
+# Node-RED 4.1 on Node 20 variant: docker build --build-arg NODE_RED_IMAGE=nodered/node-red:4.1.13-20 .
+ARG NODE_RED_IMAGE=nodered/node-red:5.0.4-24
 FROM ${NODE_RED_IMAGE}
 
 USER root

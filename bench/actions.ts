@@ -16,6 +16,7 @@ import type { QumuloEvent } from '../core/event';
 import { createLockAction, parseRetentionSpec, runAction } from '../core/actions';
 import { QumuloClient, type QumuloClientOptions } from '../core/qumulo/client';
 import { clearSinks, sendTo, sinkMessages, startRuntimeReady, waitFor, writeSinkNode } from '../test/support/actions';
+import { ranOn } from './ran-on';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 const SERIAL_FILES = Number(process.env.BENCH_SERIAL_FILES ?? 300);
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
     const nodeRate = FILES / nodeSeconds;
     const serialRate = SERIAL_FILES / serialSeconds;
     const ratio = nodeRate / serialRate;
-    console.log(`qumulo-flow lock benchmark (simulator in its own process, +${LATENCY_MS} ms per REST answer, 2 requests per lock)`);
+    console.log(`qumulo-flow lock benchmark — ${ranOn()} (simulator in its own process, +${LATENCY_MS} ms per REST answer, 2 requests per lock)`);
     console.log(`  through qumulo-lock in Node-RED: ${FILES} files in ${nodeSeconds.toFixed(2)} s = ${nodeRate.toFixed(0)} locks/s (cluster max concurrency ${CONCURRENCY})`);
     console.log(`    outcomes ${JSON.stringify(outcomes)}, locked on the simulator: ${lockedOnSim}/${FILES}; ${cpuNote}`);
     console.log(`  serial client, one file at a time: ${SERIAL_FILES} files in ${serialSeconds.toFixed(2)} s = ${serialRate.toFixed(1)} locks/s (${serialDone} done)`);

@@ -12,6 +12,7 @@ import { normalizeNotification, type NotificationType, type QumuloEvent } from '
 import { EXPECTED_ECHOES, type MutationKind } from '../core/qumulo/types';
 import { GuardCore, LoopGuard } from '../core/guard/guard';
 import { clusterIdentity, guardCoreFor } from '../core/guard/registry';
+import { ranOn } from './ran-on';
 
 const LEDGER_ENTRIES = 50_000;
 const BATCH = 1_000;
@@ -268,6 +269,7 @@ async function nodeLevel(): Promise<{ guardUs: number; passUs: number; addedUs: 
 }
 
 async function main(): Promise<void> {
+  console.log(`qumulo-flow loop guard benchmark — ${ranOn()}`);
   if (!gcHandle) console.log('note  run with --expose-gc (npm run bench:guard does) to keep the events\' garbage off the guard\'s clock');
   const reference = calibrate();
   console.log(`ref   one Map.get of a fresh id in a 50,000-key map: ${reference.toFixed(0)} ns (machine speed reference; ~50-100 ns on an idle core)`);

@@ -21,6 +21,7 @@ import type { BlindWindow, CheckpointRef, WatchScope } from '../core/heal/types'
 import { healByWalk } from '../core/heal/walk';
 import { QumuloClient } from '../core/qumulo/client';
 import { QumuloSimulator } from '../sim/index';
+import { ranOn } from './ran-on';
 
 const DIRS = Number(process.env.BENCH_DIRS ?? 100);
 const FILES_PER_DIR = Number(process.env.BENCH_FILES_PER_DIR ?? 1000);
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     await sim.start();
     liveClient = new QumuloClient({ host: '127.0.0.1', port: sim.port, protocol: 'http', username: 'admin', password: 'admin' });
     const api = liveClient;
-    console.log(`tree: ${DIRS * FILES_PER_DIR} files in ${DIRS} directories (built in ${Date.now() - built} ms); ${CHANGES} changes per heal; node ${process.version}, ${os.cpus().length} CPUs`);
+    console.log(`tree: ${DIRS * FILES_PER_DIR} files in ${DIRS} directories (built in ${Date.now() - built} ms); ${CHANGES} changes per heal; ${ranOn()}`);
 
     const scope: WatchScope = { watchId: 'bench', watchRoot: '/', recursive: true, types: null };
     const keeper = new CheckpointKeeper({ client: () => api, sourcePath: () => '/', suffix: 'qumulo-flow-checkpoint-bench', expiryMs: 3600_000 });

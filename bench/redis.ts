@@ -33,6 +33,7 @@ import Redis from 'ioredis';
 import { NodeRedProcess, processCpuSeconds } from '../test/support/nr-process';
 import { startRedisServer, redisServerVersion, type RedisServer } from '../test/support/redis-server';
 import { seedStream } from '../test/support/redis-helpers';
+import { ranOn } from './ran-on';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
@@ -333,7 +334,7 @@ async function yardstick(redis: Redis): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`Redis transport benchmark — Node ${process.version}, redis-server ${redisServerVersion()}, ${os.cpus().length} CPUs, events ${EVENTS}, burst ${BURST}/tick, window ${WINDOW}, runs ${RUNS}, backlog ${BACKLOG}`);
+  console.log(`Redis transport benchmark — ${ranOn()}, redis-server ${redisServerVersion()}, events ${EVENTS}, burst ${BURST}/tick, window ${WINDOW}, runs ${RUNS}, backlog ${BACKLOG}`);
   const server = await startRedisServer({ own: true });
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   const nodesDir = writeSourceNode();

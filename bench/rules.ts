@@ -17,6 +17,7 @@ import { isDirectoryType, splitName } from '../core/event';
 import type { NotificationType, QumuloEvent } from '../core/event';
 import { compileRuleSet, ruleSetFromDocument } from '../core/rules';
 import type { Condition, RuleSet } from '../core/rules';
+import { ranOn } from './ran-on';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
 const RULE_COUNTS = (process.env.BENCH_RULES ?? '10,100,1000,10000').split(',').map(Number);
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     return;
   }
   const events = Array.from({ length: EVENT_POOL }, (_, i) => makeEvent(i + 1));
-  console.log(`qumulo-flow rule matcher benchmark — Node ${process.version}, ${EVENT_POOL.toLocaleString('en-US')} generated events (${PROJECTS} projects), ${SECONDS}s per figure (compiled: best of 3 windows after 2 warm-up passes; json-rules-engine: one awaited run() per event)`);
+  console.log(`qumulo-flow rule matcher benchmark — ${ranOn()}, ${EVENT_POOL.toLocaleString('en-US')} generated events (${PROJECTS} projects), ${SECONDS}s per figure (compiled: best of 3 windows after 2 warm-up passes; json-rules-engine: one awaited run() per event)`);
   console.log('');
   const rows: string[][] = [['rules', 'compile ms', 'compiled events/s', 'rules tested/event', 'matches/event', 'indexed by', 'json-rules-engine events/s', 'ratio', 'answers compared']];
   for (const count of RULE_COUNTS) {

@@ -12,6 +12,7 @@ import { watchRegistry } from '../core/watch/registry';
 import { startRuntime } from '../test/support/runtime';
 import { createSinkNodes } from '../test/support/sink';
 import { type TestSim, startSim } from '../test/support/sim';
+import { ranOn } from './ran-on';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const WINDOW = 2_000;
@@ -81,11 +82,11 @@ async function benchWatchNode(sim: TestSim): Promise<number> {
 async function main(): Promise<void> {
   const sim = await startSim({ files: { 'core/': '', 'node/': '' } });
   try {
-    console.log(`qumulo-flow watch benchmark: ${EVENTS} events, Node ${process.version}, one process`);
+    console.log(`qumulo-flow watch benchmark: ${EVENTS} events, ${ranOn()}, one process`);
     const core = await benchSubscription(sim);
     console.log(`  simulator → NotifySubscription:                  ${Math.round(core).toLocaleString('en-US')} events/s`);
     const node = await benchWatchNode(sim);
-    console.log(`  simulator → qumulo-watch → sink (Node-RED 4.1):  ${Math.round(node).toLocaleString('en-US')} events/s`);
+    console.log(`  simulator → qumulo-watch → sink (Node-RED):      ${Math.round(node).toLocaleString('en-US')} events/s`);
   } finally {
     await sim.stop();
   }

@@ -575,6 +575,8 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       await screenshot(page, 'dialog-qumulo-redis-test');
       assert.match((await result.textContent()) ?? '', /^Connected: Redis \d+\.\d+/);
       await page.locator('#node-config-dialog-cancel').click();
+      // Closed before the next test opens a config dialog (two at once confuse both).
+      await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
       assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
     });
 

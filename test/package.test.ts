@@ -2,8 +2,9 @@
 // - `npm pack` (dry run) lists the compiled nodes with their editor HTML, icons, locales and the
 //   examples, and none of the sources, tests, benchmarks or local state.
 // - The real tarball (made by scripts/pack-docker.js, exactly what the Dockerfile copies) installs
-//   with npm into a clean Node-RED 4.1 user directory; Node-RED started on that directory with
-//   docker/settings.js (as the image starts it) loads every node type from there, serves their
+//   with npm into a clean user directory of the Node-RED under test (4.1 on Node 20 in `npm test`,
+//   5.0 on Node 22 in `npm run test:nr5`: the two image layouts); Node-RED started on that directory
+//   with docker/settings.js (as the image starts it) loads every node type from there, serves their
 //   editor HTML, help, icons and the examples, and encrypts credentials with the secret taken from
 //   NODE_RED_CREDENTIAL_SECRET.
 // - docker-compose.yml, the Dockerfile and docker/settings.js say what the README promises.
@@ -17,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as yaml from 'js-yaml';
+import { NODE_RED_VERSION } from './support/node-red';
 import { freePort } from './support/redis-server';
 import { REPO_ROOT, bundleTypes, readPackage, validate, waitUntil } from './support/shipping';
 
@@ -117,7 +119,7 @@ describe('shipping: npm package and Docker files', function () {
     });
   });
 
-  describe('the tarball in a clean Node-RED 4.1 user directory, started with docker/settings.js', () => {
+  describe(`the tarball in a clean Node-RED ${NODE_RED_VERSION} user directory (Node ${process.version}), started with docker/settings.js`, () => {
     let workDir: string;
     let userDir: string;
     let tarball: string;
@@ -326,17 +328,37 @@ describe('shipping: npm package and Docker files', function () {
       assert.match(dockerfile, /^HEALTHCHECK [^\n]*\\\n\s*CMD \["node", "-e", "[^\n]*\/auth\/login/m);
     });
 
-    it('Dockerfile: FROM an official nodered/node-red 4.1.x tag, installs the packed tarball and the settings file', () => {
+    it('Dockerfile: FROM an official nodered/node-red 5.0.x image by default, 4.1.x on Node 20 as the documented build-arg, installs the packed tarball and the settings file', () => {
       const text = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
       const lines = text.split('\n').filter((l) => !/^\s*#/.test(l));
       const args = Object.fromEntries(lines.flatMap((l) => (/^\s*ARG\s+(\w+)=(\S+)/.exec(l) ? [/^\s*ARG\s+(\w+)=(\S+)/.exec(l)!.slice(1, 3)] : [])));
       const from = lines.find((l) => /^\s*FROM\s/i.test(l));
       assert.ok(from, 'no FROM');
-      const image = from.replace(/^\s*FROM\s+/i, '').split(/\s+/)[0].replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a: string, b: string) => args[a ?? b] ?? '');
-      assert.match(image, /^nodered\/node-red:4\.1\.\d+(-[\w.]+)?$/, `FROM ${image}`);
-      // The tag's Node major fits engines.node.
-      const nodeMajor = /:4\.1\.\d+-(\d+)/.exec(image)?.[1];
-      if (nodeMajor) assert.ok(Number(nodeMajor) >= 20, `image Node ${nodeMajor} below engines ${JSON.stringify(PACKAGE.engines)}`);
+      const imageRef = from.replace(/^\s*FROM\s+/i, '').split(/\s+/)[0];
+      const argName = /^\$\{(\w+)\}$|^\$(\w+)$/.exec(imageRef)?.slice(1).find(Boolean);
+      assert.ok(argName && args[argName], `FROM ${imageRef}: the base must be a build-arg with a default`);
+      // Each layout: an official tag <nr>-<node> of a Node-RED series package.json declares
+      // (node-red.version), on a Node that series needs (4.1: Node >= 20, 5.0: Node >= 22.9).
+      const minimumNode: Record<string, number> = { '4.1': 20, '5.0': 22 };
+      const declared = PACKAGE['node-red'].version.split('||').map((r) => r.trim().replace(/\.x$/, ''));
+      const layout = (image: string): string => {
+        const match = /^nodered\/node-red:(\d+\.\d+)\.\d+-(\d+)$/.exec(image);
+        assert.ok(match, `${image} is not an official nodered/node-red:<version>-<node major> tag`);
+        const [, series, nodeMajor] = match;
+        assert.ok(declared.includes(series), `${image}: Node-RED ${series} is not in node-red.version "${PACKAGE['node-red'].version}"`);
+        assert.ok(Number(nodeMajor) >= minimumNode[series], `${image}: Node ${nodeMajor} is below what Node-RED ${series} needs`);
+        return series;
+      };
+      assert.equal(layout(args[argName]), '5.0', `default base ${args[argName]}`);
+      // The Node-RED 4.1 / Node 20 variant, as README, docs/shipping.md and the Dockerfile spell it.
+      for (const file of ['README.md', 'docs/shipping.md', 'Dockerfile']) {
+        const documented: string[] = [...fs.readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(new RegExp(`--build-arg ${argName}=(\\S+)`, 'g'))].map((m) => m[1]);
+        assert.ok(documented.length > 0, `${file} does not document the --build-arg ${argName} variant`);
+        for (const image of documented) {
+          assert.equal(layout(image), '4.1', `${file}: --build-arg ${argName}=${image}`);
+          assert.match(image, /-20$/, `${file}: the 4.1 variant is the Node 20 one`);
+        }
+      }
       assert.match(text, /COPY\s+docker\/qumulo-flow\.tgz\s+\S+/);
       assert.match(text, /RUN[^\n]*npm install[^\n]*--omit=dev[^\n]*qumulo-flow\.tgz/);
       const settingsCopy = /COPY\s+docker\/settings\.js\s+(\S+)/.exec(text);
