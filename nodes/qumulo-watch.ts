@@ -53,8 +53,6 @@ type WatchNodeDef = NodeDef & WatchConfig;
 /** Fallback if the runtime never says flows have started (it always should). */
 const START_FALLBACK_MS = 10_000;
 const STATUS_INTERVAL_MS = 500;
-/** A journey a node failed (done(err)) is tried again after these pauses, then given up. */
-const RETRY_DELAYS_MS = [1_000, 10_000];
 /** Messages still in the flow after this long are no longer tracked (a node that never finishes). */
 const JOURNEY_LIMIT_MS = 10 * 60_000;
 const JOURNEY_CHECK_MS = 60_000;
@@ -105,17 +103,12 @@ function healStateDirectory(RED: NodeAPI): string | null {
 }
 
 /**
- * How often an event object was sent before (again after a cut, retries after failures). Shared
+ * How often an event object was sent again after a deploy cut its message. Shared
  * by every watch node: the node that replaces one in a deploy drains what the old one re-sent.
  */
-const sentBefore = new WeakMap<QumuloEvent, { cuts: number; failures: number }>();
+const sentBefore = new WeakMap<QumuloEvent, number>();
 /** Messages cut since the last deploy, per watch node id (the instance that logs it may be the successor). */
 const cutsByNode = new Map<string, number>();
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : String(error);
-}
 
 function parseTypes(value: WatchConfig['types']): NotificationType[] | null {
   const list = Array.isArray(value) ? value : typeof value === 'string' && value.trim() ? value.split(',') : [];
@@ -218,23 +211,13 @@ export = function register(RED: NodeAPI): void {
     const msgidPrefix = randomBytes(4).toString('hex');
     let msgidCounter = 0;
     const journeyEnded = (handle: unknown, ending: JourneyEnding) => {
+      // Done, or failed (the failing node reported it to the user and its Catch nodes; the plain
+      // pipeline has no durable store to retry from — use the Redis pipeline for that): forget it.
+      if (ending.kind !== 'cut') return;
       const event = handle as QumuloEvent;
-      if (ending.kind === 'done') return;
-      const record = sentBefore.get(event) ?? { cuts: 0, failures: 0 };
-      sentBefore.set(event, record);
-      if (ending.kind === 'cut') {
-        record.cuts++;
-        cutsByNode.set(node.id, (cutsByNode.get(node.id) ?? 0) + 1);
-        watchHandle.deliver([event]);
-        return;
-      }
-      const delay = RETRY_DELAYS_MS[record.failures];
-      record.failures++;
-      if (delay === undefined) {
-        node.warn(`gave up on ${event.type} ${event.path} after ${record.failures} failed attempts: ${errorText(ending.error)}`);
-        return;
-      }
-      setTimeout(() => watchHandle.deliver([event]), delay).unref();
+      sentBefore.set(event, (sentBefore.get(event) ?? 0) + 1);
+      cutsByNode.set(node.id, (cutsByNode.get(node.id) ?? 0) + 1);
+      watchHandle.deliver([event]);
     };
     const journeyCheck = setInterval(() => {
       const stale = journeys.startedBefore(Date.now() - JOURNEY_LIMIT_MS, journeyEnded);
@@ -246,9 +229,9 @@ export = function register(RED: NodeAPI): void {
     const sendEvent = (event: QumuloEvent) => {
       msgidCounter = (msgidCounter + 1) >>> 0;
       const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
-      const record = sentBefore.get(event);
+      const cuts = sentBefore.get(event);
       const msg = { _msgid: msgid, payload: event, topic: event.type } as NodeMessage & { redelivered?: number };
-      if (record) msg.redelivered = record.cuts + record.failures;
+      if (cuts) msg.redelivered = cuts;
       journeys.begin(msgid, event, journeyEnded);
       node.send([msg, null]);
       if (!wired) journeys.endIfIdle(msgid);

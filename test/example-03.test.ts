@@ -55,6 +55,8 @@ describe('example "03 - Full pipeline" runs with nothing pending, no redelivery,
       if (node.type === 'qumulo-cluster') return { ...node, host: sim.host, port: String(sim.port), protocol: 'http' };
       if (node.type === 'qumulo-redis') return { ...node, url: redis.url, keyPrefix: prefix };
       if (node.type === 'qumulo-email') return { ...node, host: '127.0.0.1', port: String(smtpPort), windowSeconds: 3, dryRun: false };
+      // The example ships its irreversible actions as a dry run; untick it as its text says.
+      if (node.type === 'qumulo-quarantine' || node.type === 'qumulo-lock') return { ...node, dryRun: false };
       return node;
     });
     const inNode = flows.find((node) => node.type === 'qumulo-redis-in')!;

@@ -54,6 +54,9 @@ describe('qumulo-loop-guard node', function () {
   afterEach(async () => {
     await helper.unload();
     await helper.stopServer();
+    // Each test starts with its own stream: no slot (and nothing a stop cut and re-queued in it)
+    // is left for the next test's watch node to adopt.
+    watchRegistry.closeAll();
     for (const peer of peers.splice(0)) await peer.close();
   });
   after(async () => {

@@ -6,8 +6,11 @@
 // - A send to a node that a deploy removed or is replacing is dropped before preDeliver: every
 //   send is counted at onSend, confirmed at preDeliver (same tick), and a microtask later the
 //   tracker reports any unconfirmed send as dropped.
-// - A delivery reaches a node object that has been stopped: onReceive still fires; the node is
-//   not the one the runtime now knows under its id.
+// - A delivery reaches a node object that has been stopped: onReceive still fires, but no input
+//   handler runs once its close has finished.
+// - A node being stopped may call done() for messages it drops (the core delay node does, from its
+//   close handler): a done() from a stopped node counts only when it comes from inside its input
+//   handler.
 // - A stopped node's queued messages (delay, join…) vanish: after each deploy ('flows:started')
 //   journeys with work at a node that no longer runs are swept.
 // - Some nodes send new messages for the one they handle (split gives each part a new _msgid and
@@ -93,6 +96,14 @@ function isRunning(node: RuntimeNode): boolean {
   return current === node;
 }
 
+/**
+ * Whether delivering to this node object runs an input handler: a node a deploy is stopping keeps
+ * its handlers until its close finishes; after that a delivery to it goes nowhere.
+ */
+function acceptsInput(node: RuntimeNode): boolean {
+  return Boolean(node._inputCallback) || (Array.isArray(node._inputCallbacks) && node._inputCallbacks.length > 0);
+}
+
 function reportsCompletion(node: RuntimeNode): boolean {
   return (node._expectedDoneCount ?? 0) > 0;
 }
@@ -133,7 +144,7 @@ export function acquireJourneyHooks(RED: NodeAPI): void {
     let id = event.msg?._msgid;
     if (id !== undefined && journeys.has(id)) {
       trackedObjects.set(event.msg, id);
-      journeys.received(id, node, isRunning(node), node.type === 'catch', reportsCompletion(node));
+      journeys.received(id, node, acceptsInput(node), node.type === 'catch', reportsCompletion(node));
     } else {
       id = undefined;
     }
@@ -160,7 +171,11 @@ export function acquireJourneyHooks(RED: NodeAPI): void {
     if (!event.node.node || !event.msg) return;
     const id = trackedObjects.get(event.msg) ?? event.msg._msgid;
     if (id === undefined) return;
-    journeys.completed(id, event.node.node, event.error, isRunning(event.node.node));
+    // A stopped node finishing a message inside its input handler did the work (a sink that
+    // records and calls done()); outside it, it may be dropping it (delay's close handler).
+    const node = event.node.node;
+    const inHandler = handlingNodes.length > 0 && handlingNodes[handlingNodes.length - 1] === node;
+    journeys.completed(id, node, event.error, inHandler || isRunning(node));
   }) as (event: never) => unknown);
   installLifecycle(RED);
   quietTimer = setInterval(() => journeys.releaseQuiet(LEGACY_QUIET_MS, isRunning), LEGACY_QUIET_MS / 2);
