@@ -175,7 +175,8 @@ export function acquireJourneyHooks(RED: NodeAPI): void {
     // records and calls done()); outside it, it may be dropping it (delay's close handler).
     const node = event.node.node;
     const inHandler = handlingNodes.length > 0 && handlingNodes[handlingNodes.length - 1] === node;
-    journeys.completed(id, node, event.error, inHandler || isRunning(node));
+    // Outside a deploy every node that completes is running (the lookup is only needed while one runs).
+    journeys.completed(id, node, event.error, inHandler || !deploying || isRunning(node));
   }) as (event: never) => unknown);
   installLifecycle(RED);
   quietTimer = setInterval(() => journeys.releaseQuiet(LEGACY_QUIET_MS, isRunning), LEGACY_QUIET_MS / 2);
