@@ -6,6 +6,7 @@
 // files locked / unlocked, entries pending, dead letters, and duplicates next to the number of
 // messages the nodes reported in flight (cut) at the deploys. Not a timed test: the short version
 // runs in npm test (test/deploy-storm.test.ts).
+import { ranOn } from './ran-on';
 import { describeStorm, runDeployStorm, type StormLayout, type StormResult } from '../test/support/deploy-storm';
 import { startRedisServer } from '../test/support/redis-server';
 import { startSim } from '../test/support/sim';
@@ -17,7 +18,7 @@ const LAYOUTS = (process.env.STORM_LAYOUTS ?? 'plain,redis-complete,redis-ack-no
 const PASSWORD = 'bench-storm';
 
 async function main(): Promise<void> {
-  console.log(`deploy storm: ${FILES} files at ${RATE}/s, ${DEPLOYS} deploys per layout (Node ${process.version})`);
+  console.log(`deploy storm — ${ranOn()}: ${FILES} files at ${RATE}/s, ${DEPLOYS} deploys per layout`);
   const redis = await startRedisServer({ own: true, password: PASSWORD });
   const results: StormResult[] = [];
   let failed = false;
