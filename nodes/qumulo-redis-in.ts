@@ -5,12 +5,11 @@
 // never loss. The stream logic lives in core/redis/consumer.ts; this adapter wires it to the
 // runtime: message journeys (hooks), status, errors, close.
 
-import { randomBytes } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { StreamConsumer, redisErrorText, type ConnectionStatus, type ConsumerStats, type DeadLetterReport, type DeliveredEntry, type StreamConsumerOptions } from '../core/redis';
 import { registerConsumer } from '../core/redis/registry';
 import { resolveEnv } from './lib/cluster';
-import { acquireJourneyHooks, hasWires, isDeploying, journeys, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
+import { acquireJourneyHooks, hasWires, isDeploying, journeys, messageIds, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
 import { onFlowLifecycle } from './lib/lifecycle';
 import { Throttle, status, type StatusDot } from './lib/status';
 import { connectionDot, defaultConsumerName, getRedisConfig } from './qumulo-redis-common';
@@ -104,10 +103,7 @@ export = function register(RED: NodeAPI): void {
 
     const wired = hasWires(node);
     const caughtErrorsAreHandled = config.caughtErrorsAreHandled === true || config.caughtErrorsAreHandled === 'true';
-    // Message ids like Node-RED's own (16 hex digits), from a per-node random prefix and a
-    // counter: RED.util.generateId() builds each from 8 random bytes, a visible cost per entry.
-    const msgidPrefix = randomBytes(4).toString('hex');
-    let msgidCounter = 0;
+    const nextMessageId = messageIds();
     let connectionState: ConnectionStatus = { state: 'connecting' };
     let loopError: string | null = null;
     let stats: ConsumerStats | null = null;
@@ -183,8 +179,7 @@ export = function register(RED: NodeAPI): void {
 
     /** Sends one entry (or holds it while a deploy runs); returns the message id, which the consumer hands back on timeout. */
     const deliver = (entry: DeliveredEntry): string => {
-      msgidCounter = (msgidCounter + 1) >>> 0;
-      const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
+      const msgid = nextMessageId();
       if (flowsRunning) send(entry, msgid);
       else heldBack.push([entry, msgid]);
       return msgid;

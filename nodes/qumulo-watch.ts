@@ -17,9 +17,8 @@ import { isFileId, normalizeAbsolutePath } from '../core/qumulo/refs';
 import type { MalformedReport } from '../core/qumulo/sse';
 import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription';
 import { type BufferOverflow, type WatchHandle, watchRegistry } from '../core/watch/registry';
-import { randomBytes } from 'node:crypto';
 import { getCluster } from './lib/cluster';
-import { acquireJourneyHooks, journeys, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
+import { acquireJourneyHooks, hasWires, journeys, messageIds, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
 import { onFlowLifecycle } from './lib/lifecycle';
 import { RateLimitedReports, Throttle, shortDuration, status, type StatusDot } from './lib/status';
 import { displaySafe } from '../core/display';
@@ -202,14 +201,13 @@ export = function register(RED: NodeAPI): void {
     cluster.register(node);
     node.status(status.connecting(`connecting to ${ref}`));
 
-    // At-least-once through the flow: each event's message is tracked until every node it reached
+    // At-least-once through deploys: each event's message is tracked until every node it reached
     // is done with it. One that a deploy cut (sent to a node being replaced, or held by a stopped
     // one) goes out again through this node's slot, which buffers while the deploy runs and is
-    // drained by the node that replaces this one; one that a node failed is retried.
+    // drained by the node that replaces this one.
     acquireJourneyHooks(RED);
-    const wired = ((node as unknown as { wires?: string[][] }).wires?.[0]?.length ?? 0) > 0;
-    const msgidPrefix = randomBytes(4).toString('hex');
-    let msgidCounter = 0;
+    const wired = hasWires(node, 0); // the first output: events (the second carries heal results)
+    const nextMessageId = messageIds();
     const journeyEnded = (handle: unknown, ending: JourneyEnding) => {
       // Done, or failed (the failing node reported it to the user and its Catch nodes; the plain
       // pipeline has no durable store to retry from — use the Redis pipeline for that): forget it.
@@ -227,8 +225,7 @@ export = function register(RED: NodeAPI): void {
     journeyCheck.unref();
 
     const sendEvent = (event: QumuloEvent) => {
-      msgidCounter = (msgidCounter + 1) >>> 0;
-      const msgid = msgidPrefix + msgidCounter.toString(16).padStart(8, '0');
+      const msgid = nextMessageId();
       const cuts = sentBefore.get(event);
       const msg = { _msgid: msgid, payload: event, topic: event.type } as NodeMessage & { redelivered?: number };
       if (cuts) msg.redelivered = cuts;

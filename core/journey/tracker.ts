@@ -120,7 +120,7 @@ export class JourneyTracker<H, N = unknown> {
   /** The sender sent nothing that was tracked (no wires, or it returned no message): end now. */
   endIfIdle(msgid: string): void {
     const journey = this.journeys.get(msgid);
-    if (journey && journey.open === 0) this.finish(msgid, journey);
+    if (journey && journey.open === 0) this.finish(journey);
   }
 
   /**
@@ -173,7 +173,7 @@ export class JourneyTracker<H, N = unknown> {
       this.routingOpen.clear();
       for (const msgid of ids) {
         const journey = this.journeys.get(msgid);
-        if (journey && journey.routing > 0) this.cut(msgid, journey, 'sent to a node that is not running (a deploy was replacing or removing it)');
+        if (journey && journey.routing > 0) this.cut(journey, 'sent to a node that is not running (a deploy was replacing or removing it)');
       }
     }
     if (this.idle.size > 0) {
@@ -181,7 +181,7 @@ export class JourneyTracker<H, N = unknown> {
       this.idle.clear();
       for (const msgid of ids) {
         const journey = this.journeys.get(msgid);
-        if (journey && journey.open <= 0) this.finish(msgid, journey);
+        if (journey && journey.open <= 0) this.finish(journey);
       }
     }
   }
@@ -221,7 +221,7 @@ export class JourneyTracker<H, N = unknown> {
       }
     }
     if (!running) {
-      this.cut(msgid, journey, 'delivered to a node that has been stopped (deploy)');
+      this.cut(journey, 'delivered to a node that has been stopped (deploy)');
       return;
     }
     if (!reportsCompletion) {
@@ -271,7 +271,7 @@ export class JourneyTracker<H, N = unknown> {
     if (!running) {
       const journey = this.journeys.get(msgid);
       const cell = journey ? cellOf(journey.cells, node) : undefined;
-      if (journey && cell && cell.held > 0) this.cut(msgid, journey, 'finished by a node that a deploy was stopping');
+      if (journey && cell && cell.held > 0) this.cut(journey, 'finished by a node that a deploy was stopping');
       return;
     }
     this.release(msgid, node, error);
@@ -288,7 +288,7 @@ export class JourneyTracker<H, N = unknown> {
       if (this.journeys.get(msgid) !== journey) continue; // ended by an earlier cut
       for (const cell of journey.cells) {
         if ((cell.scheduled > 0 || cell.held > 0) && !isRunning(cell.node)) {
-          this.cut(msgid, journey, 'held by a node that a deploy stopped');
+          this.cut(journey, 'held by a node that a deploy stopped');
           cut++;
           break;
         }
@@ -344,12 +344,12 @@ export class JourneyTracker<H, N = unknown> {
     this.count--;
   }
 
-  private cut(_msgid: string, journey: Journey<H, N>, reason: string): void {
+  private cut(journey: Journey<H, N>, reason: string): void {
     this.forget(journey);
     journey.onEnd(journey.handle, { kind: 'cut', reason });
   }
 
-  private finish(_msgid: string, journey: Journey<H, N>): void {
+  private finish(journey: Journey<H, N>): void {
     this.forget(journey);
     if (journey.failed && !(journey.caught && journey.caughtErrorsAreHandled)) {
       journey.onEnd(journey.handle, { kind: 'failed', error: journey.error, caught: journey.caught });

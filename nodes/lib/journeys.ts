@@ -20,6 +20,7 @@
 //   core switch queues bursts): the tracker finishes its messages when it sends them (or a later
 //   one) on, or once it has been quiet for LEGACY_QUIET_MS.
 
+import { randomBytes } from 'node:crypto';
 import type { Node, NodeAPI } from 'node-red';
 import { JourneyTracker } from '../../core/journey/tracker';
 import { onFlowLifecycle } from './lifecycle';
@@ -227,7 +228,22 @@ export function releaseJourneyHooks(RED: NodeAPI): void {
   removeWhenIdle();
 }
 
-/** Whether `node` has anything wired to its outputs. */
-export function hasWires(node: Node): boolean {
-  return (node as unknown as { wires?: string[][] }).wires?.some((port) => port.length > 0) ?? false;
+/** Whether `node` has anything wired to its outputs (to output `port` only, when given). */
+export function hasWires(node: Node, port?: number): boolean {
+  const wires = (node as unknown as { wires?: string[][] }).wires;
+  if (port !== undefined) return (wires?.[port]?.length ?? 0) > 0;
+  return wires?.some((targets) => targets.length > 0) ?? false;
+}
+
+/**
+ * Message ids like Node-RED's own (16 hex digits) for a source's messages, from a random prefix
+ * and a counter: RED.util.generateId() builds each from 8 random bytes, a visible cost per message.
+ */
+export function messageIds(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let counter = 0;
+  return () => {
+    counter = (counter + 1) >>> 0;
+    return prefix + counter.toString(16).padStart(8, '0');
+  };
 }
