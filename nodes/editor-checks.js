@@ -6,6 +6,8 @@
 // expects the same verdict. FIELDS is generated from the core at build time.
 var QF = (function () {
   var FIELDS = /* @generated fields */ {};
+  // core/event.ts NOTIFICATION_TYPES, for the watch's type list and the filter's type condition.
+  var NOTIFICATION_TYPES = /* @generated notification types */ [];
 
   function text(v) { return String(v === undefined || v === null ? '' : v).trim(); }
   function isEnv(v) { return /^\$\{\w+\}$/.test(text(v)); }
@@ -203,6 +205,7 @@ var QF = (function () {
 
   return {
     FIELDS: FIELDS,
+    NOTIFICATION_TYPES: NOTIFICATION_TYPES,
     text: text,
     isEnv: isEnv,
     durationProblem: durationProblem,
