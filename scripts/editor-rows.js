@@ -7,6 +7,7 @@
 //   @text field icon [attr="…"…] [| html]  a label + input row; attributes go on the <input>,
 //                                          what follows `|` after it (a unit, a hint)
 //   @password field icon                   the same with type="password"
+//   @textarea field icon [attr…]           a label + <textarea> row (certificates, bodies)
 //   @number field icon [attr…] [| html]    the same with type="number"
 //   @select field icon group=a,b,c [attr…] a <select>; options a, b, c labelled by
 //                                          qumulo-x.group.a …; `group=@LIST` takes the values from
@@ -14,9 +15,10 @@
 //   @checkbox field [attr…]                a ticked-box row; attributes go on its label
 //   @tip key                               the tip under a field: qumulo-x.tip.key
 //
-// Every line may carry `class=…` (added to the row's class). Labels and placeholders come from the
-// node's locale (qumulo-x.label.field), as Node-RED's i18n expects; what the macros write is exactly
-// what the dialogs held by hand before, so they look and behave the same.
+// Every line may carry `class=…` (added to the row's class). A config node's dialog (category
+// 'config') gets Node-RED's `node-config-input-` ids, every other one `node-input-`. Labels and
+// placeholders come from the node's locale (qumulo-x.label.field), as Node-RED's i18n expects; what
+// the macros write is exactly what the dialogs held by hand before, so they look and behave the same.
 'use strict';
 
 /** Splits a macro line into words, keeping "quoted strings" (with their quotes) in one word. */
@@ -32,20 +34,21 @@ function escapeAttr(value) {
  * Expands the `@` lines of one dialog template. `type` is the node type (for i18n keys), `lists`
  * the generated option lists. Throws on an unknown macro or list, so a typo fails the build.
  */
-function expandRows(template, type, lists) {
+function expandRows(template, type, lists, isConfig = false) {
+  const id = isConfig ? 'node-config-input-' : 'node-input-';
   return template.replace(/^([ \t]*)@(\w+)(.*)$/gm, (line, indent, macro, rest) => {
     const [trailing, after] = splitTrailing(rest);
     const args = words(trailing);
     const rowClass = takeOption(args, 'class');
     const row = (inner) => `${indent}<div class="form-row${rowClass ? ' ' + rowClass : ''}">\n${inner.map((l) => `${indent}  ${l}`).join('\n')}\n${indent}</div>`;
-    const label = (field, icon) => `<label for="node-input-${field}"><i class="fa fa-${icon}"></i> <span data-i18n="${type}.label.${field}"></span></label>`;
-    const input = (kind, field, attrs) => `<input type="${kind}" id="node-input-${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>${after ? ' ' + after : ''}`;
+    const label = (field, icon) => `<label for="${id}${field}"><i class="fa fa-${icon}"></i> <span data-i18n="${type}.label.${field}"></span></label>`;
+    const input = (kind, field, attrs) => `<input type="${kind}" id="${id}${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>${after ? ' ' + after : ''}`;
     switch (macro) {
       case 'name':
-        return row([label('name', 'tag'), `<input type="text" id="node-input-name" data-i18n="[placeholder]${type}.label.name">`]);
+        return row([label('name', 'tag'), `<input type="text" id="${id}name" data-i18n="[placeholder]${type}.label.name">`]);
       case 'config': {
         const [field, icon = 'server'] = args;
-        return row([label(field, icon), `<input type="text" id="node-input-${field}">`]);
+        return row([label(field, icon), `<input type="text" id="${id}${field}">`]);
       }
       case 'text':
       case 'password':
@@ -60,7 +63,7 @@ function expandRows(template, type, lists) {
         if (!Array.isArray(options)) throw new Error(`${type}: unknown option list ${values}`);
         return row([
           label(field, icon),
-          `<select id="node-input-${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>`,
+          `<select id="${id}${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>`,
           ...options.map((value) => `  <option value="${escapeAttr(value)}" data-i18n="${type}.${group}.${value}"></option>`),
           '</select>',
         ]);
@@ -70,9 +73,13 @@ function expandRows(template, type, lists) {
         const style = attrs.length ? attrs.join(' ') : 'style="width: auto"';
         return row([
           '<label>&nbsp;</label>',
-          `<input type="checkbox" id="node-input-${field}" style="display: inline-block; width: auto; vertical-align: top">`,
-          `<label for="node-input-${field}" ${style} data-i18n="${type}.label.${field}"></label>`,
+          `<input type="checkbox" id="${id}${field}" style="display: inline-block; width: auto; vertical-align: top">`,
+          `<label for="${id}${field}" ${style} data-i18n="${type}.label.${field}"></label>`,
         ]);
+      }
+      case 'textarea': {
+        const [field, icon, ...attrs] = args;
+        return row([label(field, icon), `<textarea id="${id}${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}></textarea>`]);
       }
       case 'tip':
         return `${indent}<div class="form-tips" style="margin-bottom: 12px" data-i18n="[html]${type}.tip.${args[0]}"></div>`;
@@ -98,7 +105,8 @@ function takeOption(args, name) {
 
 /** Expands the rows of every dialog template in one node's HTML file. */
 function assembleDialogs(html, lists) {
-  return html.replace(/(<script type="text\/html" data-template-name="([\w-]+)">)([\s\S]*?)(<\/script>)/g, (all, open, type, body, close) => open + expandRows(body, type, lists) + close);
+  const isConfig = /category:\s*'config'/.test(html);
+  return html.replace(/(<script type="text\/html" data-template-name="([\w-]+)">)([\s\S]*?)(<\/script>)/g, (all, open, type, body, close) => open + expandRows(body, type, lists, isConfig) + close);
 }
 
 module.exports = { assembleDialogs, expandRows };
