@@ -12,7 +12,9 @@ const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const nodesOut = path.join(dist, 'nodes');
 
-const INCLUDE = /\/\* @include editor-checks \*\//;
+// Every node's editor script runs in its own function scope with the shared layer
+// (nodes/editor-checks.js, `QF`) inlined at its top, so nothing leaks into the editor's globals.
+const EDITOR_SCRIPT = /(<script type="text\/javascript">\n)([\s\S]*?)(<\/script>)/g;
 
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json', { paths: [root] })), 'bin', 'tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
@@ -26,8 +28,9 @@ const checks = editorChecks(lists);
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (!file.endsWith('.html')) continue;
   const html = fs.readFileSync(path.join(root, 'nodes', file), 'utf8');
-  // The shared form rows (scripts/editor-rows.js), then the shared checks.
-  fs.writeFileSync(path.join(nodesOut, file), assembleDialogs(html, lists).replace(INCLUDE, () => checks));
+  // The shared form rows (scripts/editor-rows.js), then the shared layer around the script.
+  const built = assembleDialogs(html, lists).replace(EDITOR_SCRIPT, (all, open, body, close) => `${open}(function () {\n${checks}\n${body}})();\n${close}`);
+  fs.writeFileSync(path.join(nodesOut, file), built);
 }
 for (const dir of ['icons', 'locales']) {
   fs.cpSync(path.join(root, dir), path.join(nodesOut, dir), { recursive: true });

@@ -10,12 +10,15 @@
 //   @textarea field icon [attr…]           a label + <textarea> row (certificates, bodies)
 //   @number field icon [attr…] [| html]    the same with type="number"
 //   @select field icon group=a,b,c [attr…] a <select>; options a, b, c labelled by
-//                                          qumulo-x.group.a …; `group=@LIST` takes the values from
-//                                          a list generated from the core (OPTION_LISTS)
-//   @checkbox field [attr…]                a ticked-box row; attributes go on its label
+//                                          qumulo-x.group.a … (`value:key` when the key differs
+//                                          from the value); `group=@LIST` takes the values from a
+//                                          list generated from the core (optionLists in build.js)
+//   @checkbox field [attr…] [| html]       a ticked-box row; attributes go on its label, what
+//                                          follows `|` after it (a warning shown by the script)
 //   @tip key                               the tip under a field: qumulo-x.tip.key
 //
-// Every line may carry `class=…` (added to the row's class). A config node's dialog (category
+// Every line may carry `class=…` (added to the row's class) and `label=key` (the label's locale key
+// when it is not qumulo-x.label.<field>). A config node's dialog (category
 // 'config') gets Node-RED's `node-config-input-` ids, every other one `node-input-`. Labels and
 // placeholders come from the node's locale (qumulo-x.label.field), as Node-RED's i18n expects; what
 // the macros write is exactly what the dialogs held by hand before, so they look and behave the same.
@@ -40,8 +43,9 @@ function expandRows(template, type, lists, isConfig = false) {
     const [trailing, after] = splitTrailing(rest);
     const args = words(trailing);
     const rowClass = takeOption(args, 'class');
+    const labelKey = takeOption(args, 'label');
     const row = (inner) => `${indent}<div class="form-row${rowClass ? ' ' + rowClass : ''}">\n${inner.map((l) => `${indent}  ${l}`).join('\n')}\n${indent}</div>`;
-    const label = (field, icon) => `<label for="${id}${field}"><i class="fa fa-${icon}"></i> <span data-i18n="${type}.label.${field}"></span></label>`;
+    const label = (field, icon) => `<label for="${id}${field}"><i class="fa fa-${icon}"></i> <span data-i18n="${type}.label.${labelKey ?? field}"></span></label>`;
     const input = (kind, field, attrs) => `<input type="${kind}" id="${id}${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>${after ? ' ' + after : ''}`;
     switch (macro) {
       case 'name':
@@ -64,7 +68,10 @@ function expandRows(template, type, lists, isConfig = false) {
         return row([
           label(field, icon),
           `<select id="${id}${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>`,
-          ...options.map((value) => `  <option value="${escapeAttr(value)}" data-i18n="${type}.${group}.${value}"></option>`),
+          ...options.map((option) => {
+            const [value, key = value] = option.split(':');
+            return `  <option value="${escapeAttr(value)}" data-i18n="${type}.${group}.${key}"></option>`;
+          }),
           '</select>',
         ]);
       }
@@ -74,7 +81,8 @@ function expandRows(template, type, lists, isConfig = false) {
         return row([
           '<label>&nbsp;</label>',
           `<input type="checkbox" id="${id}${field}" style="display: inline-block; width: auto; vertical-align: top">`,
-          `<label for="${id}${field}" ${style} data-i18n="${type}.label.${field}"></label>`,
+          `<label for="${id}${field}" ${style} data-i18n="${type}.label.${labelKey ?? field}"></label>`,
+          ...(after ? [after] : []),
         ]);
       }
       case 'textarea': {
