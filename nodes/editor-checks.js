@@ -1,7 +1,8 @@
 // The editor's shared layer (`QF`): scripts/build.js inlines it at the top of every node's editor
 // script, inside that script's own function scope (nothing leaks into the editor's globals).
-// QF.node fills in what every node definition shares. Each check is a line-by-line port of the core parser named beside it and
-// answers null (fine) or a problem key; test/editor-validators.test.ts feeds the same good and bad
+// Node definitions stay literal `RED.nodes.registerType('qumulo-x', {...})` objects: the scorecard
+// (scripts/validate.js) reads them statically. Each check is a line-by-line port of the core parser
+// named beside it and answers null (fine) or a problem key; test/editor-validators.test.ts feeds the same good and bad
 // values to these checks (through the validators in the built HTML) and to the core parsers and
 // expects the same verdict. FIELDS is generated from the core at build time.
 var QF = (function () {
@@ -203,24 +204,7 @@ var QF = (function () {
     };
   }
 
-  /**
-   * What every qumulo node's definition shares, filled in where `def` does not say it itself: the
-   * palette category, the italic label of a named node, and port labels from the node's locale
-   * (`<type>.label.input` / `.label.output`) on the ports it has.
-   */
-  function node(type, def) {
-    var shared = {
-      category: 'qumulo',
-      labelStyle: function () { return this.name ? 'node_label_italic' : ''; },
-    };
-    if (def.inputs) shared.inputLabels = function () { return this._(type + '.label.input'); };
-    if (def.outputs) shared.outputLabels = function () { return this._(type + '.label.output'); };
-    for (var key in shared) if (!Object.prototype.hasOwnProperty.call(def, key)) def[key] = shared[key];
-    return def;
-  }
-
   return {
-    node: node,
     FIELDS: FIELDS,
     NOTIFICATION_TYPES: NOTIFICATION_TYPES,
     text: text,
