@@ -18,7 +18,8 @@
 //   @tip key                               the tip under a field: qumulo-x.tip.key
 //
 // Every line may carry `class=…` (added to the row's class) and `label=key` (the label's locale key
-// when it is not qumulo-x.label.<field>). A config node's dialog (category
+// when it is not qumulo-x.label.<field>). An icon `-` makes a plain label (no icon), styled by
+// `labelstyle="…"` (the loop guard's advanced settings). A config node's dialog (category
 // 'config') gets Node-RED's `node-config-input-` ids, every other one `node-input-`. Labels and
 // placeholders come from the node's locale (qumulo-x.label.field), as Node-RED's i18n expects; what
 // the macros write is exactly what the dialogs held by hand before, so they look and behave the same.
@@ -44,8 +45,12 @@ function expandRows(template, type, lists, isConfig = false) {
     const args = words(trailing);
     const rowClass = takeOption(args, 'class');
     const labelKey = takeOption(args, 'label');
+    const labelStyle = takeOption(args, 'labelstyle');
     const row = (inner) => `${indent}<div class="form-row${rowClass ? ' ' + rowClass : ''}">\n${inner.map((l) => `${indent}  ${l}`).join('\n')}\n${indent}</div>`;
-    const label = (field, icon) => `<label for="${id}${field}"><i class="fa fa-${icon}"></i> <span data-i18n="${type}.label.${labelKey ?? field}"></span></label>`;
+    const label = (field, icon) =>
+      icon === '-'
+        ? `<label for="${id}${field}"${labelStyle ? ` style="${labelStyle}"` : ''} data-i18n="${type}.label.${labelKey ?? field}"></label>`
+        : `<label for="${id}${field}"><i class="fa fa-${icon}"></i> <span data-i18n="${type}.label.${labelKey ?? field}"></span></label>`;
     const input = (kind, field, attrs) => `<input type="${kind}" id="${id}${field}"${attrs.length ? ' ' + attrs.join(' ') : ''}>${after ? ' ' + after : ''}`;
     switch (macro) {
       case 'name':
