@@ -1,11 +1,14 @@
-// Field checks for the editor, inlined by scripts/build.js into every node HTML that says
-// /* @include editor-checks */ (inside that node's own function scope, so nothing leaks into the
-// editor's globals). Each check is a line-by-line port of the core parser named beside it and
-// answers null (fine) or a problem key; test/editor-validators.test.ts feeds the same good and bad
+// The editor's shared layer (`QF`): scripts/build.js inlines it at the top of every node's editor
+// script, inside that script's own function scope (nothing leaks into the editor's globals).
+// Node definitions stay literal `RED.nodes.registerType('qumulo-x', {...})` objects: the scorecard
+// (scripts/validate.js) reads them statically. Each check is a line-by-line port of the core parser
+// named beside it and answers null (fine) or a problem key; test/editor-validators.test.ts feeds the same good and bad
 // values to these checks (through the validators in the built HTML) and to the core parsers and
 // expects the same verdict. FIELDS is generated from the core at build time.
 var QF = (function () {
   var FIELDS = /* @generated fields */ {};
+  // core/event.ts NOTIFICATION_TYPES, for the watch's type list and the filter's type condition.
+  var NOTIFICATION_TYPES = /* @generated notification types */ [];
 
   function text(v) { return String(v === undefined || v === null ? '' : v).trim(); }
   function isEnv(v) { return /^\$\{\w+\}$/.test(text(v)); }
@@ -203,6 +206,7 @@ var QF = (function () {
 
   return {
     FIELDS: FIELDS,
+    NOTIFICATION_TYPES: NOTIFICATION_TYPES,
     text: text,
     isEnv: isEnv,
     durationProblem: durationProblem,

@@ -2,6 +2,7 @@
 import type { NodeAPI } from 'node-red';
 import { createLockAction, type LegalHoldChoice } from '../core/actions';
 import { lockOptionsFromConfig, registerActionNode, type ActionNodeConfig } from './lib/action-node';
+import { registerFieldCheckEndpoint } from './lib/field-check';
 
 interface LockConfig extends ActionNodeConfig {
   retention?: string;
@@ -10,6 +11,8 @@ interface LockConfig extends ActionNodeConfig {
 }
 
 export = function register(RED: NodeAPI): void {
+  // The editor's server-side field checks (every dialog's, not only this node's).
+  registerFieldCheckEndpoint(RED);
   registerActionNode<LockConfig>(RED, {
     type: 'qumulo-lock',
     action: 'lock',

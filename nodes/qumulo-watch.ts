@@ -12,6 +12,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { durationMs, parseDuration } from '../core/actions/duration';
 import { NOTIFICATION_TYPES, type NotificationType, type QumuloEvent, isNotificationType } from '../core/event';
 import { type CheckpointSettings, GapHealer, type HealerStatus } from '../core/heal/healer';
+import { formatHealProgress } from '../core/heal/progress';
 import type { HealResult } from '../core/heal/types';
 import { isFileId, normalizeAbsolutePath } from '../core/qumulo/refs';
 import type { MalformedReport } from '../core/qumulo/sse';
@@ -186,6 +187,8 @@ export = function register(RED: NodeAPI): void {
         const h = healerStatus;
         if (h?.state === 'healing') {
           const blindFor = h.since === null ? '' : `${shortDuration(Date.now() - h.since)} `;
+          // Progress (entries done/~estimate · rate) once the heal has a method; the healer throttles it.
+          if (h.progress) return status.ok(`healing ${formatHealProgress(h.progress)} (${h.progress.method}, ${blindFor}gap)`);
           return status.ok(`healing ${blindFor}gap (${h.method ?? '…'}): ${h.emitted}`);
         }
         if (h?.state === 'failed') return status.warning(`heal failed, retrying: ${h.lastError ?? ''}`);

@@ -6,12 +6,15 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { removeStaleOutput } = require('./stale-output');
+const { assembleDialogs } = require('./editor-rows');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 const nodesOut = path.join(dist, 'nodes');
 
-const INCLUDE = /\/\* @include editor-checks \*\//;
+// Every node's editor script runs in its own function scope with the shared layer
+// (nodes/editor-checks.js, `QF`) inlined at its top, so nothing leaks into the editor's globals.
+const EDITOR_SCRIPT = /(<script type="text\/javascript">\n)([\s\S]*?)(<\/script>)/g;
 
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json', { paths: [root] })), 'bin', 'tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
@@ -20,11 +23,14 @@ const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig
 removeStaleOutput(dist, root);
 
 fs.mkdirSync(nodesOut, { recursive: true });
-const checks = editorChecks();
+const lists = optionLists();
+const checks = editorChecks(lists);
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (!file.endsWith('.html')) continue;
   const html = fs.readFileSync(path.join(root, 'nodes', file), 'utf8');
-  fs.writeFileSync(path.join(nodesOut, file), html.replace(INCLUDE, () => checks));
+  // The shared form rows (scripts/editor-rows.js), then the shared layer around the script.
+  const built = assembleDialogs(html, lists).replace(EDITOR_SCRIPT, (all, open, body, close) => `${open}(function () {\n${checks}\n${body}})();\n${close}`);
+  fs.writeFileSync(path.join(nodesOut, file), built);
 }
 for (const dir of ['icons', 'locales']) {
   fs.cpSync(path.join(root, dir), path.join(nodesOut, dir), { recursive: true });
@@ -32,19 +38,38 @@ for (const dir of ['icons', 'locales']) {
 process.exit(result.status === null ? 1 : result.status);
 
 /**
- * nodes/editor-checks.js with the placeholder lists taken from the compiled core, so the editor
- * knows exactly the {fields} the runtime accepts (one list, not a copy per HTML file).
+ * The lists the editor shows, taken from the compiled core (one list each, not a copy per dialog):
+ * notification types, option lists of the dialogs (`@select … group=@NAME`), template {fields}.
  */
-function editorChecks() {
-  const source = fs.readFileSync(path.join(root, 'nodes', 'editor-checks.js'), 'utf8');
-  let fields = {};
+function optionLists() {
+  const core = (file) => require(path.join(dist, 'core', file));
   try {
-    const template = require(path.join(dist, 'core', 'actions', 'template.js'));
-    const email = require(path.join(dist, 'core', 'actions', 'email.js'));
-    fields = { event: [...template.EVENT_FIELDS], subject: [...email.SUBJECT_FIELDS], line: [...email.LINE_FIELDS], body: [...email.BODY_FIELDS] };
+    return {
+      NOTIFICATION_TYPES: [...core('event.js').NOTIFICATION_TYPES],
+      APPLY_TO: [...core('actions/chmod.js').APPLY_TO],
+      COLLISION_STYLES: [...core('actions/names.js').COLLISION_STYLES],
+      MOVE_COLLISIONS: [...core('actions/names.js').MOVE_COLLISIONS],
+      LEGAL_HOLD_CHOICES: [...core('actions/lock.js').LEGAL_HOLD_CHOICES],
+      SMTP_SECURITY: [...core('actions/email.js').SMTP_SECURITY],
+      REDIS_MODES: [...core('redis/connection.js').REDIS_MODES],
+      fields: {
+        event: [...core('actions/template.js').EVENT_FIELDS],
+        subject: [...core('actions/email.js').SUBJECT_FIELDS],
+        line: [...core('actions/email.js').LINE_FIELDS],
+        body: [...core('actions/email.js').BODY_FIELDS],
+      },
+    };
   } catch (err) {
     // tsc failed (its errors are printed above and the build exits non-zero).
     if (result.status === 0) throw err;
+    return { fields: {} };
   }
-  return source.replace('/* @generated fields */ {}', JSON.stringify(fields));
+}
+
+/** nodes/editor-checks.js with the generated lists filled in. */
+function editorChecks(lists) {
+  const source = fs.readFileSync(path.join(root, 'nodes', 'editor-checks.js'), 'utf8');
+  return source
+    .replace('/* @generated fields */ {}', JSON.stringify(lists.fields))
+    .replace('/* @generated notification types */ []', JSON.stringify(lists.NOTIFICATION_TYPES || []));
 }

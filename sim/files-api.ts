@@ -202,6 +202,49 @@ export class FilesApi {
     sendJson(res, 200, this.fresh(at.rel));
   }
 
+  // ---- GET /v1/files/{ref}/aggregates/ --------------------------------------------------
+
+  /**
+   * Totals below a directory (not counting it). The real cluster keeps these up to date as it goes
+   * and sends 64-bit counts as strings; the field names are UNCONFIRMED (core/heal/progress.ts).
+   */
+  aggregates(rawRef: string, res: ServerResponse): void {
+    const at = this.locate(rawRef);
+    const totals = { files: 0, directories: 0, symlinks: 0, other: 0, data: 0n };
+    const visit = (disk: string): void => {
+      let names: string[];
+      try {
+        names = fs.readdirSync(disk);
+      } catch {
+        return; // removed while counting
+      }
+      for (const name of names) {
+        const child = path.join(disk, name);
+        const stat = lstatQuiet(child);
+        if (!stat) continue;
+        if (stat.isDirectory()) {
+          totals.directories++;
+          visit(child);
+        } else if (stat.isSymbolicLink()) totals.symlinks++;
+        else if (stat.isFile()) {
+          totals.files++;
+          totals.data += stat.size;
+        } else totals.other++;
+      }
+    };
+    if (at.isDir) visit(at.disk);
+    else if (at.stat.isFile()) totals.data = at.stat.size;
+    sendJson(res, 200, {
+      path: relToApi(at.rel, at.isDir),
+      id: at.id,
+      total_files: String(totals.files),
+      total_directories: String(totals.directories),
+      total_symlinks: String(totals.symlinks),
+      total_other: String(totals.other),
+      total_data: totals.data.toString(),
+    });
+  }
+
   // ---- GET/POST /v1/files/{ref}/entries/ -----------------------------------------------
 
   listEntries(rawRef: string, query: URLSearchParams, res: ServerResponse): void {

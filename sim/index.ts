@@ -334,6 +334,7 @@ export class QumuloSimulator {
         case 'GET info/attributes': return this.files.getAttributes(ref, query, res);
         case 'PATCH info/attributes': return this.files.patchAttributes(ref, req, res);
         case 'GET entries': return this.files.listEntries(ref, query, res);
+        case 'GET aggregates': return this.files.aggregates(ref, res);
         case 'POST entries': return this.files.createEntry(ref, req, res);
         case 'PUT data': return this.files.putData(ref, req, res);
         case 'GET data': return this.files.getData(ref, res);
@@ -342,7 +343,7 @@ export class QumuloSimulator {
         case 'PATCH file-lock': return this.files.patchLock(ref, req, res);
         case 'GET notify': return this.openNotify(ref, query, req, res);
       }
-      if (['info/attributes', 'entries', 'data', '', 'file-lock', 'notify'].includes(tail)) throw methodNotAllowed(method);
+      if (['info/attributes', 'entries', 'aggregates', 'data', '', 'file-lock', 'notify'].includes(tail)) throw methodNotAllowed(method);
     }
     if (version === 'v3' && area === 'snapshots') {
       if (ref === undefined || ref === '') {

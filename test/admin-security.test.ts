@@ -244,6 +244,7 @@ describe('admin surface security (issue 16)', function () {
     const endpoints: Array<[string, string]> = [
       ['POST', '/qumulo-flow/cluster/test'],
       ['POST', '/qumulo-filter/check'],
+      ['POST', '/qumulo-flow/check'],
       ['POST', '/qumulo-filter/f1/reload'],
       ['POST', '/qumulo-flow/all-stop/not-deployed/reset'],
       ['GET', '/qumulo-flow/all-stop/not-deployed?probe'],
@@ -269,6 +270,7 @@ describe('admin surface security (issue 16)', function () {
         'POST /qumulo-filter/:id/reload',
         'POST /qumulo-filter/check',
         'POST /qumulo-flow/all-stop/:id/reset',
+        'POST /qumulo-flow/check',
         'POST /qumulo-flow/cluster/test',
         'POST /qumulo-flow/redis/test',
       ]);

@@ -15,7 +15,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { type Chromium, type ConsoleProblems, type NpmStart, launchChromium, screenshot, startNpmStart, watchConsole } from './support/browser';
+import { type Chromium, type ConsoleProblems, DOC_IMAGES, type NpmStart, launchChromium, screenshot, startNpmStart, watchConsole } from './support/browser';
 import { FIELD_CASES } from './support/field-cases';
 import { type RedisServer, startRedisServer } from './support/redis-server';
 import { type Example, type FlowNode, type TestSmtp, IRREVERSIBLE_ACTIONS, REPO_ROOT, bundleTypes, configTypes, readPackage, startSmtp, validate, waitUntil } from './support/shipping';
@@ -488,10 +488,23 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       // (hidden, not removed: the editor removes them itself when they fade out)
       await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
       await screenshot(page, 'pipeline');
-      // …and cropped to the canvas and the debug sidebar (docs/images/pipeline.png is taken from this).
+      // …and for the README (docs/images/, rewritten on every run): the canvas with the node statuses
+      // and the debug sidebar, and the sidebar alone with what the actions did to the two files.
       const canvas = await page.locator('#red-ui-workspace').boundingBox();
+      const sidebar = await page.locator('#red-ui-sidebar').boundingBox();
       const viewport = page.viewportSize();
-      if (canvas && viewport) await screenshot(page, 'pipeline-readme', { x: canvas.x, y: 0, width: viewport.width - canvas.x, height: Math.min(viewport.height, 560) });
+      assert.ok(canvas && sidebar && viewport, 'the workspace and the sidebar are on screen');
+      const readme = [await screenshot(page, 'pipeline', { x: canvas.x, y: 0, width: viewport.width - canvas.x, height: Math.min(viewport.height, 560) }, DOC_IMAGES)];
+      // For the second picture only the action results stay in view (the change events are hidden, then shown again).
+      const showOnly = (text: string | null) =>
+        page.evaluate((keep) => {
+          for (const msg of document.querySelectorAll<HTMLElement>('.red-ui-debug-msg')) msg.style.display = keep === null || (msg.textContent ?? '').includes(keep) ? '' : 'none';
+          document.querySelector('.red-ui-debug-content')?.scrollTo(0, 0);
+        }, text);
+      await showOnly('action results');
+      readme.push(await screenshot(page, 'pipeline-actions', { x: sidebar.x, y: sidebar.y, width: sidebar.width, height: Math.min(sidebar.height, 560) }, DOC_IMAGES));
+      await showOnly(null);
+      for (const file of readme) assert.ok(fs.statSync(file).mtimeMs > Date.now() - UI_TIMEOUT, `${file} was just written`);
     });
   });
 
@@ -542,6 +555,10 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       const result = page.locator('#qumulo-filter-check-result');
       await result.waitFor();
       assert.match((await result.getAttribute('class')) ?? '', /qumulo-filter-good/, `check result: ${await result.textContent()}`);
+      // The README's picture of the rule editor (docs/images/, rewritten on every run).
+      const tray = await page.locator('.red-ui-tray').last().boundingBox();
+      assert.ok(tray, 'the edit tray is on screen');
+      await screenshot(page, 'rule-editor', tray, DOC_IMAGES);
       await page.locator('#node-dialog-ok').click();
       await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
       const saved = await page.evaluate((nodeId) => (window as unknown as { RED: { nodes: { node(i: string): { rules: unknown; valid?: boolean } } } }).RED.nodes.node(nodeId), id);

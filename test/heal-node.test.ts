@@ -156,6 +156,25 @@ describe('qumulo-watch heals gaps: the lock flow locks every file of the gap (te
     assert.deepEqual(await client.listSnapshots(), []);
   });
 
+  it('a slow walk shows its progress in the node status: entries done / ~estimate · rate', async () => {
+    const { heals } = await load({ checkpoints: false });
+    await streamOpen();
+    const created = Array.from({ length: 16 }, (_, d) => numbered(`vault/d${d}`, 4, 'slow')).flat();
+    await duringOutage(sim, () => {
+      writeFiles(sim, created);
+      sim.sim.faults.latencyMs = 200; // every listing of the walk takes a while
+    });
+    const { payload: result } = await heals.one(60_000);
+    sim.sim.faults.latencyMs = 0;
+    assert.equal(result.method, 'walk');
+    const texts = (helper.getNode('watch') as unknown as { status: { args: Array<[{ text?: string }]> } }).status.args.map(([dot]) => dot.text ?? '');
+    const progress = texts.filter((t) => /^healing [\d,]+\/~[\d,]+ · [\d.]+k?\/s \(walk, .*gap\)$/.test(t));
+    assert.ok(progress.length > 0, `no progress status among: ${texts.join(' | ')}`);
+    // The estimate is the aggregates of /vault: the old files, the 16 new directories and their files.
+    const estimate = Number(/~([\d,]+)/.exec(progress[progress.length - 1])![1].replace(/,/g, ''));
+    assert.equal(estimate, OLD_FILES.length + 2 + 16 + created.length);
+  });
+
   it("after the simulator's overflow fault: all locked, old files untouched", async () => {
     const { heals } = await load({ checkpoints: true });
     await streamOpen();

@@ -93,6 +93,16 @@ describe('shipping: npm package and Docker files', function () {
       for (const required of ['package.json', 'LICENSE', 'flows/starter.json']) assert.ok(files.includes(required), `${required} not packed`);
     });
 
+    it('README: every link and picture is an absolute https link (the Flow Library page has no repo beside it); those into this repository name files that exist', () => {
+      const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+      const targets = [...readme.matchAll(/!?\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]);
+      assert.ok(targets.some((t) => /\/docs\/images\/[\w-]+\.png$/.test(t)), 'the README shows the pictures the browser test takes');
+      assert.deepEqual(targets.filter((t) => !/^https:\/\//.test(t) && !t.startsWith('#')), [], 'relative links in the README');
+      const own = /^https:\/\/(?:github\.com\/qumulo-flow\/node-red-qumulo-flow\/(?:blob|tree)\/main|raw\.githubusercontent\.com\/qumulo-flow\/node-red-qumulo-flow\/main)\/([^#?]+)/;
+      const missing = targets.map((t) => own.exec(t)?.[1]).filter((rel): rel is string => rel !== undefined && !fs.existsSync(path.join(REPO_ROOT, decodeURIComponent(rel))));
+      assert.deepEqual(missing, [], 'README links to files that are not in the repository');
+    });
+
     it('ships no source maps (their .ts sources are not shipped either) and no compiled tests or benchmarks', () => {
       assert.deepEqual(files.filter((f) => f.endsWith('.map')), []);
       assert.deepEqual(files.filter((f) => /(^|\/)(test|bench|test-artifacts)\//.test(f) || /\.test\.js$/.test(f)), []);

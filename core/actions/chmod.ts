@@ -7,7 +7,9 @@ import { applyModeSpec, formatMode, parseModeString, type ModeSpec } from './mod
 import { actionFailure } from './run';
 import { startMutation, readOptions, attributesPath, isNotFound, mutationOptions, type Action, type ActionContext } from './types';
 
-export type ApplyTo = 'files' | 'directories' | 'both';
+/** What a chmod or rename node acts on (the editor's option list is built from this). */
+export const APPLY_TO = ['files', 'directories', 'both'] as const;
+export type ApplyTo = (typeof APPLY_TO)[number];
 
 export interface ChmodOptions {
   mode: ModeSpec;

@@ -204,7 +204,8 @@ export function composeDigestMail(batch: DigestBatch<DigestItem>, templates: Mai
 // ---------------------------------------------------------------------------------------------
 // SMTP
 
-export type SmtpSecurity = 'starttls' | 'tls' | 'none';
+export const SMTP_SECURITY = ['starttls', 'tls', 'none'] as const;
+export type SmtpSecurity = (typeof SMTP_SECURITY)[number];
 
 export interface SmtpSettings {
   host: string;

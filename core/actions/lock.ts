@@ -8,7 +8,8 @@ import { formatRetention, parseQumuloTimestamp, resolveRetention, type Retention
 import { actionFailure } from './run';
 import { startMutation, readOptions, attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
 
-export type LegalHoldChoice = 'leave' | 'on' | 'off';
+export const LEGAL_HOLD_CHOICES = ['leave', 'on', 'off'] as const;
+export type LegalHoldChoice = (typeof LEGAL_HOLD_CHOICES)[number];
 
 export interface LockOptions {
   /** Retention to apply; null leaves the retention alone (legal hold only). */

@@ -6,7 +6,7 @@
 // first time (answer lost) comes back as "exists" or "no such entry"; the target is then checked
 // and, when it holds our file id, the move counts as done.
 
-import { collisionCandidate, joinPath, type CollisionStyle } from './names';
+import { collisionCandidate, joinPath, type CollisionStyle, type MOVE_COLLISIONS } from './names';
 import { actionFailure } from './run';
 import { startMutation, readOptions, isEntryExists, isNotFound, mutationOptions, type ActionContext } from './types';
 
@@ -18,7 +18,7 @@ export interface MoveRequest {
   name: string;
   fileId?: string | null;
   /** `skip`/`fail`: do not look for another name when the target exists. */
-  collision: CollisionStyle | 'skip' | 'fail';
+  collision: (typeof MOVE_COLLISIONS)[number];
 }
 
 export type MoveOutcome = { moved: true; newPath: string; newName: string; attempts: number } | { moved: false; existing: string };

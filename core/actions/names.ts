@@ -121,7 +121,11 @@ function cutToBytes(text: string, maxBytes: number): string {
   return out;
 }
 
-export type CollisionStyle = 'number' | 'file-id';
+/** How a name taken in the target is made unique (the editor's option lists are built from these). */
+export const COLLISION_STYLES = ['number', 'file-id'] as const;
+export type CollisionStyle = (typeof COLLISION_STYLES)[number];
+/** A move may also give up on a taken name: skip the file, or fail it. */
+export const MOVE_COLLISIONS = [...COLLISION_STYLES, 'skip', 'fail'] as const;
 
 /**
  * The n-th collision-free candidate for a name: 0 is the name itself; `number` gives

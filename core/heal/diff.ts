@@ -13,6 +13,7 @@ import { mapLimit, throwIfAborted, yieldToEventLoop } from './concurrency';
 import { isDuplicate, newestTime } from './dedup';
 import { countKind, relativeInScope, syntheticEvent, typeForChange, typeInScope } from './events';
 import type { LiveLedger } from './ledger';
+import type { ProgressMeter } from './progress';
 import type { BlindWindow, CheckpointRef, HealCounts, WatchScope } from './types';
 
 export interface HealTally {
@@ -41,6 +42,8 @@ export interface HealContext {
   concurrency?: number;
   /** Entries per page asked from the cluster (default 1000). */
   pageSize?: number;
+  /** Counts the entries looked at (progress of a long heal). */
+  progress?: ProgressMeter;
 }
 
 export interface DiffHealContext extends HealContext {
@@ -98,6 +101,7 @@ export async function healByDiff(ctx: DiffHealContext): Promise<HealTally> {
     });
     tally.entries += events.length;
     if (events.length > 0) ctx.emit(events);
+    ctx.progress?.add(page?.entries?.length ?? 0);
     await yieldToEventLoop();
   }
   return tally;

@@ -22,6 +22,7 @@ import { HealAbortedError } from './concurrency';
 import { type HealTally, healByDiff } from './diff';
 import { LiveLedger } from './ledger';
 import { type MarkerRecord, MarkerStore } from './marker';
+import { estimateWalk, type HealProgress, ProgressMeter } from './progress';
 import type { BlindReason, BlindWindow, CheckpointRef, HealMethod, HealResult, WatchScope } from './types';
 import { healByWalk } from './walk';
 
@@ -42,6 +43,8 @@ export interface HealerStatus {
   method: HealMethod | null;
   /** Synthetic events emitted so far by the running heal. */
   emitted: number;
+  /** Entries looked at, estimate and rate of the running heal (null between heals). */
+  progress: HealProgress | null;
   checkpoints: number;
   lastResult: HealResult | null;
   lastError: string | null;
@@ -81,6 +84,9 @@ export interface GapHealerOptions {
   emit(events: QumuloEvent[]): void;
   onResult(result: HealResult): void;
   onStatus?(status: HealerStatus): void;
+  /** Progress of a running heal, at most every `progressIntervalMs` (default 250 ms) and at its end. */
+  onProgress?(progress: HealProgress): void;
+  progressIntervalMs?: number;
   onWarning?(text: string): void;
 }
 
@@ -134,6 +140,8 @@ export class GapHealer {
   private state: HealerState = 'idle';
   private currentMethod: HealMethod | null = null;
   private emittedInHeal = 0;
+  private progress: HealProgress | null = null;
+  private activeMeter: ProgressMeter | null = null;
   private lastResult: HealResult | null = null;
   private lastError: string | null = null;
 
@@ -172,6 +180,7 @@ export class GapHealer {
       since: this.state === 'idle' ? null : blindSince,
       method: this.currentMethod,
       emitted: this.emittedInHeal,
+      progress: this.progress,
       checkpoints: this.keeper?.all.length ?? 0,
       lastResult: this.lastResult,
       lastError: this.lastError,
@@ -402,6 +411,8 @@ export class GapHealer {
     const result = await this.healOnce(window);
     this.healingWindow = null;
     this.currentMethod = null;
+    this.progress = null;
+    this.activeMeter = null;
     if (this.closed) {
       // Cut short by a deploy or shutdown: the marker keeps the window, the next start heals it.
       this.pending = mergeWindows(window, this.pending);
@@ -484,7 +495,9 @@ export class GapHealer {
           this.currentMethod = 'diff';
           this.publishStatus();
           try {
-            tally = await healByDiff({ ...base, baseline, snapshot, concurrency: this.options.lookupConcurrency });
+            const progress = this.meter('diff');
+            tally = await healByDiff({ ...base, baseline, snapshot, concurrency: this.options.lookupConcurrency, progress });
+            progress.flush();
           } catch (err) {
             // The checkpoint vanished (expired, deleted by an admin) before the diff was read.
             if (!isNotFound(err) || this.emittedInHeal > 0) throw err;
@@ -497,7 +510,13 @@ export class GapHealer {
       if (tally === null) {
         this.currentMethod = 'walk';
         this.publishStatus();
-        tally = await healByWalk({ ...base, concurrency: this.options.walkConcurrency });
+        const progress = this.meter('walk');
+        // The estimate is one cheap call beside the walk; the walk does not wait for it.
+        void estimateWalk(base.client, this.scope.watchRoot, this.scope.recursive, this.abort.signal).then((estimate) => {
+          if (estimate !== null && this.activeMeter === progress) progress.setEstimate(estimate);
+        });
+        tally = await healByWalk({ ...base, concurrency: this.options.walkConcurrency, progress });
+        progress.flush();
       }
       return this.result(window, lookedFrom, method, startedAt, tally, fallbackReason, baseline, snapshot);
     } catch (err) {
@@ -548,6 +567,24 @@ export class GapHealer {
       result.snapshot = { id: snapshot.id, name: snapshot.name, timestamp: snapshot.timestamp };
     }
     return result;
+  }
+
+  /** A progress meter for a heal that starts now: its reports become the status' `progress`. */
+  private meter(method: HealMethod): ProgressMeter {
+    const meter = new ProgressMeter(
+      method,
+      (progress) => {
+        if (this.closed) return;
+        this.progress = progress;
+        this.options.onProgress?.(progress);
+        this.publishStatus();
+      },
+      this.now,
+      this.options.progressIntervalMs,
+    );
+    this.progress = meter.snapshot();
+    this.activeMeter = meter;
+    return meter;
   }
 
   /** Marker tick: while healthy the watch is covered up to now; the ledger forgets what no heal needs. */

@@ -9,3 +9,4 @@ export * from './checkpoints';
 export * from './marker';
 export * from './healer';
 export * from './concurrency';
+export * from './progress';

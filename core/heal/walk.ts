@@ -51,6 +51,7 @@ export async function healByWalk(ctx: HealContext): Promise<HealTally> {
       }
       tally.entries += events.length;
       if (events.length > 0) ctx.emit(events);
+      ctx.progress?.add(page?.files?.length ?? 0);
     }
   };
 

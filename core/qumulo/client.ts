@@ -287,6 +287,14 @@ export class QumuloClient {
     }
   }
 
+  /**
+   * `GET /v1/files/{ref}/aggregates/`: totals below a directory (file and directory counts, sizes),
+   * kept up to date by the cluster, so one cheap call. Field names UNCONFIRMED (core/heal/progress.ts).
+   */
+  async aggregates(ref: FileRef, opts?: CallOptions): Promise<Record<string, unknown>> {
+    return this.request<Record<string, unknown>>('GET', `/v1/files/${encodeRef(ref)}/aggregates/`, opts);
+  }
+
   // ----- mutations -------------------------------------------------------------------------
 
   /** `PATCH /v1/files/{ref}/file-lock`: send only the fields being changed (§4.1). */

@@ -6,7 +6,8 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { redactUrls } from '../redact';
 import { redisErrorText } from './errors';
 
-export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+export const REDIS_MODES = ['standalone', 'sentinel', 'cluster'] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
 
 export interface HostPort {
   host: string;

@@ -17,6 +17,8 @@ import { REPO_ROOT } from './shipping';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
+/** The README's pictures: taken by the browser test on every run, so they show the editor as it is. */
+export const DOC_IMAGES = path.join(REPO_ROOT, 'docs', 'images');
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -186,9 +188,9 @@ export async function startNpmStart(env: Record<string, string> = {}): Promise<N
 }
 
 /** Saves a full-page screenshot under test-artifacts/ and returns its path. */
-export async function screenshot(page: Page, name: string, clip?: { x: number; y: number; width: number; height: number }): Promise<string> {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const file = path.join(ARTIFACTS, `${name}.png`);
+export async function screenshot(page: Page, name: string, clip?: { x: number; y: number; width: number; height: number }, dir = ARTIFACTS): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.png`);
   await page.screenshot({ path: file, ...(clip ? { clip } : {}) });
   return file;
 }
