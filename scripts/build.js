@@ -12,6 +12,7 @@ const dist = path.join(root, 'dist');
 const nodesOut = path.join(dist, 'nodes');
 
 const INCLUDE = /\/\* @include editor-checks \*\//;
+const PREDICATES = /\/\* @generated predicates \*\/ \[\]/;
 
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json', { paths: [root] })), 'bin', 'tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
@@ -21,10 +22,11 @@ removeStaleOutput(dist, root);
 
 fs.mkdirSync(nodesOut, { recursive: true });
 const checks = editorChecks();
+const predicates = rulePredicates();
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (!file.endsWith('.html')) continue;
   const html = fs.readFileSync(path.join(root, 'nodes', file), 'utf8');
-  fs.writeFileSync(path.join(nodesOut, file), html.replace(INCLUDE, () => checks));
+  fs.writeFileSync(path.join(nodesOut, file), html.replace(INCLUDE, () => checks).replace(PREDICATES, () => predicates));
 }
 for (const dir of ['icons', 'locales']) {
   fs.cpSync(path.join(root, dir), path.join(nodesOut, dir), { recursive: true });
@@ -47,4 +49,14 @@ function editorChecks() {
     if (result.status === 0) throw err;
   }
   return source.replace('/* @generated fields */ {}', JSON.stringify(fields));
+}
+
+/** The filter dialog's condition menu: key, label and input hint of every rule predicate, from the core's table. */
+function rulePredicates() {
+  try {
+    return JSON.stringify(require(path.join(dist, 'core', 'rules', 'predicates.js')).editorPredicateList());
+  } catch (err) {
+    if (result.status === 0) throw err;
+    return '[]';
+  }
 }

@@ -55,7 +55,7 @@ export const NO_INDEX_KEYS: IndexKeys = { types: null, extensions: null, dirs: n
 export interface Predicate<C extends { kind: string }> {
   /** The condition's key in a rule document (`extension: pdf`) and its `kind` once validated. */
   readonly key: C['kind'];
-  /** Menu label in the filter dialog (English; a locale entry `kind.<key>` overrides it). */
+  /** Menu label in the filter dialog (English; a locale entry `qumulo-filter.kind.<key>` overrides it). */
   readonly label: string;
   /** When set, the dialog edits this condition as one text field with this placeholder. */
   readonly textInput?: string;
@@ -355,12 +355,12 @@ const pathGlob = globPredicate('path', 'path (glob)', '/projects/*/incoming/**',
 const nameGlob = globPredicate('name', 'name (glob)', '*.tmp', (c) => ({ ...NO_INDEX_KEYS, extensions: extensionsOfGlobs(c.globs) }));
 
 /** Globs against `event.relativePath` (relative to the watch root). */
-const relativePathGlob = globPredicate('relativePath', 'path below the watch (glob)', 'incoming/**/*.pdf');
+const relativePathGlob = globPredicate('relativePath', 'path below watch root (glob)', '**/incoming/*.pdf');
 
 /** A JavaScript regular expression tested against `event.name`. */
 const nameRegex = predicate<{ kind: 'nameRegex'; pattern: string; flags: string }>({
   key: 'nameRegex',
-  label: 'name (regular expression)',
+  label: 'name (regex)',
   example: { pattern: '^invoice-\\d+\\.pdf$', flags: 'i' },
   attributes: false,
   cost: () => 10,
@@ -516,15 +516,15 @@ function idPredicate<K extends IdKind>(key: K, label: string): Predicate<{ kind:
   });
 }
 
-const owner = idPredicate('owner', 'owner (id)');
-const group = idPredicate('group', 'group (id)');
+const owner = idPredicate('owner', 'owner');
+const group = idPredicate('group', 'group');
 
 const MODE_OPERATORS = ['equals', 'hasAll', 'hasAny', 'hasNone'] as const;
 
 /** POSIX mode bits (`attributes.mode`, an octal string); false when absent. */
 const mode = predicate<{ kind: 'mode'; test: ModeTest }>({
   key: 'mode',
-  label: 'permission bits',
+  label: 'mode bits',
   example: { hasAny: '0002' },
   attributes: true,
   cost: () => 3,
