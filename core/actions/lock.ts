@@ -4,7 +4,7 @@
 
 import type { QumuloEvent } from '../event';
 import type { FileLockPatch, WireFileLock } from '../qumulo/types';
-import { formatRetention, parseQumuloTimestamp, resolveRetention, type RetentionSpec } from './duration';
+import { formatRetention, parseQumuloTimestamp, resolveRetention, type RetentionSpec } from '../time/duration';
 import { actionFailure } from './run';
 import { startMutation, readOptions, attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
 
