@@ -127,4 +127,57 @@ describe('rule predicate table', () => {
     assert.deepEqual(generatedEditorList(), JSON.parse(JSON.stringify(editorPredicateList())));
     assert.ok(!fs.readFileSync(path.join(ROOT, 'dist', 'nodes', 'qumulo-filter.html'), 'utf8').includes('@generated'));
   });
+
+  describe('mtimeOlderThan (modification time older than a duration)', () => {
+    const DAY = 86_400_000;
+    const modified = (modificationTime?: string) => event('/archive/2025/report.pdf', 'child_extra_attrs_changed', modificationTime === undefined ? { size: 1 } : { modificationTime });
+
+    it('reads the clock the caller gave compileRuleSet, on every evaluation', () => {
+      let now = Date.parse('2026-01-20T00:00:00Z');
+      const ruleSet = ruleSetFromDocument(ruleFor('mtimeOlderThan', '30d'));
+      const compiled = compileRuleSet(ruleSet, { now: () => now });
+      const e = modified('2026-01-01T00:00:00.000000001Z');
+      assert.equal(compiled.match(e).length, 0, '19 days old is not older than 30d');
+      assert.deepEqual(referenceMatch(ruleSet, e, now), []);
+      now = Date.parse('2026-01-31T00:00:00.001Z');
+      assert.equal(compiled.match(e).length, 1, 'the same compiled rules see the clock move: 30 days and a bit');
+      assert.deepEqual(referenceMatch(ruleSet, e, now), ['mtimeOlderThan']);
+      now = Date.parse('2026-01-31T00:00:00Z');
+      assert.equal(compiled.match(modified('2026-01-01T00:00:00Z')).length, 0, 'exactly 30 days is not older than 30 days');
+      assert.equal(compiled.match(modified('2026-03-01T00:00:00Z')).length, 0, 'a modification time in the future is not old');
+      assert.equal(compiled.match(modified()).length, 0, 'no modification time: false');
+      assert.equal(compiled.match(modified('yesterday')).length, 0, 'an unreadable modification time: false');
+      assert.ok(compiled.needsAttributes, 'the filter fetches attributes for it');
+    });
+
+    it('counts years and months on the calendar and agrees with the reference evaluator across a year of clock', () => {
+      const ruleSet = ruleSetFromDocument({ rules: [{ name: 'year', when: { mtimeOlderThan: '1y' } }, { name: 'week', when: { mtimeOlderThan: 'P1W' } }, { name: 'not-a-day', when: { not: { mtimeOlderThan: '24h' } } }] });
+      let now = 0;
+      const compiled = compileRuleSet(ruleSet, { now: () => now });
+      const e = modified('2024-02-29T12:00:00Z');
+      for (let day = 0; day <= 400; day += 1) {
+        now = Date.parse('2024-02-29T12:00:00Z') + day * DAY + 1;
+        assert.deepEqual(compiled.match(e).map((r) => r.rule.name), referenceMatch(ruleSet, e, now), `day ${day}`);
+      }
+      now = Date.parse('2025-03-01T12:00:00Z');
+      assert.deepEqual(compiled.match(e).map((r) => r.rule.name), ['week'], '2024-02-29 + 1y is 2025-03-01 on the calendar: not older yet');
+      now += 1;
+      assert.deepEqual(compiled.match(e).map((r) => r.rule.name), ['year', 'week']);
+    });
+
+    it('has one canonical spelling per length and refuses what is not a duration, saying why', () => {
+      const canonical = (text: string) => (ruleSetToDocument(ruleSetFromDocument(ruleFor('mtimeOlderThan', text))).rules[0].when as { mtimeOlderThan: string }).mtimeOlderThan;
+      assert.equal(canonical('2w'), '14d');
+      assert.equal(canonical('P1D'), '1d');
+      assert.equal(canonical('36h'), '1d12h');
+      assert.equal(canonical('18mo'), '1y6mo');
+      assert.equal(canonical('90 min'), '1h30min');
+      assert.equal(ruleSetHash(ruleSetFromDocument(ruleFor('mtimeOlderThan', '14d'))), ruleSetHash(ruleSetFromDocument(ruleFor('mtimeOlderThan', '2 weeks'))));
+      const problem = (value: unknown) => validateRuleDocument(ruleFor('mtimeOlderThan', value)).problems[0]?.message ?? '';
+      assert.match(problem('6m'), /ambiguous/);
+      assert.match(problem(30), /takes a duration such as 90d/);
+      assert.match(problem('0d'), /zero/);
+      assert.match(problem('soon'), /cannot read duration/);
+    });
+  });
 });

@@ -10,6 +10,8 @@ import type { NotificationType, QumuloEvent } from '../event';
 import type { CanonicalValue } from './canonical';
 import { compileGlob, globBaseDirectory, globExtensions, referenceGlobMatcher } from './glob';
 import type { GlobTarget, StringPredicate } from './glob';
+import { addDuration, durationMs, parseDuration, parseQumuloTimestamp } from '../time/duration';
+import type { DurationParts } from '../time/duration';
 import { checkNameRegex, compileNameRegex } from './regex';
 import type { NamePredicate } from './regex';
 import type { ModeTest, NumericRange } from './types';
@@ -593,11 +595,64 @@ const mode = predicate<{ kind: 'mode'; test: ModeTest }>({
   },
 });
 
+/** One spelling per length: weeks become days, 36h becomes 1d12h, 18mo becomes 1y6mo. */
+function canonicalDuration(d: DurationParts): string {
+  const months = d.years * 12 + d.months;
+  let seconds = (((d.weeks * 7 + d.days) * 24 + d.hours) * 60 + d.minutes) * 60 + d.seconds;
+  const parts: Array<[number, string]> = [[Math.floor(months / 12), 'y'], [months % 12, 'mo']];
+  for (const [size, unit] of [[86_400, 'd'], [3_600, 'h'], [60, 'min'], [1, 's']] as const) {
+    parts.push([Math.floor(seconds / size), unit]);
+    seconds %= size;
+  }
+  return parts.filter(([count]) => count > 0).map(([count, unit]) => count + unit).join('');
+}
+
+/**
+ * The object was last modified (`attributes.modificationTime`) more than `duration` before now —
+ * calendar-aware for years and months. False when the event carries no modification time. "Now"
+ * comes from whoever compiled the rules (compileRuleSet's `now`, the reference evaluator's `now`).
+ */
+const mtimeOlderThan = predicate<{ kind: 'mtimeOlderThan'; duration: DurationParts }>({
+  key: 'mtimeOlderThan',
+  label: 'modified longer ago than',
+  textInput: '90d',
+  example: '90d',
+  attributes: true,
+  cost: () => 3,
+  validate(value, path, checks) {
+    if (typeof value !== 'string') {
+      checks.problem(path, `mtimeOlderThan takes a duration such as 90d, 12h, 1y6mo or P30D, got ${describe(value)}`);
+      return null;
+    }
+    try {
+      return { kind: 'mtimeOlderThan', duration: parseDuration(value) };
+    } catch (err) {
+      checks.problem(path, (err as Error).message);
+      return null;
+    }
+  },
+  canonical: (c) => canonicalDuration(c.duration),
+  compile(c, context) {
+    // Without years or months the duration is a fixed number of milliseconds: no Date per event.
+    const fixedMs = c.duration.years === 0 && c.duration.months === 0 ? durationMs(c.duration, new Date(0)) : null;
+    return (e) => {
+      const modified = parseQumuloTimestamp(e.attributes?.modificationTime);
+      if (modified === null) return false;
+      const limit = fixedMs !== null ? modified.getTime() + fixedMs : addDuration(modified, c.duration).getTime();
+      return limit < context.now();
+    };
+  },
+  reference(c, event, now) {
+    const modified = parseQumuloTimestamp(event.attributes?.modificationTime);
+    return modified !== null && addDuration(modified, c.duration).getTime() < now;
+  },
+});
+
 // ---------------------------------------------------------------------------------------------
 // The table
 
 /** Every predicate, in the order the filter dialog offers them. */
-export const PREDICATES = [type, extension, directory, pathGlob, nameGlob, nameRegex, relativePathGlob, isDirectory, size, owner, group, mode] as const;
+export const PREDICATES = [type, extension, directory, pathGlob, nameGlob, nameRegex, relativePathGlob, isDirectory, size, owner, group, mode, mtimeOlderThan] as const;
 
 type ConditionOf<P> = P extends Predicate<infer C> ? C : never;
 
