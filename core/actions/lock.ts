@@ -1,4 +1,4 @@
-// WORM lock: a retention period (until a date) and/or a legal hold on a file (qumulo-api.md §4).
+// WORM lock: a retention period (until a date) and/or a legal hold on a file (docs/qumulo-api.md §4).
 // Idempotent by design: the current lock is read first, and a file already locked at least as
 // long (and with the wanted legal hold) is reported as skipped without a PATCH.
 
