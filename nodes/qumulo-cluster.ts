@@ -1,15 +1,20 @@
 // qumulo-cluster: the config node that owns the connection to one Qumulo cluster (host, port,
-// TLS, credentials). User nodes register/deregister; each shows its own status (stream state,
-// last action), not the cluster's. The QumuloClient comes from the process-wide pool, so a deploy
-// that restarts this node hands the same client back and open watches keep streaming.
+// TLS, credentials). User nodes register/deregister. Like core MQTT's broker node it can mirror its
+// connection status onto a user (`register(node, {mirrorStatus: true})`, checked with one
+// who-am-i); the bundle's own nodes don't ask for it — each shows its own state (stream, last
+// action) — so it is there for other node authors. The QumuloClient comes from the process-wide
+// pool, so a deploy that restarts this node hands the same client back and open watches keep
+// streaming.
 
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import type { QumuloClient, QumuloClientOptions } from '../core/qumulo/client';
+import { QumuloApiError, QumuloError } from '../core/qumulo/errors';
 import { type ClientLease, clientPool } from '../core/qumulo/pool';
 import { adminGuard } from './lib/admin-guard';
 import { type ClusterConfig, type ClusterCredentials, type QumuloClusterNode, CLUSTER_TYPE, clientOptionsFromConfig } from './lib/cluster';
-import { type TestRequest, testConnection } from './lib/connection-test';
+import { type TestRequest, TEST_TIMEOUT_MS, testConnection } from './lib/connection-test';
+import { status, type StatusDot } from './lib/status';
 
 type ClusterNodeDef = NodeDef & ClusterConfig;
 
@@ -25,8 +30,11 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const credentials = (node as unknown as { credentials?: ClusterCredentials }).credentials;
+    const mirroring = new Set<Node>();
     const users = new Set<Node>();
     let lease: ClientLease | null = null;
+    let lastStatus: StatusDot = status.connecting();
+    let checked = false;
 
     node.endpoint = `${config.host || '?'}:${config.port || 8000}`;
     node.configError = null;
@@ -42,17 +50,38 @@ export = function register(RED: NodeAPI): void {
       }
     } catch (err) {
       node.configError = (err as Error).message;
+      lastStatus = status.error(node.configError);
     }
 
-    node.register = (user: Node) => {
+    node.publishStatus = (dot: StatusDot) => {
+      lastStatus = dot;
+      for (const user of mirroring) user.status(dot);
+    };
+
+    node.register = (user: Node, options?: { mirrorStatus?: boolean }) => {
       users.add(user);
+      if (options?.mirrorStatus) {
+        mirroring.add(user);
+        user.status(lastStatus);
+      }
+      // Like the MQTT broker connecting on first use: check the login once so users see a status.
+      if (!checked && node.client && options?.mirrorStatus) {
+        checked = true;
+        const client = node.client;
+        client
+          .whoAmI({ timeoutMs: TEST_TIMEOUT_MS })
+          .then((who) => node.publishStatus(status.ok(`connected as ${who.name ?? client.authenticatedAs}`)))
+          .catch((err: unknown) => node.publishStatus(status.error(shortError(err))));
+      }
     };
 
     node.deregister = (user: Node) => {
       users.delete(user);
+      mirroring.delete(user);
     };
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      mirroring.clear();
       users.clear();
       // Watches hold their own lease: releasing ours closes the client only if nothing uses it.
       lease?.release();
@@ -76,3 +105,9 @@ export = function register(RED: NodeAPI): void {
     void testConnection(RED, (req.body ?? {}) as TestRequest).then((result) => res.json(result));
   });
 };
+
+function shortError(err: unknown): string {
+  if (err instanceof QumuloApiError) return `HTTP ${err.status} ${err.errorClass || ''}`.trim();
+  if (err instanceof QumuloError && 'code' in err) return String((err as { code: string }).code);
+  return err instanceof Error ? err.message : String(err);
+}

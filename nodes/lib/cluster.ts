@@ -4,7 +4,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import type { QumuloClient, QumuloClientOptions } from '../../core/qumulo/client';
-import { status } from './status';
+import { status, type StatusDot } from './status';
 
 /** Properties of the qumulo-cluster node as stored in the flow. */
 export interface ClusterConfig {
@@ -36,9 +36,11 @@ export interface QumuloClusterNode extends Node {
   readonly configError: string | null;
   /** "host:port" for status texts and logs (no secrets). */
   readonly endpoint: string;
-  /** Adds a user (a node that uses this cluster); `deregister` in the user's close handler. */
-  register(user: Node): void;
+  /** Adds a user; with mirrorStatus the cluster's connection status is shown on the user too. */
+  register(user: Node, options?: { mirrorStatus?: boolean }): void;
   deregister(user: Node): void;
+  /** Publishes a connection status to every mirroring user (e.g. after an auth failure). */
+  publishStatus(dot: StatusDot): void;
 }
 
 export const CLUSTER_TYPE = 'qumulo-cluster';
