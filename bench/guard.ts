@@ -11,7 +11,8 @@
 import { normalizeNotification, type NotificationType, type QumuloEvent } from '../core/event';
 import { EXPECTED_ECHOES, type MutationKind } from '../core/qumulo/types';
 import { GuardCore, LoopGuard } from '../core/guard/guard';
-import { clusterIdentity, guardCoreFor } from '../core/guard/registry';
+import { guardCoreFor } from '../core/guard/registry';
+import { clusterIdentity } from '../core/qumulo/identity';
 import { ranOn } from './ran-on';
 
 const LEDGER_ENTRIES = 50_000;
@@ -220,7 +221,7 @@ async function nodeLevel(): Promise<{ guardUs: number; passUs: number; addedUs: 
   };
   // The cluster config only provides the client the ledger attaches to; nothing connects to it.
   // Its process-level guard core gets the same full ledger as the core measurement.
-  const core = guardCoreFor(clusterIdentity({ protocol: 'http', host: '127.0.0.1', port: 9 }), { ledger: { maxEntries: LEDGER_ENTRIES } });
+  const core = guardCoreFor(clusterIdentity({ host: '127.0.0.1', port: 9 }), { ledger: { maxEntries: LEDGER_ENTRIES } });
   fillLedger(core, Date.now());
   await helper.startServer();
   await helper.load(

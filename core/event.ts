@@ -1,9 +1,9 @@
 // The one normalized event shape that flows through every qumulo-flow node.
-// Built from a Qumulo change-notify notification (see shared/qumulo-api.md §3.3) plus what the
+// Built from a Qumulo change-notify notification (see docs/qumulo-api.md §3.3) plus what the
 // watcher knows (its root, its id, arrival order). Everything here is plain JSON so it survives
 // Redis encoding, Node-RED message cloning and the debug sidebar.
 
-/** The 24 documented change-notify types (qumulo-api.md §3.4). */
+/** The 24 documented change-notify types (docs/qumulo-api.md §3.4). */
 export const NOTIFICATION_TYPES = [
   'child_file_added',
   'child_dir_added',

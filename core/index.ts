@@ -20,9 +20,17 @@ export { JourneyTracker } from './journey/tracker';
 export type { JourneyEnd, JourneyEnding, JourneyOptions } from './journey/tracker';
 export type { WatchSpec, WatchConsumer, WatchHandle, WatchInfo, BufferOverflow, RegistryOptions } from './watch/registry';
 
-// The other parts of the core, namespaced so their names don't collide.
-export * as rules from './rules';
-export * as redis from './redis';
-export * as guard from './guard';
-export * as actions from './actions';
-export * as heal from './heal';
+export { clusterIdentity, DEFAULT_CLUSTER_PORT } from './qumulo/identity';
+export * from './rules';
+export * from './redis';
+export * from './guard';
+export * from './actions';
+export * from './heal';
+export * from './settle/settle';
+export * from './allstop/allstop';
+export * from './time/duration';
+// Same name, different question: the core-wide answers win; the action layer's variants (duck-typed
+// isNotFound, lenient joinPath, chmod's typeInScope over wire types) stay in core/actions.
+export { isNotFound } from './qumulo/errors';
+export { joinPath } from './qumulo/refs';
+export { typeInScope } from './heal';

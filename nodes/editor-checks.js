@@ -13,7 +13,7 @@ var QF = (function () {
   function text(v) { return String(v === undefined || v === null ? '' : v).trim(); }
   function isEnv(v) { return /^\$\{\w+\}$/.test(text(v)); }
 
-  // core/actions/duration.ts parseDuration
+  // core/time/duration.ts parseDuration
   var UNITS = {
     y: 'years', yr: 'years', yrs: 'years', year: 'years', years: 'years',
     mo: 'months', month: 'months', months: 'months',
@@ -57,7 +57,7 @@ var QF = (function () {
   /** About how many seconds a valid duration is (months as 30 days): for lower/upper bounds only. */
   function durationSeconds(v) { return durationProblem(v) ? NaN : lastSeconds; }
 
-  // core/actions/duration.ts parseRetentionSpec
+  // core/time/duration.ts parseRetentionSpec
   function retentionProblem(v) {
     var t = text(v);
     if (t === '') return 'empty';

@@ -1,7 +1,10 @@
 // qumulo-cluster: the config node that owns the connection to one Qumulo cluster (host, port,
-// TLS, credentials). Modeled on core MQTT's broker node: user nodes register/deregister and see
-// the connection status mirrored. The QumuloClient comes from the process-wide pool, so a deploy
-// that restarts this node hands the same client back and open watches keep streaming.
+// TLS, credentials). User nodes register/deregister. Like core MQTT's broker node it can mirror its
+// connection status onto a user (`register(node, {mirrorStatus: true})`, checked with one
+// who-am-i); the bundle's own nodes don't ask for it — each shows its own state (stream, last
+// action) — so it is there for other node authors. The QumuloClient comes from the process-wide
+// pool, so a deploy that restarts this node hands the same client back and open watches keep
+// streaming.
 
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';

@@ -15,7 +15,8 @@
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { QumuloEvent } from '../core/event';
-import { eventProblem, SETTLE_ACTIVITY_TYPES, settleKey, Settler, type SettleEntry, type SettleReason } from '../core/actions';
+import { eventProblem } from '../core/actions';
+import { SETTLE_ACTIVITY_TYPES, settleKey, Settler, type SettleEntry, type SettleReason } from '../core/settle/settle';
 import { Throttle, status, type StatusDot } from './lib/status';
 
 interface SettleConfig extends NodeDef {

@@ -9,7 +9,7 @@
 // message per heal leaves on the second output (`msg.topic` "qumulo/heal").
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { durationMs, parseDuration } from '../core/actions/duration';
+import { durationMs, parseDuration } from '../core/time/duration';
 import { NOTIFICATION_TYPES, type NotificationType, type QumuloEvent, isNotificationType } from '../core/event';
 import { type CheckpointSettings, GapHealer, type HealerStatus } from '../core/heal/healer';
 import { formatHealProgress } from '../core/heal/progress';

@@ -15,6 +15,7 @@ const nodesOut = path.join(dist, 'nodes');
 // Every node's editor script runs in its own function scope with the shared layer
 // (nodes/editor-checks.js, `QF`) inlined at its top, so nothing leaks into the editor's globals.
 const EDITOR_SCRIPT = /(<script type="text\/javascript">\n)([\s\S]*?)(<\/script>)/g;
+const PREDICATES = /\/\* @generated predicates \*\/ \[\]/;
 
 const tsc = path.join(path.dirname(require.resolve('typescript/package.json', { paths: [root] })), 'bin', 'tsc');
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
@@ -25,11 +26,14 @@ removeStaleOutput(dist, root);
 fs.mkdirSync(nodesOut, { recursive: true });
 const lists = optionLists();
 const checks = editorChecks(lists);
+const predicates = rulePredicates();
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (!file.endsWith('.html')) continue;
   const html = fs.readFileSync(path.join(root, 'nodes', file), 'utf8');
-  // The shared form rows (scripts/editor-rows.js), then the shared layer around the script.
-  const built = assembleDialogs(html, lists).replace(EDITOR_SCRIPT, (all, open, body, close) => `${open}(function () {\n${checks}\n${body}})();\n${close}`);
+  // The shared form rows (scripts/editor-rows.js), the predicate table, then the shared layer around the script.
+  const built = assembleDialogs(html, lists)
+    .replace(PREDICATES, () => predicates)
+    .replace(EDITOR_SCRIPT, (all, open, body, close) => `${open}(function () {\n${checks}\n${body}})();\n${close}`);
   fs.writeFileSync(path.join(nodesOut, file), built);
 }
 for (const dir of ['icons', 'locales']) {
@@ -72,4 +76,14 @@ function editorChecks(lists) {
   return source
     .replace('/* @generated fields */ {}', JSON.stringify(lists.fields))
     .replace('/* @generated notification types */ []', JSON.stringify(lists.NOTIFICATION_TYPES || []));
+}
+
+/** The filter dialog's condition menu: key, label and input hint of every rule predicate, from the core's table. */
+function rulePredicates() {
+  try {
+    return JSON.stringify(require(path.join(dist, 'core', 'rules', 'predicates.js')).editorPredicateList());
+  } catch (err) {
+    if (result.status === 0) throw err;
+    return '[]';
+  }
 }

@@ -1,4 +1,4 @@
-// Attributes objects (qumulo-api.md §2) built from a real lstat, plus the sidecar state the disk
+// Attributes objects (docs/qumulo-api.md §2) built from a real lstat, plus the sidecar state the disk
 // cannot hold: owner/group set through the API, creation time, and file locks (§4). Sidecar
 // state is keyed by file id, so it follows renames.
 

@@ -1,4 +1,4 @@
-// Qumulo-shaped API errors (qumulo-api.md §8). Handlers throw ApiError; the router turns it into
+// Qumulo-shaped API errors (docs/qumulo-api.md §8). Handlers throw ApiError; the router turns it into
 // `{module, error_class, description, stack: [], user_visible}` with the given HTTP status.
 
 export class ApiError extends Error {

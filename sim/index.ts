@@ -1,6 +1,6 @@
 // QumuloSimulator: a small Qumulo Core REST + change-notify (SSE) server over a real local
 // directory, for tests, benchmarks and demos (`npm run sim`). It implements the subset of
-// shared/qumulo-api.md that qumulo-flow uses, with fault switches for the failure paths.
+// docs/qumulo-api.md that qumulo-flow uses, with fault switches for the failure paths.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';

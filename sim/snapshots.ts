@@ -1,4 +1,4 @@
-// Snapshots (qumulo-api.md §9): a snapshot is a record of every entry under its source directory
+// Snapshots (docs/qumulo-api.md §9): a snapshot is a record of every entry under its source directory
 // at creation time (path, id, size, mtime, mode, owner, lock), made by walking the backing
 // directory once. `changes-since` compares two records with maps: CREATE / MODIFY / DELETE by
 // absolute path, directories with a trailing `/`; a rename is DELETE old + CREATE new.

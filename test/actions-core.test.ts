@@ -19,22 +19,17 @@ import {
   compileRenameTemplate,
   compileTargetDirTemplate,
   compileTemplate,
-  DurationError,
   EVENT_FIELDS,
   eventTemplateValues,
   formatMode,
-  formatRetention,
   isInside,
   joinInside,
   MAX_NAME_BYTES,
   nameProblem,
   parseModeSpec,
-  parseQumuloTimestamp,
-  parseRetentionSpec,
   planLock,
   quarantineTarget,
   renderRename,
-  resolveRetention,
   safeAbsoluteDir,
   safeRelativeComponents,
   sanitizeName,
@@ -42,6 +37,13 @@ import {
   TemplateError,
   UnsafePathError,
 } from '../core/actions';
+import {
+  DurationError,
+  formatRetention,
+  parseQumuloTimestamp,
+  parseRetentionSpec,
+  resolveRetention,
+} from '../core/time/duration';
 
 function sampleEvent(overrides: Partial<QumuloEvent> = {}): QumuloEvent {
   return {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ALL_STOP_FILE_NAME, AllStopStore, clusterIdentity, type AllStopChange } from '../core/actions';
+import { ALL_STOP_FILE_NAME, AllStopStore, type AllStopChange } from '../core/allstop/allstop';
+import { clusterIdentity } from '../core/qumulo/identity';
 
 describe('all-stop core: state store', () => {
   let dir: string;
@@ -18,7 +19,7 @@ describe('all-stop core: state store', () => {
   });
 
   it('activates per cluster, persists, and survives a restart', () => {
-    const key = clusterIdentity('Cluster.Example', 8000);
+    const key = clusterIdentity({ host: 'Cluster.Example', port: 8000 });
     assert.equal(key, 'cluster.example:8000');
     const store = AllStopStore.forDirectory(dir);
     assert.equal(store, AllStopStore.forDirectory(dir), 'one store per file per process');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ALL_STOP_FILE_NAME, AllStopStore } from '../core/actions';
+import { ALL_STOP_FILE_NAME, AllStopStore } from '../core/allstop/allstop';
 import { QumuloClient } from '../core/qumulo/client';
 import { startRuntime, type EmbeddedRuntime, type FlowNode } from './support/runtime';
 import { startSim, type TestSim } from './support/sim';

@@ -12,8 +12,8 @@ import {
   parseAddressList,
   type DigestBatch,
   type DigestItem,
-  type SettleClock,
 } from '../core/actions';
+import { type SettleClock } from '../core/settle/settle';
 
 class StepClock implements SettleClock {
   time = 0;

@@ -9,7 +9,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Redis } from 'ioredis';
-import { AllStopStore, clusterIdentity } from '../core/actions';
+import { AllStopStore } from '../core/allstop/allstop';
+import { clusterIdentity } from '../core/qumulo/identity';
 import { watchRegistry } from '../core/watch/registry';
 import { type EmbeddedRuntime, startRuntime } from './support/runtime';
 import { type RedisServer, startRedisServer } from './support/redis-server';
@@ -297,7 +298,7 @@ describe('example flows (Import → Examples)', function () {
       fs.appendFileSync(sim.disk('incoming/canary-budget.xlsx'), ' encrypted!');
       await waitUntil(() => /ALL-STOP/.test(String(statuses.get(stop.id)?.text)) && /ALL-STOP/.test(String(statuses.get(lock.id)?.text)), 60_000, 'ALL-STOP on the all-stop and the lock node');
       // What pulled it: the write to the canary, not its creation (events arrive in order).
-      const state = AllStopStore.forDirectory(process.env.QUMULO_FLOW_STATE_DIR || runtime.userDir).get(clusterIdentity(sim.host, sim.port));
+      const state = AllStopStore.forDirectory(process.env.QUMULO_FLOW_STATE_DIR || runtime.userDir).get(clusterIdentity({ host: sim.host, port: sim.port }));
       assert.equal(state.active, true);
       assert.equal(state.trigger?.path, '/incoming/canary-budget.xlsx');
       assert.notEqual(state.trigger?.type, 'child_file_added', 'creating a canary must not trigger');

@@ -100,6 +100,12 @@ describe('qumulo-filter dialog in a real browser', function () {
     const group = firstRoot.locator(':scope > .qumulo-filter-items > .qumulo-filter-group').last();
     await group.locator('.qumulo-filter-group-kind').selectOption('none');
     await group.locator('.qumulo-filter-condition textarea').fill('~*');
+    // A predicate with no widget of its own (mtimeOlderThan): offered from the generated table, edited as text.
+    await group.locator(':scope > .qumulo-filter-group-foot .qumulo-filter-add-condition').click();
+    const ageRow = group.locator('.qumulo-filter-condition').last();
+    await ageRow.locator('.qumulo-filter-kind').selectOption('mtimeOlderThan');
+    assert.equal(await ageRow.locator('.qumulo-filter-kind option:checked').innerText(), 'modified longer ago than');
+    await ageRow.locator('input[type=text]').fill('30d');
 
     // Rule 2 from the "+ rule" button: executables anywhere, two actions.
     await page.locator('.red-ui-editableList-addButton').click();
@@ -156,6 +162,9 @@ describe('qumulo-filter dialog in a real browser', function () {
     const names = (path: string, type?: NotificationType) => compiled.match(event(path, type)).map((r) => r.rule.name);
     assert.deepEqual(names('/projects/offer.pdf'), ['pdfs']);
     assert.deepEqual(names('/projects/~offer.pdf'), [], 'the NONE group');
+    assert.deepEqual((deployed!.rules as { rules: Array<{ when: unknown }> }).rules[0].when, {
+      all: [{ type: 'child_file_added' }, { extension: 'pdf' }, { directory: { path: '/projects', subtree: false } }, { not: { any: [{ name: '~*' }, { mtimeOlderThan: '30d' }] } }],
+    });
     assert.deepEqual(names('/projects/p1/offer.pdf'), [], 'direct children only');
     assert.deepEqual(names('/projects/offer.pdf', 'child_data_written'), []);
     assert.deepEqual(names('/home/u/setup.EXE', 'child_data_written'), ['executables']);

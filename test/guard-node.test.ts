@@ -4,7 +4,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import type { NodeMessage } from 'node-red';
 import { QumuloClient } from '../core/qumulo/client';
-import { clusterIdentity, guardCoreFor } from '../core/guard/registry';
+import { guardCoreFor } from '../core/guard/registry';
+import { clusterIdentity } from '../core/qumulo/identity';
 import { watchRegistry } from '../core/watch/registry';
 import type { QumuloEvent } from '../core/event';
 import { startSim, type TestSim } from './support/sim';
@@ -110,7 +111,7 @@ describe('qumulo-loop-guard node', function () {
     const metrics = run.metrics[0].payload as { suppressed: number; passed: number; intents: { local: number }; cluster: string };
     assert.ok(metrics.suppressed >= 1);
     assert.ok(metrics.intents.local >= 1);
-    assert.equal(metrics.cluster, `http://127.0.0.1:${sim.port}`);
+    assert.equal(metrics.cluster, `127.0.0.1:${sim.port}`);
     assert.equal(run.tripped.length, 0);
   });
 
@@ -198,7 +199,7 @@ describe('qumulo-loop-guard node', function () {
     await first.client.setAttributes(fileId, { mode: '0620' }, { paths: ['/inbox/b.txt'], fileIds: [fileId] });
     await helper.unload();
     const second = await load();
-    const core = guardCoreFor(clusterIdentity({ protocol: 'http', host: '127.0.0.1', port: sim.port }));
+    const core = guardCoreFor(clusterIdentity({ host: '127.0.0.1', port: sim.port }));
     assert.ok(core.ledger.entriesFor({ fileId }).length >= 1, 'the process-level ledger still holds the intent');
     // The echo as a watch would deliver it after the redeploy (e.g. drained from its buffer).
     const echo: QumuloEvent = {

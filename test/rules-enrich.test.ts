@@ -31,19 +31,19 @@ describe('attribute enricher', () => {
     store.sizes.set('7', 100);
     let now = 1000;
     const enricher = new AttributeEnricher(store.fetch, { ttlMs: 5000, now: () => now });
-    const [a, b] = await Promise.all([enricher.enrich(event('/a.txt', 'child_mtime_changed', '7')), enricher.enrich(event('/renamed.txt', 'child_mtime_changed', '7'))]);
+    const [a, b] = await Promise.all([enricher.enrich(event('/a.txt', 'child_atime_changed', '7')), enricher.enrich(event('/renamed.txt', 'child_atime_changed', '7'))]);
     assert.equal(a.attributes?.size, 100);
     assert.equal(b.attributes?.size, 100);
     assert.deepEqual(store.calls, ['7'], 'one request for two concurrent events about the same file');
     assert.equal(enricher.stats.shared, 1);
-    const original = event('/a.txt', 'child_mtime_changed', '7');
+    const original = event('/a.txt', 'child_atime_changed', '7');
     const enriched = await enricher.enrich(original);
     assert.equal(original.attributes, undefined, 'the input event is not changed');
     assert.equal(enriched.attributes?.size, 100);
     assert.equal(store.calls.length, 1, 'served from the cache');
     now += 5001;
     store.sizes.set('7', 200);
-    assert.equal((await enricher.enrich(event('/a.txt', 'child_mtime_changed', '7'))).attributes?.size, 200, 'expired');
+    assert.equal((await enricher.enrich(event('/a.txt', 'child_atime_changed', '7'))).attributes?.size, 200, 'expired');
     assert.equal(store.calls.length, 2);
   });
 
@@ -51,30 +51,32 @@ describe('attribute enricher', () => {
     const store = new Store();
     store.sizes.set('/x.bin', 1);
     const enricher = new AttributeEnricher(store.fetch);
-    await enricher.enrich(event('/x.bin', 'child_mtime_changed'));
+    await enricher.enrich(event('/x.bin', 'child_atime_changed'));
     store.sizes.set('/x.bin', 2);
     assert.equal((await enricher.enrich(event('/x.bin', 'child_data_written'))).attributes?.size, 2);
-    assert.equal((await enricher.enrich(event('/x.bin', 'child_mtime_changed'))).attributes?.size, 2, 'the fresh answer is cached');
+    assert.equal((await enricher.enrich(event('/x.bin', 'child_atime_changed'))).attributes?.size, 2, 'the fresh answer is cached');
+    store.sizes.set('/x.bin', 3);
+    assert.equal((await enricher.enrich(event('/x.bin', 'child_mtime_changed'))).attributes?.size, 3, 'a changed modification time is fetched fresh (mtimeOlderThan must not see the old one)');
     const removed = await enricher.enrich(event('/x.bin', 'child_file_removed'));
     assert.equal(removed.attributes, undefined);
-    assert.deepEqual(store.calls, ['/x.bin', '/x.bin']);
+    assert.deepEqual(store.calls, ['/x.bin', '/x.bin', '/x.bin']);
     assert.equal(enricher.size, 0, 'the removed object left the cache');
   });
 
   it('evicts the least recently used entry and does not cache failures', async () => {
     const store = new Store();
     const enricher = new AttributeEnricher(store.fetch, { maxEntries: 2 });
-    for (const id of ['1', '2']) await enricher.enrich(event('/f' + id, 'child_mtime_changed', id));
-    await enricher.enrich(event('/f1', 'child_mtime_changed', '1')); // 1 is now the most recent
-    await enricher.enrich(event('/f3', 'child_mtime_changed', '3')); // evicts 2
+    for (const id of ['1', '2']) await enricher.enrich(event('/f' + id, 'child_atime_changed', id));
+    await enricher.enrich(event('/f1', 'child_atime_changed', '1')); // 1 is now the most recent
+    await enricher.enrich(event('/f3', 'child_atime_changed', '3')); // evicts 2
     assert.equal(enricher.stats.evictions, 1);
-    await enricher.enrich(event('/f1', 'child_mtime_changed', '1'));
-    await enricher.enrich(event('/f2', 'child_mtime_changed', '2'));
+    await enricher.enrich(event('/f1', 'child_atime_changed', '1'));
+    await enricher.enrich(event('/f2', 'child_atime_changed', '2'));
     assert.deepEqual(store.calls, ['1', '2', '3', '2']);
     store.failing.add('9');
-    await assert.rejects(enricher.enrich(event('/f9', 'child_mtime_changed', '9')), /no such file 9/);
+    await assert.rejects(enricher.enrich(event('/f9', 'child_atime_changed', '9')), /no such file 9/);
     store.failing.delete('9');
-    assert.equal((await enricher.enrich(event('/f9', 'child_mtime_changed', '9'))).attributes?.owner, '500');
+    assert.equal((await enricher.enrich(event('/f9', 'child_atime_changed', '9'))).attributes?.owner, '500');
   });
 
   it('maps wire attributes (64-bit numbers as text) to event attributes', () => {

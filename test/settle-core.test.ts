@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Settler, SETTLE_ACTIVITY_TYPES, settleKey, type SettleClock, type SettleEntry, type SettleReason } from '../core/actions';
+import { Settler, SETTLE_ACTIVITY_TYPES, settleKey, type SettleClock, type SettleEntry, type SettleReason } from '../core/settle/settle';
 
 /** A clock the test advances by hand; timers fire in due order. */
 class ManualClock implements SettleClock {

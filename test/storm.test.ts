@@ -64,7 +64,7 @@ function recordStormRow(row: StormRow): void {
   stormRows.push(row);
 }
 
-/** The results table (also pasted into docs/readme/loop-guard.md). */
+/** The results table (also pasted into docs/loop-guard.md). */
 function printStormTable(): void {
   if (stormRows.length === 0) return;
   const header = '| # | scenario | guard | s | files | actions | max/file | echoes dropped | tripped | probes answered | max loop delay |';

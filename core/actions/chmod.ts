@@ -1,4 +1,4 @@
-// chmod: octal or symbolic modes on files, directories or both (qumulo-api.md §6). Reads the
+// chmod: octal or symbolic modes on files, directories or both (docs/qumulo-api.md §6). Reads the
 // current mode first and skips when it already is what the spec asks for.
 
 import type { QumuloEvent } from '../event';

@@ -12,7 +12,7 @@
 import * as nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { QumuloEvent } from '../event';
-import { systemClock, type SettleClock } from './settle';
+import { systemClock, type SettleClock } from '../settle/settle';
 import { compileTemplate, EVENT_FIELDS, eventTemplateValues, type CompiledTemplate } from './template';
 
 export const MAX_SUBJECT_LENGTH = 200;

@@ -1,7 +1,6 @@
 // Public surface of the action core (no Node-RED imports anywhere below core/).
 export * from './types';
 export * from './run';
-export * from './duration';
 export * from './names';
 export * from './template';
 export * from './mode';
@@ -10,6 +9,4 @@ export * from './move';
 export * from './quarantine';
 export * from './chmod';
 export * from './rename';
-export * from './settle';
-export * from './allstop';
 export * from './email';

@@ -1,10 +1,10 @@
-// WORM lock: a retention period (until a date) and/or a legal hold on a file (qumulo-api.md §4).
+// WORM lock: a retention period (until a date) and/or a legal hold on a file (docs/qumulo-api.md §4).
 // Idempotent by design: the current lock is read first, and a file already locked at least as
 // long (and with the wanted legal hold) is reported as skipped without a PATCH.
 
 import type { QumuloEvent } from '../event';
 import type { FileLockPatch, WireFileLock } from '../qumulo/types';
-import { formatRetention, parseQumuloTimestamp, resolveRetention, type RetentionSpec } from './duration';
+import { formatRetention, parseQumuloTimestamp, resolveRetention, type RetentionSpec } from '../time/duration';
 import { actionFailure } from './run';
 import { startMutation, readOptions, attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
 

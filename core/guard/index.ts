@@ -1,4 +1,4 @@
-// The loop guard's public surface (see docs/readme/loop-guard.md).
+// The loop guard's public surface (see docs/loop-guard.md).
 export * from './ledger';
 export * from './chains';
 export * from './breaker';

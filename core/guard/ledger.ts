@@ -1,6 +1,6 @@
 // Self-write ledger: what this process (or, with a shared ledger, a peer) is about to change on the
 // cluster, so that the change-notify echo of our own mutation can be recognised and dropped.
-// Qumulo notifications carry no user or origin (qumulo-api.md §3.3), so "who did it" is unknowable
+// Qumulo notifications carry no user or origin (docs/qumulo-api.md §3.3), so "who did it" is unknowable
 // from the event itself; the ledger is an lsyncd-style list of expected own writes
 // (anchors.md §2.5), keyed by file id and path, with the notification types each write may cause.
 //

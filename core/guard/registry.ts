@@ -19,7 +19,7 @@ export const PROCESS_INSTANCE_ID = randomUUID();
 
 const cores = new Map<string, GuardCore>();
 
-/** The guard state of a cluster identity (e.g. `https://qumulo.example:8000`), created on first use. */
+/** The guard state of a cluster (key: `clusterIdentity` from core/qumulo/identity.ts, e.g. `qumulo.example:8000`), created on first use. */
 export function guardCoreFor(clusterIdentity: string, options?: Partial<GuardCoreOptions>): GuardCore {
   let core = cores.get(clusterIdentity);
   if (core === undefined) {
@@ -29,12 +29,6 @@ export function guardCoreFor(clusterIdentity: string, options?: Partial<GuardCor
     core.ledger.ensureCapacity(options.ledger);
   }
   return core;
-}
-
-/** A stable identity for a cluster: the guard's ledger key. */
-export function clusterIdentity(cluster: { protocol?: string; host: string; port?: number | string }): string {
-  const protocol = (cluster.protocol ?? 'https').replace(/:$/, '');
-  return `${protocol}://${cluster.host.toLowerCase()}:${cluster.port ?? 8000}`;
 }
 
 interface Attachment {

@@ -1,4 +1,4 @@
-// Rolling checkpoint snapshots of a watched directory (qumulo-api.md §9). At most two are alive:
+// Rolling checkpoint snapshots of a watched directory (docs/qumulo-api.md §9). At most two are alive:
 // before taking a new one every older one but the one to keep (the newest, or the heal's
 // baseline) is deleted. Each carries an expiration, so a checkpoint orphaned by a crash or a node
 // deleted while Node-RED was down goes away by itself. Names end in `_<suffix>` with a suffix like

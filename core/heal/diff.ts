@@ -1,4 +1,4 @@
-// Healing through the snapshot tree diff (qumulo-api.md §9): page through
+// Healing through the snapshot tree diff (docs/qumulo-api.md §9): page through
 // `changes-since(snapshot taken now, checkpoint taken before the gap)` and emit one synthetic event
 // per created / modified / deleted path. A rename shows as DELETE old + CREATE new, exactly what
 // the diff says. Attributes (for the file id and the last change time) are read from the new

@@ -1,4 +1,4 @@
-// The Qumulo REST client every qumulo-flow node uses (qumulo-api.md). One instance per cluster
+// The Qumulo REST client every qumulo-flow node uses (docs/qumulo-api.md). One instance per cluster
 // connection: keep-alive connections through one undici Agent (which also carries the TLS
 // settings), a per-cluster concurrency limit, login → bearer token with a single-flight re-login
 // on 401, retries with backoff for reads and transient failures, typed errors.

@@ -1,4 +1,4 @@
-// Typed errors of the Qumulo client. Qumulo error bodies (qumulo-api.md §8) become QumuloApiError
+// Typed errors of the Qumulo client. Qumulo error bodies (docs/qumulo-api.md §8) become QumuloApiError
 // with the HTTP status and Qumulo's error class; transport problems become QumuloConnectionError
 // (retryable) or QumuloTlsError (not retryable: a certificate does not fix itself).
 

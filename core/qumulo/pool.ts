@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { QumuloClient, type QumuloClientOptions } from './client';
+import { clusterIdentity } from './identity';
 
 export interface ClientLease {
   readonly client: QumuloClient;
@@ -25,15 +26,14 @@ function caText(ca: QumuloClientOptions['ca']): string {
 }
 
 /**
- * Connection identity: host, port, protocol, user (or "access-token"), TLS settings. Contains no
+ * Connection identity: the cluster (identity.ts), protocol, user (or "access-token"), TLS settings. Contains no
  * secret, so it is safe in logs, and stays the same when only the password or token changes.
  */
 export function connectionKey(options: QumuloClientOptions): string {
   const protocol = options.protocol ?? 'https';
-  const port = options.port ?? 8000;
   const user = options.accessToken ? 'access-token' : `user=${options.username ?? ''}`;
   const tls = protocol === 'https' ? `verify=${options.rejectUnauthorized !== false};ca=${caText(options.ca) ? hash(caText(options.ca)) : 'system'}` : 'plain';
-  return `${protocol}://${options.host.toLowerCase()}:${port}|${user}|${tls}`;
+  return `${protocol}://${clusterIdentity(options)}|${user}|${tls}`;
 }
 
 export function clientFingerprint(options: QumuloClientOptions): string {

@@ -1,4 +1,4 @@
-// `{ref}` handling (qumulo-api.md "{ref} — how files are addressed"): a numeric file id is sent
+// `{ref}` handling (docs/qumulo-api.md §0 "{ref}"): a numeric file id is sent
 // as-is, an absolute path fully URL-encoded including its slashes. Relative paths, `.`/`..`
 // components and NUL are refused so no caller can escape the tree it means. Other control
 // characters are legal in file names (a tab, a newline) and travel URL-encoded: an action must be

@@ -1,4 +1,4 @@
-// Parser of change-notify `data:` payloads (qumulo-api.md §3.2–3.4): each data line is one JSON
+// Parser of change-notify `data:` payloads (docs/qumulo-api.md §3.2–3.4): each data line is one JSON
 // array of `{type, path, spine?, stream_name?}`. Anything else (not JSON, another shape, a huge
 // line, a type outside the documented 24) is counted and reported through a callback, never
 // thrown: one bad line must not stop the stream.

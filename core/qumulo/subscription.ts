@@ -1,4 +1,4 @@
-// One change-notify subscription (qumulo-api.md §3): an eventsource v4 EventSource per connection
+// One change-notify subscription (docs/qumulo-api.md §3): an eventsource v4 EventSource per connection
 // attempt, fed through the client's authorizedFetch (token, TLS, keep-alive). The subscription
 // owns reconnection itself — capped exponential backoff with jitter, re-login on 401 (eventsource
 // gives up for good on any non-200), an idle watchdog — and records every disconnection as a gap:

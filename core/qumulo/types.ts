@@ -1,4 +1,4 @@
-// Wire types of the Qumulo REST API subset qumulo-flow uses (shared/qumulo-api.md), and the
+// Wire types of the Qumulo REST API subset qumulo-flow uses (docs/qumulo-api.md), and the
 // contract between the core client, the simulator and the loop guard. 64-bit values stay strings.
 
 import type { NotificationType } from '../event';
@@ -125,7 +125,7 @@ export type MutationListener = (intent: MutationIntent) => void | Promise<void>;
 
 /**
  * Notification types each mutation may cause. The exact types a lock or chmod emits on a real
- * cluster are UNCONFIRMED (qumulo-api.md §3.4), so the lists are deliberately generous; the
+ * cluster are UNCONFIRMED (docs/qumulo-api.md §3.4), so the lists are deliberately generous; the
  * simulator emits a subset of each (see sim/).
  */
 export const EXPECTED_ECHOES: Readonly<Record<MutationKind, readonly NotificationType[]>> = {

@@ -4,7 +4,7 @@
 // canonical document is itself valid input, which is how the dialog and YAML convert both ways.
 
 import { createHash } from 'node:crypto';
-import { formatMode } from './validate';
+import { predicateOf } from './predicates';
 import type { Condition, Rule, RuleSet } from './types';
 
 export type CanonicalValue = string | number | boolean | CanonicalValue[] | { [key: string]: CanonicalValue };
@@ -17,39 +17,8 @@ export function conditionToDocument(condition: Condition): CanonicalCondition {
       return { [condition.kind]: condition.items.map(conditionToDocument) };
     case 'not':
       return { not: conditionToDocument(condition.item) };
-    case 'type':
-      return { type: [...condition.types] };
-    case 'path':
-    case 'relativePath':
-    case 'name':
-      return { [condition.kind]: [...condition.globs] };
-    case 'directory':
-      return { directory: { path: [...condition.dirs], subtree: condition.subtree } };
-    case 'nameRegex':
-      return { nameRegex: { pattern: condition.pattern, flags: condition.flags } };
-    case 'extension':
-      return { extension: { values: [...condition.values], caseSensitive: condition.caseSensitive } };
-    case 'isDirectory':
-      return { isDirectory: condition.value };
-    case 'size': {
-      const range: { [key: string]: CanonicalValue } = {};
-      for (const key of ['gt', 'gte', 'lt', 'lte', 'eq'] as const) {
-        const bound = condition.range[key];
-        if (bound !== undefined) range[key] = bound;
-      }
-      return { size: range };
-    }
-    case 'owner':
-    case 'group':
-      return { [condition.kind]: [...condition.values] };
-    case 'mode': {
-      const test: { [key: string]: CanonicalValue } = {};
-      for (const key of ['equals', 'hasAll', 'hasAny', 'hasNone'] as const) {
-        const bits = condition.test[key];
-        if (bits !== undefined) test[key] = formatMode(bits);
-      }
-      return { mode: test };
-    }
+    default:
+      return { [condition.kind]: predicateOf(condition).canonical(condition) };
   }
 }
 

@@ -9,13 +9,18 @@
 
 import { NOTIFICATION_TYPES } from '../event';
 import type { QumuloEvent } from '../event';
-import { compileGlob, globBaseDirectory, globExtensions } from './glob';
-import type { StringPredicate } from './glob';
-import { compileNameRegex } from './regex';
 import { conditionToDocument, ruleSetHash } from './canonical';
+import { lowerCaseExtension, minimalDirs, NO_INDEX_KEYS, predicateOf } from './predicates';
+import type { CompileContext, EventPredicate, IndexKeys } from './predicates';
 import type { Condition, Rule, RuleSet } from './types';
 
-export type EventPredicate = (event: QumuloEvent) => boolean;
+export type { EventPredicate } from './predicates';
+export { lowerCaseExtension } from './predicates';
+
+export interface CompileOptions {
+  /** Clock for time-based predicates (epoch ms); Date.now when not given. */
+  now?: () => number;
+}
 
 /** What the output message says about a matched rule. */
 export interface RuleSummary {
@@ -44,92 +49,20 @@ export interface IndexStats {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Predicates
+// Conditions
 
 const SLASH = 47;
-
-function anyOf(predicates: StringPredicate[]): StringPredicate {
-  if (predicates.length === 1) return predicates[0];
-  if (predicates.length === 2) {
-    const [a, b] = predicates;
-    return (value) => a(value) || b(value);
-  }
-  return (value) => {
-    for (let i = 0; i < predicates.length; i++) if (predicates[i](value)) return true;
-    return false;
-  };
-}
-
-function oneOfStrings(values: readonly string[]): StringPredicate {
-  if (values.length === 1) {
-    const [a] = values;
-    return (value) => value === a;
-  }
-  if (values.length === 2) {
-    const [a, b] = values;
-    return (value) => value === a || value === b;
-  }
-  const set = new Set(values);
-  return (value) => set.has(value);
-}
-
-/** `path` lies strictly inside `dir` (any depth, or direct children only). */
-function insideDirectory(dir: string, subtree: boolean): StringPredicate {
-  if (dir === '/') {
-    return subtree ? (path) => path.length > 1 : (path) => path.length > 1 && path.indexOf('/', 1) === -1;
-  }
-  const length = dir.length;
-  if (subtree) return (path) => path.length > length + 1 && path.charCodeAt(length) === SLASH && path.startsWith(dir);
-  return (path) => path.length > length + 1 && path.charCodeAt(length) === SLASH && path.startsWith(dir) && path.indexOf('/', length + 1) === -1;
-}
-
-/**
- * Lower-cased extensions, memoized: String#toLowerCase allocates a new string on every call, and
- * real trees have few distinct extensions. Bounded so odd names cannot grow it without limit.
- */
-const lowerCaseCache = new Map<string, string>();
-const LOWER_CASE_CACHE_LIMIT = 4096;
-
-export function lowerCaseExtension(extension: string): string {
-  let lower = lowerCaseCache.get(extension);
-  if (lower === undefined) {
-    lower = extension.toLowerCase();
-    if (lowerCaseCache.size < LOWER_CASE_CACHE_LIMIT) lowerCaseCache.set(extension, lower);
-  }
-  return lower;
-}
-
-function parseOctal(mode: string | undefined): number {
-  if (typeof mode !== 'string') return NaN;
-  const bits = parseInt(mode, 8);
-  return Number.isNaN(bits) ? NaN : bits & 0o7777;
-}
 
 /** Rough evaluation cost, used to test cheap conditions first inside all/any. */
 function cost(condition: Condition): number {
   switch (condition.kind) {
-    case 'isDirectory':
-    case 'type':
-      return 1;
-    case 'extension':
-    case 'directory':
-    case 'owner':
-    case 'group':
-    case 'size':
-      return 2;
-    case 'mode':
-      return 3;
-    case 'name':
-    case 'path':
-    case 'relativePath':
-      return 5 * condition.globs.length;
-    case 'nameRegex':
-      return 10;
     case 'not':
       return cost(condition.item);
     case 'all':
     case 'any':
       return condition.items.reduce((sum, item) => sum + cost(item), 0);
+    default:
+      return predicateOf(condition).cost(condition);
   }
 }
 
@@ -147,18 +80,18 @@ function flatten(kind: 'all' | 'any', items: Condition[]): Condition[] {
  * Compiles a condition into a predicate. Identical sub-conditions (same canonical form) share one
  * predicate through `memo`, so 10,000 rules built from a few templates touch few distinct closures.
  */
-export function compileCondition(condition: Condition, memo: Map<string, EventPredicate> = new Map()): EventPredicate {
+export function compileCondition(condition: Condition, memo: Map<string, EventPredicate> = new Map(), context: CompileContext = { now: Date.now }): EventPredicate {
   const key = JSON.stringify(conditionToDocument(condition));
   let predicate = memo.get(key);
   if (predicate === undefined) {
-    predicate = compileFresh(condition, memo);
+    predicate = compileFresh(condition, memo, context);
     memo.set(key, predicate);
   }
   return predicate;
 }
 
-function compileFresh(condition: Condition, memo: Map<string, EventPredicate>): EventPredicate {
-  const compile = (item: Condition) => compileCondition(item, memo);
+function compileFresh(condition: Condition, memo: Map<string, EventPredicate>, context: CompileContext): EventPredicate {
+  const compile = (item: Condition) => compileCondition(item, memo, context);
   switch (condition.kind) {
     case 'all': {
       const parts = flatten('all', condition.items).map(compile);
@@ -192,89 +125,16 @@ function compileFresh(condition: Condition, memo: Map<string, EventPredicate>): 
       const inner = compile(condition.item);
       return (e) => !inner(e);
     }
-    case 'type': {
-      const test = oneOfStrings(condition.types);
-      return (e) => test(e.type);
-    }
-    case 'path': {
-      const test = anyOf(condition.globs.map((glob) => compileGlob(glob, 'path')));
-      return (e) => test(e.path);
-    }
-    case 'relativePath': {
-      const test = anyOf(condition.globs.map((glob) => compileGlob(glob, 'relativePath')));
-      return (e) => test(e.relativePath);
-    }
-    case 'name': {
-      const test = anyOf(condition.globs.map((glob) => compileGlob(glob, 'name')));
-      return (e) => test(e.name);
-    }
-    case 'nameRegex': {
-      const test = compileNameRegex(condition.pattern, condition.flags);
-      return (e) => test(e.name);
-    }
-    case 'directory': {
-      const test = anyOf(condition.dirs.map((dir) => insideDirectory(dir, condition.subtree)));
-      return (e) => test(e.path);
-    }
-    case 'extension': {
-      const test = oneOfStrings(condition.values);
-      if (condition.caseSensitive) return (e) => test(e.extension);
-      return (e) => test(lowerCaseExtension(e.extension));
-    }
-    case 'isDirectory': {
-      const wanted = condition.value;
-      return (e) => e.isDirectory === wanted;
-    }
-    case 'size': {
-      const { gt = -Infinity, gte = -Infinity, lt = Infinity, lte = Infinity, eq } = condition.range;
-      const low = Math.max(gte, eq ?? -Infinity);
-      const high = Math.min(lte, eq ?? Infinity);
-      return (e) => {
-        const size = e.attributes?.size;
-        return typeof size === 'number' && size > gt && size >= low && size < lt && size <= high;
-      };
-    }
-    case 'owner': {
-      const test = oneOfStrings(condition.values);
-      return (e) => {
-        const owner = e.attributes?.owner;
-        return owner !== undefined && test(String(owner));
-      };
-    }
-    case 'group': {
-      const test = oneOfStrings(condition.values);
-      return (e) => {
-        const group = e.attributes?.group;
-        return group !== undefined && test(String(group));
-      };
-    }
-    case 'mode': {
-      const { equals, hasAll, hasAny, hasNone } = condition.test;
-      return (e) => {
-        const mode = parseOctal(e.attributes?.mode);
-        if (Number.isNaN(mode)) return false;
-        if (equals !== undefined && mode !== equals) return false;
-        if (hasAll !== undefined && (mode & hasAll) !== hasAll) return false;
-        if (hasAny !== undefined && (mode & hasAny) === 0) return false;
-        if (hasNone !== undefined && (mode & hasNone) !== 0) return false;
-        return true;
-      };
-    }
+    default:
+      return predicateOf(condition).compile(condition, context);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Necessary keys
 
-/** null = "no constraint known". Sets are exact: an empty set means the condition never holds. */
-interface NecessaryKeys {
-  types: Set<string> | null;
-  extensions: Set<string> | null;
-  /** The event path equals or lies under one of these (normalized, never '/'). */
-  dirs: string[] | null;
-}
-
-const NO_KEYS: NecessaryKeys = { types: null, extensions: null, dirs: null };
+type NecessaryKeys = IndexKeys;
+const NO_KEYS = NO_INDEX_KEYS;
 
 function intersect(a: Set<string> | null, b: Set<string> | null): Set<string> | null {
   if (a === null) return b;
@@ -287,25 +147,6 @@ function union(sets: Array<Set<string> | null>): Set<string> | null {
   for (const set of sets) {
     if (set === null) return null;
     for (const x of set) out.add(x);
-  }
-  return out;
-}
-
-/**
- * Drops directories that lie under another one of the set, so a path hits at most one. Linear in
- * the total length: each directory looks up its own ancestors in a set (not every kept one).
- */
-function minimalDirs(dirs: string[]): string[] {
-  const sorted = [...new Set(dirs)].sort((a, b) => a.length - b.length);
-  const kept = new Set<string>();
-  const out: string[] = [];
-  for (const dir of sorted) {
-    let covered = kept.has(dir);
-    for (let i = dir.indexOf('/', 1); !covered && i > 0; i = dir.indexOf('/', i + 1)) covered = kept.has(dir.slice(0, i));
-    if (!covered) {
-      kept.add(dir);
-      out.push(dir);
-    }
   }
   return out;
 }
@@ -341,29 +182,10 @@ function necessaryKeys(condition: Condition): NecessaryKeys {
       }
       if (condition.item.kind === 'not') return necessaryKeys(condition.item.item);
       return NO_KEYS;
-    case 'type':
-      return { ...NO_KEYS, types: new Set(condition.types) };
-    case 'extension':
-      return { ...NO_KEYS, extensions: new Set(condition.values.map((v) => v.toLowerCase())) };
-    case 'directory': {
-      if (condition.dirs.includes('/')) return NO_KEYS;
-      return { ...NO_KEYS, dirs: minimalDirs(condition.dirs) };
+    default: {
+      const predicate = predicateOf(condition);
+      return predicate.indexKeys ? predicate.indexKeys(condition) : NO_KEYS;
     }
-    case 'path': {
-      const bases = condition.globs.map(globBaseDirectory);
-      const extensionLists = condition.globs.map(globExtensions);
-      return {
-        types: null,
-        extensions: extensionLists.some((e) => e === null) ? null : new Set((extensionLists as string[][]).flat()),
-        dirs: bases.some((b) => b === null) ? null : minimalDirs(bases as string[]),
-      };
-    }
-    case 'name': {
-      const extensionLists = condition.globs.map(globExtensions);
-      return { ...NO_KEYS, extensions: extensionLists.some((e) => e === null) ? null : new Set((extensionLists as string[][]).flat()) };
-    }
-    default:
-      return NO_KEYS;
   }
 }
 
@@ -443,7 +265,7 @@ export class CompiledRuleSet {
   readonly rules: readonly CompiledRule[];
   readonly hash: string;
   readonly stats: IndexStats;
-  /** True when a rule looks at size/owner/group/mode (so enrichment could matter). */
+  /** True when a rule reads the object's attributes (size, owner…: so enrichment could matter). */
   readonly needsAttributes: boolean;
   /** Per-rule summaries for output messages (treat as read-only; copy before handing out). */
   readonly summaries: readonly RuleSummary[];
@@ -458,7 +280,8 @@ export class CompiledRuleSet {
   private maxDirectoryDepth = 0;
   private readonly scratch: Int32Array;
 
-  constructor(readonly ruleSet: RuleSet) {
+  constructor(readonly ruleSet: RuleSet, options: CompileOptions = {}) {
+    const context: CompileContext = { now: options.now ?? Date.now };
     this.hash = ruleSetHash(ruleSet);
     const keysPerRule = ruleSet.rules.map((rule) => (rule.enabled ? necessaryKeys(rule.when) : null));
     const allDirs = keysPerRule.flatMap((keys) => keys?.dirs ?? []);
@@ -469,7 +292,7 @@ export class CompiledRuleSet {
     const memo = new Map<string, EventPredicate>();
     this.rules = ruleSet.rules.map((rule, index) => {
       const keys = keysPerRule[index];
-      const test = compileCondition(rule.when, memo);
+      const test = compileCondition(rule.when, memo, context);
       if (keys === null) return { index, rule, test, indexedBy: 'never' as const };
       stats.enabled++;
       if (usesAttributes(rule.when)) needsAttributes = true;
@@ -639,21 +462,17 @@ export class CompiledRuleSet {
 
 function usesAttributes(condition: Condition): boolean {
   switch (condition.kind) {
-    case 'size':
-    case 'owner':
-    case 'group':
-    case 'mode':
-      return true;
     case 'all':
     case 'any':
       return condition.items.some(usesAttributes);
     case 'not':
       return usesAttributes(condition.item);
     default:
-      return false;
+      return predicateOf(condition).attributes;
   }
 }
 
-export function compileRuleSet(ruleSet: RuleSet): CompiledRuleSet {
-  return new CompiledRuleSet(ruleSet);
+/** Compiles a validated rule set; `options.now` is the clock time-based predicates read. */
+export function compileRuleSet(ruleSet: RuleSet, options: CompileOptions = {}): CompiledRuleSet {
+  return new CompiledRuleSet(ruleSet, options);
 }

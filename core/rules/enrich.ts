@@ -33,6 +33,8 @@ const ATTRIBUTE_CHANGING_TYPES: ReadonlySet<string> = new Set([
   'child_dir_added',
   'child_size_changed',
   'child_data_written',
+  'child_mtime_changed',
+  'child_btime_changed',
   'child_owner_changed',
   'child_group_changed',
   'child_acl_changed',

@@ -12,11 +12,14 @@ import { parseYaml, YamlSyntaxError } from './yaml';
 
 export * from './types';
 export { compileRuleSet, CompiledRuleSet } from './compile';
-export type { CompiledRule, RuleSummary, IndexStats, EventPredicate } from './compile';
+export type { CompiledRule, CompileOptions, RuleSummary, IndexStats, EventPredicate } from './compile';
+export { PREDICATES, predicateFor, editorPredicateList } from './predicates';
+export type { Predicate, LeafCondition, LeafKind, CompileContext } from './predicates';
 export { ruleSetHash, ruleSetToDocument, conditionToDocument } from './canonical';
 export type { RuleSetDocument } from './canonical';
 export { referenceMatch, evaluateCondition } from './reference';
-export { validateRuleDocument, parseSize, parseMode, CONDITION_KEYS, GROUP_KEYS } from './validate';
+export { validateRuleDocument, CONDITION_KEYS, GROUP_KEYS } from './validate';
+export { parseSize, parseMode } from './values';
 export { AttributeEnricher, attributesFromWire, clusterAttributeFetcher } from './enrich';
 export type { AttributeFetcher, AttributeSource, EnricherOptions, EnricherStats } from './enrich';
 export { watchRuleFile } from './file-watch';

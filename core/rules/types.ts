@@ -1,37 +1,13 @@
 // The normalized rule language: what the validator produces from YAML, the dialog or a message,
 // and what the compiler and the reference evaluator consume. Plain data, JSON-compatible.
 
-import type { NotificationType } from '../event';
+import type { LeafCondition } from './predicates';
 
-/** A boolean condition over one `QumuloEvent`. Groups nest to any depth. */
-export type Condition =
-  | { kind: 'all'; items: Condition[] }
-  | { kind: 'any'; items: Condition[] }
-  | { kind: 'not'; item: Condition }
-  /** Notification type is one of `types`. */
-  | { kind: 'type'; types: NotificationType[] }
-  /** Globs (picomatch syntax, `dot: true`; glob-nfa.ts) against the absolute `event.path`. */
-  | { kind: 'path'; globs: string[] }
-  /** Globs (picomatch syntax, `dot: true`; glob-nfa.ts) against `event.relativePath` (relative to the watch root). */
-  | { kind: 'relativePath'; globs: string[] }
-  /** Object lies inside one of `dirs` (normalized absolute paths); `subtree: false` = direct children only. */
-  | { kind: 'directory'; dirs: string[]; subtree: boolean }
-  /** Globs (picomatch syntax, `dot: true`; glob-nfa.ts) against `event.name`. */
-  | { kind: 'name'; globs: string[] }
-  /** A JavaScript regular expression tested against `event.name`. */
-  | { kind: 'nameRegex'; pattern: string; flags: string }
-  /** Extension (no dot) is one of `values` (`''` = no extension); lower-cased unless `caseSensitive`. */
-  | { kind: 'extension'; values: string[]; caseSensitive: boolean }
-  /** `event.isDirectory === value`; events whose type does not tell (`null`) match neither. */
-  | { kind: 'isDirectory'; value: boolean }
-  /** Size in bytes (`attributes.size`); false when the event carries no size. */
-  | { kind: 'size'; range: NumericRange }
-  /** `attributes.owner` is one of `values`; false when the event carries no owner. */
-  | { kind: 'owner'; values: string[] }
-  /** `attributes.group` is one of `values`; false when the event carries no group. */
-  | { kind: 'group'; values: string[] }
-  /** POSIX mode bits (`attributes.mode`, an octal string); false when absent. */
-  | { kind: 'mode'; test: ModeTest };
+/**
+ * A boolean condition over one `QumuloEvent`: all/any/not groups (nesting to any depth) around the
+ * leaf conditions of the predicate table (predicates.ts, one entry per condition key).
+ */
+export type Condition = { kind: 'all'; items: Condition[] } | { kind: 'any'; items: Condition[] } | { kind: 'not'; item: Condition } | LeafCondition;
 
 export type ConditionKind = Condition['kind'];
 

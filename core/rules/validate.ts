@@ -1,33 +1,27 @@
 // Turns a rule document (parsed YAML, the dialog's JSON, or a message payload) into a normalized
 // `RuleSet`, collecting every problem with the rule name and document location (and line/column
-// when a YAML locator is given). Grammar: docs/readme/rules.md.
+// when a YAML locator is given). Groups and rule entries are read here; each condition key is read
+// by its entry in the predicate table (predicates.ts). Grammar: docs/rules.md.
 
 import { NOTIFICATION_TYPES, normalizeDirPath, isNotificationType } from '../event';
 import type { NotificationType } from '../event';
 import { checkGlob } from './glob';
-import { checkNameRegex } from './regex';
 import type { GlobTarget } from './glob';
-import type { Condition, ModeTest, NumericRange, Rule, RuleProblem, RuleSet } from './types';
+import { PREDICATES, predicateFor } from './predicates';
+import type { ValueChecks } from './predicates';
+import type { Condition, Rule, RuleProblem, RuleSet } from './types';
+import { describe, isPlainObject } from './values';
+import type { Plain } from './values';
 import type { DocPath, Locator } from './yaml';
+
+export { formatMode, parseMode, parseSize } from './values';
 
 export const TOP_LEVEL_KEYS = ['version', 'rules', 'watched'] as const;
 export const RULE_KEYS = ['name', 'description', 'enabled', 'actions', 'tags', 'when'] as const;
 export const WATCHED_KEYS = ['name', 'description', 'enabled', 'actions', 'tags', 'directories', 'files', 'extensions', 'types'] as const;
 export const GROUP_KEYS = ['all', 'any', 'not'] as const;
-export const CONDITION_KEYS = [
-  'type',
-  'path',
-  'relativePath',
-  'directory',
-  'name',
-  'nameRegex',
-  'extension',
-  'isDirectory',
-  'size',
-  'owner',
-  'group',
-  'mode',
-] as const;
+/** Every condition key, from the predicate table. */
+export const CONDITION_KEYS: readonly string[] = PREDICATES.map((p) => p.key);
 const ALL_CONDITION_KEYS: readonly string[] = [...GROUP_KEYS, ...CONDITION_KEYS];
 
 /** Guards validation against alias bombs and absurd inputs. */
@@ -48,20 +42,6 @@ export interface ValidateOptions {
 export interface ValidationResult {
   ruleSet: RuleSet | null;
   problems: RuleProblem[];
-}
-
-type Plain = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Plain {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `the text "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
-  return `${typeof value} ${String(value)}`;
 }
 
 function formatPath(path: DocPath): string {
@@ -103,44 +83,7 @@ function suggestion(word: string, candidates: readonly string[]): string {
   return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : '';
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  pb: 1e15,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  tib: 1024 ** 4,
-  pib: 1024 ** 5,
-};
-
-/** `5MB` = 5,000,000 bytes, `5MiB` = 5,242,880 bytes, a plain number = bytes. */
-export function parseSize(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null;
-  if (typeof value !== 'string') return null;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
-  if (!match) return null;
-  const unit = match[2].toLowerCase();
-  const factor = unit === '' ? 1 : SIZE_UNITS[unit];
-  if (factor === undefined) return null;
-  return Math.round(Number(match[1]) * factor);
-}
-
-/** `"0644"`, `"644"`, `"0o644"` -> 0o644. Numbers are refused: YAML reads 0644 as decimal 644. */
-export function parseMode(value: unknown): number | null {
-  if (typeof value !== 'string') return null;
-  const match = /^(?:0o|0)?([0-7]{1,4})$/i.exec(value.trim());
-  return match ? parseInt(match[1], 8) : null;
-}
-
-export function formatMode(mode: number): string {
-  return '0' + mode.toString(8).padStart(3, '0');
-}
-
-class Validator {
+class Validator implements ValueChecks {
   readonly problems: RuleProblem[] = [];
   private visited = 0;
   private rule: string | undefined;
@@ -166,7 +109,7 @@ class Validator {
   }
 
   /** Reports keys not in `known`; returns true when there were none. */
-  private unknownKeys(object: Plain, path: DocPath, known: readonly string[], what: string): boolean {
+  unknownKeys(object: Plain, path: DocPath, known: readonly string[], what: string): boolean {
     let clean = true;
     for (const key of Object.keys(object)) {
       if (known.includes(key)) continue;
@@ -177,7 +120,7 @@ class Validator {
   }
 
   /** A string or a list of strings (numbers accepted and turned into text when `numbersAsText`). */
-  private stringList(value: unknown, path: DocPath, what: string, options: { allowEmptyList?: boolean; allowEmptyString?: boolean; numbersAsText?: boolean } = {}): string[] | null {
+  stringList(value: unknown, path: DocPath, what: string, options: { allowEmptyList?: boolean; allowEmptyString?: boolean; numbersAsText?: boolean } = {}): string[] | null {
     const items = Array.isArray(value) ? value : [value];
     if (Array.isArray(value) && value.length === 0 && !options.allowEmptyList) {
       this.problem(path, `${what} is an empty list: give at least one value`);
@@ -208,7 +151,7 @@ class Validator {
     return ok ? out : null;
   }
 
-  private boolean(value: unknown, path: DocPath, what: string): boolean | null {
+  boolean(value: unknown, path: DocPath, what: string): boolean | null {
     if (typeof value === 'boolean') return value;
     this.problem(path, `${what} must be true or false, got ${describe(value)}`);
     return null;
@@ -338,7 +281,7 @@ class Validator {
     if (places.length === 1) parts.push(places[0]);
     else if (places.length === 2) parts.push({ kind: 'any', items: places });
     if (entry.extensions !== undefined) {
-      const extension = this.extension(entry.extensions, [...path, 'extensions']);
+      const extension = predicateFor('extension')!.validate(entry.extensions, [...path, 'extensions'], this);
       if (extension) parts.push(extension);
       else ok = false;
     }
@@ -414,83 +357,16 @@ class Validator {
         const item = this.condition(value, path, depth + 1);
         return item ? { kind: 'not', item } : null;
       }
-      case 'type': {
-        const types = this.types(value, path);
-        return types ? { kind: 'type', types } : null;
-      }
-      case 'path':
-      case 'relativePath':
-      case 'name': {
-        const globs = this.globs(value, path, key);
-        return globs ? { kind: key, globs } : null;
-      }
-      case 'directory': {
-        let subtree = true;
-        let paths: unknown = value;
-        if (isPlainObject(value)) {
-          this.unknownKeys(value, path, ['path', 'subtree'], 'directory');
-          if (value.subtree !== undefined) {
-            const parsed = this.boolean(value.subtree, [...path, 'subtree'], 'subtree');
-            if (parsed === null) return null;
-            subtree = parsed;
-          }
-          if (value.path === undefined) {
-            this.problem(path, 'directory needs a path, e.g. directory: {path: /projects/incoming, subtree: false}');
-            return null;
-          }
-          paths = value.path;
-          path = [...path, 'path'];
-        }
-        const dirs = this.directories(paths, path);
-        return dirs ? { kind: 'directory', dirs, subtree } : null;
-      }
-      case 'nameRegex': {
-        let pattern: unknown = value;
-        let flags = '';
-        if (isPlainObject(value)) {
-          this.unknownKeys(value, path, ['pattern', 'flags'], 'nameRegex');
-          pattern = value.pattern;
-          const rawFlags = value.flags ?? '';
-          if (typeof rawFlags !== 'string' || !/^[imsu]*$/.test(rawFlags)) {
-            this.problem([...path, 'flags'], `regex flags may only use i, m, s and u (g and y would make matching stateful), got ${describe(rawFlags)}`);
-            return null;
-          }
-          flags = rawFlags;
-          path = [...path, 'pattern'];
-        }
-        if (typeof pattern !== 'string' || pattern.length === 0) {
-          this.problem(path, `nameRegex needs a regular expression as text, e.g. nameRegex: "^invoice-\\\\d+\\\\.pdf$", got ${describe(pattern)}`);
-          return null;
-        }
-        const reason = checkNameRegex(pattern, flags);
-        if (reason !== null) {
-          this.problem(path, reason);
-          return null;
-        }
-        return { kind: 'nameRegex', pattern, flags: [...new Set(flags)].sort().join('') };
-      }
-      case 'extension':
-        return this.extension(value, path);
-      case 'isDirectory': {
-        const parsed = this.boolean(value, path, 'isDirectory');
-        return parsed === null ? null : { kind: 'isDirectory', value: parsed };
-      }
-      case 'size':
-        return this.size(value, path);
-      case 'owner':
-      case 'group': {
-        const values = this.stringList(value, path, key, { numbersAsText: true });
-        return values ? { kind: key, values } : null;
-      }
-      case 'mode':
-        return this.mode(value, path);
-      default:
+      default: {
+        const predicate = predicateFor(key);
+        if (predicate !== undefined) return predicate.validate(value, path, this);
         this.problem(path, `unknown condition "${key}"${suggestion(key, ALL_CONDITION_KEYS)}; conditions are ${ALL_CONDITION_KEYS.join(', ')}`, true);
         return null;
+      }
     }
   }
 
-  private types(value: unknown, path: DocPath): NotificationType[] | null {
+  types(value: unknown, path: DocPath): NotificationType[] | null {
     const names = this.stringList(value, path, 'a notification type');
     if (names === null) return null;
     const types: NotificationType[] = [];
@@ -505,7 +381,7 @@ class Validator {
     return ok ? types : null;
   }
 
-  private globs(value: unknown, path: DocPath, target: GlobTarget): string[] | null {
+  globs(value: unknown, path: DocPath, target: GlobTarget): string[] | null {
     const globs = this.stringList(value, path, `a ${target} glob`);
     if (globs === null) return null;
     let ok = true;
@@ -519,7 +395,7 @@ class Validator {
     return ok ? globs : null;
   }
 
-  private directories(value: unknown, path: DocPath): string[] | null {
+  directories(value: unknown, path: DocPath): string[] | null {
     const dirs = this.stringList(value, path, 'a directory');
     if (dirs === null) return null;
     const out: string[] = [];
@@ -545,124 +421,6 @@ class Validator {
       }
     });
     return ok ? out : null;
-  }
-
-  private extension(value: unknown, path: DocPath): Condition | null {
-    let caseSensitive = false;
-    let values: unknown = value;
-    if (isPlainObject(value)) {
-      this.unknownKeys(value, path, ['values', 'caseSensitive'], 'extension');
-      if (value.caseSensitive !== undefined) {
-        const parsed = this.boolean(value.caseSensitive, [...path, 'caseSensitive'], 'caseSensitive');
-        if (parsed === null) return null;
-        caseSensitive = parsed;
-      }
-      if (value.values === undefined) {
-        this.problem(path, 'extension needs values, e.g. extension: {values: [pdf, docx], caseSensitive: true}');
-        return null;
-      }
-      values = value.values;
-      path = [...path, 'values'];
-    }
-    const raw = this.stringList(values, path, 'an extension', { allowEmptyString: true, numbersAsText: true });
-    if (raw === null) return null;
-    const out: string[] = [];
-    const seen = new Set<string>();
-    let ok = true;
-    raw.forEach((item, index) => {
-      const itemPath = Array.isArray(values) ? [...path, index] : path;
-      const bare = item.startsWith('.') ? item.slice(1) : item;
-      if (bare.includes('.') || bare.includes('/') || /\s/.test(bare) || /[*?[\]{}]/.test(bare)) {
-        const hint = bare.includes('.') ? `; the extension is the part after the last dot ("${bare.slice(bare.lastIndexOf('.') + 1)}"), for "${bare}" use name: "*.${bare}"` : '';
-        this.problem(itemPath, `"${item}" is not an extension${hint}`);
-        ok = false;
-        return;
-      }
-      const normalized = caseSensitive ? bare : bare.toLowerCase();
-      if (!seen.has(normalized)) {
-        seen.add(normalized);
-        out.push(normalized);
-      }
-    });
-    return ok ? { kind: 'extension', values: out, caseSensitive } : null;
-  }
-
-  private size(value: unknown, path: DocPath): Condition | null {
-    const range: NumericRange = {};
-    if (typeof value === 'number' || typeof value === 'string') {
-      const bytes = parseSize(value);
-      if (bytes === null) {
-        this.problem(path, `size ${describe(value)} is not a size: write bytes (1048576) or a number with a unit (5MB, 1.5GiB)`);
-        return null;
-      }
-      range.eq = bytes;
-      return { kind: 'size', range };
-    }
-    if (!isPlainObject(value)) {
-      this.problem(path, `size takes a size or a comparison such as {gt: 10MB, lte: 1GB}, got ${describe(value)}`);
-      return null;
-    }
-    const operators = ['gt', 'gte', 'lt', 'lte', 'eq'] as const;
-    let ok = this.unknownKeys(value, path, operators, 'size');
-    for (const operator of operators) {
-      if (value[operator] === undefined) continue;
-      const bytes = parseSize(value[operator]);
-      if (bytes === null) {
-        this.problem([...path, operator], `${describe(value[operator])} is not a size: write bytes (1048576) or a number with a unit (5MB, 1.5GiB)`);
-        ok = false;
-      } else {
-        range[operator] = bytes;
-      }
-    }
-    if (!ok) return null;
-    if (Object.keys(range).length === 0) {
-      this.problem(path, 'size needs at least one of gt, gte, lt, lte, eq');
-      return null;
-    }
-    const low = Math.max(range.gt ?? -Infinity, range.gte ?? -Infinity, range.eq ?? -Infinity);
-    const high = Math.min(range.lt ?? Infinity, range.lte ?? Infinity, range.eq ?? Infinity);
-    const empty = low > high || (low === high && (range.gt === low || range.lt === high));
-    if (empty) {
-      this.problem(path, 'this size range can never match (the lower bound is above the upper bound)');
-      return null;
-    }
-    return { kind: 'size', range };
-  }
-
-  private mode(value: unknown, path: DocPath): Condition | null {
-    const numberHint = (v: unknown) =>
-      typeof v === 'number' ? ` (YAML reads an unquoted 0644 as the number ${v}; quote it: "0${String(v).replace(/^0+/, '')}")` : '';
-    if (typeof value === 'string' || typeof value === 'number') {
-      const mode = parseMode(value);
-      if (mode === null) {
-        this.problem(path, `mode must be an octal text such as "0644", got ${describe(value)}${numberHint(value)}`);
-        return null;
-      }
-      return { kind: 'mode', test: { equals: mode } };
-    }
-    if (!isPlainObject(value)) {
-      this.problem(path, `mode takes "0644" or a bit test such as {hasAny: "0002"}, got ${describe(value)}`);
-      return null;
-    }
-    const operators = ['equals', 'hasAll', 'hasAny', 'hasNone'] as const;
-    let ok = this.unknownKeys(value, path, operators, 'mode');
-    const test: ModeTest = {};
-    for (const operator of operators) {
-      if (value[operator] === undefined) continue;
-      const mode = parseMode(value[operator]);
-      if (mode === null) {
-        this.problem([...path, operator], `mode ${operator} must be an octal text such as "0022", got ${describe(value[operator])}${numberHint(value[operator])}`);
-        ok = false;
-      } else {
-        test[operator] = mode;
-      }
-    }
-    if (!ok) return null;
-    if (Object.keys(test).length === 0) {
-      this.problem(path, 'mode needs one of equals, hasAll, hasAny, hasNone');
-      return null;
-    }
-    return { kind: 'mode', test };
   }
 }
 

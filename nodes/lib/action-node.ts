@@ -15,11 +15,6 @@ import type { QumuloEvent } from '../../core/event';
 import { displaySafe } from '../../core/display';
 import {
   AllStopRefusal,
-  AllStopStore,
-  clusterIdentity,
-  durationMs,
-  parseDuration,
-  parseRetentionSpec,
   runAction,
   type Action,
   type ActionContext,
@@ -29,6 +24,9 @@ import {
   type LegalHoldChoice,
   type LockOptions,
 } from '../../core/actions';
+import { AllStopStore } from '../../core/allstop/allstop';
+import { clusterIdentity } from '../../core/qumulo/identity';
+import { durationMs, parseDuration, parseRetentionSpec } from '../../core/time/duration';
 import { getCluster, type QumuloClusterNode } from './cluster';
 import { finishAfterSettled } from './lifecycle';
 import { Throttle, status, type StatusDot } from './status';
@@ -68,7 +66,7 @@ export function stateDirectory(RED: NodeAPI): string {
 /** The all-stop store and this cluster's key, shared by the action nodes and qumulo-all-stop. */
 export function allStopFor(RED: NodeAPI, cluster: QumuloClusterNode): { store: AllStopStore; key: string } {
   const options = cluster.clientOptions!;
-  return { store: AllStopStore.forDirectory(stateDirectory(RED)), key: clusterIdentity(options.host, options.port ?? 8000) };
+  return { store: AllStopStore.forDirectory(stateDirectory(RED)), key: clusterIdentity(options) };
 }
 
 /** Short clock text for status dots: "14:03" today, else the date. */

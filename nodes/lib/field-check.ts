@@ -7,10 +7,11 @@
 
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
-import { compileRenameTemplate, compileTargetDirTemplate, parseAddressList, parseModeSpec, parseRetentionSpec, safeAbsoluteDir, validateLockOptions } from '../../core/actions';
+import { compileRenameTemplate, compileTargetDirTemplate, parseAddressList, parseModeSpec, safeAbsoluteDir, validateLockOptions } from '../../core/actions';
 import { BODY_FIELDS, LINE_FIELDS, SUBJECT_FIELDS } from '../../core/actions/email';
 import { createQuarantineAction } from '../../core/actions/quarantine';
 import { compileTemplate } from '../../core/actions/template';
+import { parseRetentionSpec } from '../../core/time/duration';
 import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import { isFileId, normalizeAbsolutePath } from '../../core/qumulo/refs';
 import { connectionConfigFrom } from '../qumulo-redis-common';

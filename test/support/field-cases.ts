@@ -6,7 +6,8 @@
 // `core` is what the runtime does with the field (throws on a bad value); fields whose runtime
 // check lives inside a node module (plain number ranges) have none and are held to the table only.
 
-import { compileRenameTemplate, compileTargetDirTemplate, createQuarantineAction, parseAddressList, parseModeSpec, parseRetentionSpec, safeAbsoluteDir, validateLockOptions } from '../../core/actions';
+import { compileRenameTemplate, compileTargetDirTemplate, createQuarantineAction, parseAddressList, parseModeSpec, safeAbsoluteDir, validateLockOptions } from '../../core/actions';
+import { parseRetentionSpec } from '../../core/time/duration';
 import { compileTemplate } from '../../core/actions/template';
 import { BODY_FIELDS, LINE_FIELDS, SUBJECT_FIELDS } from '../../core/actions/email';
 import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';

@@ -1,4 +1,4 @@
-// All-stop state: per cluster (host:port), persisted in a small JSON file so an active stop
+// All-stop state: per cluster (clusterIdentity, core/qumulo/identity.ts: host:port), persisted in a small JSON file so an active stop
 // survives deploys and restarts. One store per file per process, shared by every node, with a
 // change event so every action node's status follows it. Fails closed: a state file that cannot
 // be read counts as "active" for every cluster until an operator resets it.
@@ -43,10 +43,6 @@ export interface AllStopChange {
   state: AllStopState;
 }
 
-/** Cluster identity used as the key: lower-cased host and port. */
-export function clusterIdentity(host: string, port: number | string): string {
-  return `${String(host).trim().toLowerCase()}:${String(port).trim()}`;
-}
 
 const stores = new Map<string, AllStopStore>();
 

@@ -1,6 +1,6 @@
 // Retention specs for file locks and snapshot expirations: relative durations (`30d`, `7y`,
 // `1y6mo`, ISO 8601 `P30D`) or absolute dates (`2030-01-01`, `2030-01-01T12:00:00Z`).
-// Qumulo takes an absolute UTC timestamp (qumulo-api.md §4.1); relative specs are turned into one
+// Qumulo takes an absolute UTC timestamp (docs/qumulo-api.md §4.1); relative specs are turned into one
 // the way `qq fs_file_set_lock --days N` and Qumulo/filelock do: now + N, second precision.
 
 export type RetentionSpec =
