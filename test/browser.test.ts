@@ -810,7 +810,9 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         assert.equal(await validity(id), false, `${c.type} is not marked invalid after Done`);
         if (!config) {
           const triangle = page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-error`).first();
-          assert.ok(await triangle.isVisible(), `${c.type}: no warning triangle on the canvas`);
+          // The canvas redraws after the dialog closes (a frame later under load): wait for it.
+          const shown = await triangle.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+          assert.ok(shown, `${c.type}: no warning triangle on the canvas`);
         }
         assert.deepEqual(editorConsoleErrors(consoleMark), [], 'browser console errors');
       });
