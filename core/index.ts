@@ -26,3 +26,5 @@ export * as redis from './redis';
 export * as guard from './guard';
 export * as actions from './actions';
 export * as heal from './heal';
+export * as metrics from './metrics';
+export * as audit from './audit';

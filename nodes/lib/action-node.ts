@@ -32,6 +32,7 @@ import {
 import { getCluster, type QumuloClusterNode } from './cluster';
 import { finishAfterSettled } from './lifecycle';
 import { Throttle, status, type StatusDot } from './status';
+import { recordActionResult } from '../../core/metrics';
 
 export interface ActionNodeConfig extends NodeDef {
   cluster?: string;
@@ -223,6 +224,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
           : await runAction(spec.action, action, msg.payload, ctx);
         const { result, error } = outcome;
         counts[result.outcome]++;
+        recordActionResult(node.id, allStop.key, result, msg.payload);
         lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
         attachResult(msg, result);
         send(msg);
