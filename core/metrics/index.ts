@@ -33,8 +33,8 @@ export const healFiles = new Counter({ name: 'qumulo_flow_heal_files_found_total
 export const redisAppended = new FastCounter('qumulo_flow_redis_appended_total', 'Entries appended to a Redis stream', ['stream'], registry);
 export const redisRead = new FastCounter('qumulo_flow_redis_read_total', 'Entries delivered from a Redis stream to the flow (redeliveries included)', ['stream', 'group'], registry);
 export const redisAcked = new FastCounter('qumulo_flow_redis_acked_total', 'Entries acknowledged (XACK)', ['stream', 'group'], registry);
-export const redisFailed = new Counter({ name: 'qumulo_flow_redis_failed_total', help: 'Failed deliveries (the entry stays pending and is retried)', labelNames: ['stream', 'group'], registers: [registry] });
-export const redisDeadLettered = new Counter({ name: 'qumulo_flow_redis_dead_lettered_total', help: 'Entries moved to the dead-letter stream', labelNames: ['stream', 'group'], registers: [registry] });
+export const redisFailed = new FastCounter('qumulo_flow_redis_failed_total', 'Failed deliveries (the entry stays pending and is retried)', ['stream', 'group'], registry);
+export const redisDeadLettered = new FastCounter('qumulo_flow_redis_dead_lettered_total', 'Entries moved to the dead-letter stream', ['stream', 'group'], registry);
 export const redisPending = new Gauge({ name: 'qumulo_flow_redis_pending', help: 'Entries delivered to the group and not acknowledged (XINFO GROUPS)', labelNames: ['stream', 'group'], registers: [registry] });
 export const redisLag = new Gauge({ name: 'qumulo_flow_redis_lag', help: 'Entries not yet delivered to the group (XINFO GROUPS, Redis 7+)', labelNames: ['stream', 'group'], registers: [registry] });
 
@@ -90,9 +90,8 @@ export function countHeal(node: string, result: { outcome: string; entries?: num
 
 export function countRedis(what: 'read' | 'acked' | 'failed' | 'dead-lettered', stream: string, group: string, n = 1): void {
   if (!metricsEnabled) return;
-  if (what === 'read') redisRead.add([stream, group], n);
-  else if (what === 'acked') redisAcked.add([stream, group], n);
-  else (what === 'failed' ? redisFailed : redisDeadLettered).inc({ stream, group }, n);
+  const counter = what === 'read' ? redisRead : what === 'acked' ? redisAcked : what === 'failed' ? redisFailed : redisDeadLettered;
+  counter.add([stream, group], n);
 }
 
 export function countRedisAppended(stream: string, n = 1): void {
