@@ -30,16 +30,22 @@ export class RateSampler {
     private readonly points = 60,
   ) {}
 
-  start(): void {
-    if (this.timer) return;
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.intervalMs);
-    this.timer.unref();
+  private first: Promise<void> | null = null;
+
+  /** Starts sampling; resolves once the first sample is taken. */
+  start(): Promise<void> {
+    if (!this.first) {
+      this.first = this.sample();
+      this.timer = setInterval(() => void this.sample(), this.intervalMs);
+      this.timer.unref();
+    }
+    return this.first;
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.first = null;
   }
 
   /** Takes one sample now (also used by tests). */

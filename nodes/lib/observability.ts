@@ -127,7 +127,10 @@ export function registerObservability(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get('/qumulo-flow/observability', adminGuard, readPermission, (_req: Request, res: Response) => {
-    sampler.start();
+    sampler.start().then(() => sendState(res), (err: Error) => res.status(500).json({ error: `observability: ${err.message}` }));
+  });
+
+  const sendState = (res: Response): void => {
     const store = allStopStore();
     const allStopNodes = deployedOfType(RED, 'qumulo-all-stop') as Array<Node & { allStop?: { key: string } }>;
     const guardTotals = new Map<string, Record<string, number>>();
@@ -165,7 +168,7 @@ export function registerObservability(RED: NodeAPI): void {
       trips: recent.trips.slice().reverse(),
       errors: recent.errors.slice().reverse(),
     });
-  });
+  };
 
   // Same permission as the all-stop node's own Reset button.
   RED.httpAdmin.post('/qumulo-flow/observability/all-stop/reset', adminGuard, RED.auth.needsPermission('qumulo-all-stop.write'), (req: Request, res: Response) => {
