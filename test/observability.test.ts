@@ -235,3 +235,26 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     assert.equal((await runtime.request('GET', `/qumulo-flow/audit/export?${query}&prefix=relative`, undefined, auth)).status, 400);
   });
 });
+
+describe('observability: Grafana dashboard and Prometheus config', () => {
+  it('the dashboard queries only series the registry exports, and Prometheus scrapes the metrics path with a bearer token', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { registry } = require('../core/metrics') as typeof import('../core/metrics');
+    const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const root = path.resolve(__dirname, '..', '..');
+    const dashboard = JSON.parse(fs.readFileSync(path.join(root, 'docker', 'grafana', 'qumulo-flow-dashboard.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+    assert.ok(dashboard.panels.length >= 10);
+    for (const panel of dashboard.panels) {
+      for (const target of panel.targets) {
+        const names = target.expr.match(/qumulo_flow_[a-z_]+/g) ?? [];
+        assert.ok(names.length > 0, `${panel.title}: ${target.expr}`);
+        for (const name of names) assert.ok(exported.has(name.replace(/_bucket$/, '')), `${panel.title}: ${name} is not exported`);
+      }
+    }
+    const prometheus = fs.readFileSync(path.join(root, 'docker', 'prometheus.yml'), 'utf8');
+    assert.match(prometheus, /metrics_path: \/qumulo-flow\/metrics/);
+    assert.match(prometheus, /type: Bearer/);
+  });
+});
