@@ -8,8 +8,12 @@ import type { AuditRecord } from './log';
 const COMMON_FIELDS = new Set(['action', 'path', 'outcome', 'detail', 'durationMs', 'fileId', 'dryRun', 'refusedBy', 'error']);
 const MAX_FIELD = 4096;
 
+let instance: string | null = null;
+
+/** QUMULO_FLOW_INSTANCE or the host name (read once: os.hostname() is a system call). */
 export function instanceName(): string {
-  return process.env.QUMULO_FLOW_INSTANCE || os.hostname();
+  instance ??= process.env.QUMULO_FLOW_INSTANCE || os.hostname();
+  return instance;
 }
 
 interface MessageLike {

@@ -6,12 +6,12 @@
 // file path is ever a label. QUMULO_FLOW_METRICS=off turns every hook into a no-op (for measuring
 // what the metrics cost).
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { GuardDecisionLike, RecentTrip } from './recent';
 import { recent } from './recent';
-import { FastCounter } from './fast';
+import { FastCounter, FastHistogram } from './fast';
 
-export { FastCounter } from './fast';
+export { FastCounter, FastHistogram } from './fast';
 
 export { recent } from './recent';
 export type { RecentError, RecentTrip } from './recent';
@@ -44,10 +44,10 @@ export const filterEvaluated = new FastCounter('qumulo_flow_filter_events_total'
 export const guardDecisions = new FastCounter('qumulo_flow_guard_decisions_total', 'Loop guard decisions, per guard node and verdict (passed/suppressed/tripped)', ['node', 'verdict'], registry);
 
 export const actions = new FastCounter('qumulo_flow_actions_total', 'Action results, per node, action and outcome (done/skipped/failed/dry-run)', ['node', 'action', 'outcome', 'cluster'], registry);
-export const eventToAction = new Histogram({ name: 'qumulo_flow_event_to_action_seconds', help: 'Time from the arrival of an event at the watch to the end of its action', labelNames: ['action'], buckets: LATENCY_BUCKETS, registers: [registry] });
+export const eventToAction = new FastHistogram('qumulo_flow_event_to_action_seconds', 'Time from the arrival of an event at the watch to the end of its action', ['action'], LATENCY_BUCKETS, registry);
 
-export const restRequests = new Counter({ name: 'qumulo_flow_rest_requests_total', help: 'Qumulo REST requests (each attempt), per endpoint template, method and status (error = no answer)', labelNames: ['endpoint', 'method', 'status'], registers: [registry] });
-export const restLatency = new Histogram({ name: 'qumulo_flow_rest_request_seconds', help: 'Qumulo REST request latency, per endpoint template and method', labelNames: ['endpoint', 'method'], buckets: REST_BUCKETS, registers: [registry] });
+export const restRequests = new FastCounter('qumulo_flow_rest_requests_total', 'Qumulo REST requests (each attempt), per endpoint template, method and status (error = no answer)', ['endpoint', 'method', 'status'], registry);
+export const restLatency = new FastHistogram('qumulo_flow_rest_request_seconds', 'Qumulo REST request latency, per endpoint template and method', ['endpoint', 'method'], REST_BUCKETS, registry);
 
 export const auditRecords = new Counter({ name: 'qumulo_flow_audit_records_total', help: 'Audit records written durably', registers: [registry] });
 export const auditFailures = new Counter({ name: 'qumulo_flow_audit_failures_total', help: 'Audit writes that failed (the message was not passed on)', registers: [registry] });
@@ -132,7 +132,7 @@ export function recordActionResult(node: string, cluster: string, result: Action
   if (!metricsEnabled) return;
   actions.add([node, result.action, result.outcome, cluster]);
   const receivedAt = event?.receivedAt;
-  if (typeof receivedAt === 'number' && receivedAt > 0) eventToAction.observe({ action: result.action }, Math.max(0, Date.now() - receivedAt) / 1000);
+  if (typeof receivedAt === 'number' && receivedAt > 0) eventToAction.observe([result.action], Math.max(0, Date.now() - receivedAt) / 1000);
   if (result.outcome === 'failed') recent.noteError(node, `${result.action} failed: ${result.error?.message ?? result.detail ?? 'error'}`, result.path);
 }
 
@@ -140,8 +140,8 @@ export function recordActionResult(node: string, cluster: string, result: Action
 export function observeRest(method: string, pathAndQuery: string, status: number | null, seconds: number): void {
   if (!metricsEnabled) return;
   const endpoint = endpointTemplate(pathAndQuery);
-  restRequests.inc({ endpoint, method, status: status === null ? 'error' : String(status) });
-  restLatency.observe({ endpoint, method }, seconds);
+  restRequests.add([endpoint, method, status === null ? 'error' : String(status)]);
+  restLatency.observe([endpoint, method], seconds);
 }
 
 const MAX_ENDPOINTS = 200;
@@ -154,18 +154,44 @@ const knownEndpoints = new Set<string>();
  * distinct templates, `other`.
  */
 export function endpointTemplate(pathAndQuery: string): string {
-  const pathOnly = pathAndQuery.split('?')[0];
-  const segments = pathOnly.split('/');
-  for (let i = 1; i < segments.length; i++) {
-    const segment = segments[i];
-    const previous = segments[i - 1];
-    if (previous === 'files' || previous === 'snapshots' || /[%:]|^\d+$|^[0-9a-f-]{16,}$/i.test(segment) || segment.length > 40) segments[i] = ':ref';
+  const query = pathAndQuery.indexOf('?');
+  const pathOnly = query < 0 ? pathAndQuery : pathAndQuery.slice(0, query);
+  let template: string;
+  if (pathOnly.startsWith(FILES_PREFIX)) {
+    // The common case, without splitting: /v1/files/<ref>/rest…
+    const end = pathOnly.indexOf('/', FILES_PREFIX.length);
+    if (end < 0) template = `${FILES_PREFIX}:ref`;
+    else {
+      const tail = pathOnly.slice(end);
+      let reduced = fileTails.get(tail);
+      if (reduced === undefined) {
+        reduced = `${FILES_PREFIX}:ref${reduceSegments(tail)}`;
+        if (fileTails.size < MAX_ENDPOINTS) fileTails.set(tail, reduced);
+      }
+      template = reduced;
+    }
+  } else {
+    template = reduceSegments(pathOnly);
   }
-  const template = segments.join('/');
   if (knownEndpoints.has(template)) return template;
   if (knownEndpoints.size >= MAX_ENDPOINTS) return 'other';
   knownEndpoints.add(template);
   return template;
+}
+
+const FILES_PREFIX = '/v1/files/';
+/** `/info/attributes` → its template: the few distinct tails after a file reference. */
+const fileTails = new Map<string, string>();
+const ID_LIKE = /[%:]|^\d+$|^[0-9a-f-]{16,}$/i;
+
+function reduceSegments(pathOnly: string): string {
+  const segments = pathOnly.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i];
+    const previous = segments[i - 1];
+    if (previous === 'files' || previous === 'snapshots' || segment.length > 40 || ID_LIKE.test(segment)) segments[i] = ':ref';
+  }
+  return segments.join('/');
 }
 
 export type { GuardDecisionLike };
