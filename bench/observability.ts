@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AuditLog, auditRecordsOf } from '../core/audit';
-import { metricsEnabled, observeRest, recordActionResult } from '../core/metrics';
+import { countRedis, countRedisAppended, metricsEnabled, observeRest, recordActionResult } from '../core/metrics';
 import { ranOn } from './ran-on';
 
 function cpuMicros(): number {
@@ -60,6 +60,19 @@ async function main(): Promise<void> {
   }
   await log.close();
   fs.rmSync(dir, { recursive: true, force: true });
+
+  // The Redis transport's hooks per event: appended (once per batch of 500 in the writer), read and
+  // acked (once per entry in the consumer) — what bench:redis's events pay for metrics.
+  const events = total * 10;
+  for (let pass = 0; pass < 2; pass++) {
+    const r0 = cpuMicros();
+    for (let i = 0; i < events; i++) {
+      if (i % 500 === 0) countRedisAppended('qumulo:events', 500);
+      countRedis('read', 'qumulo:events', 'qumulo-flow');
+      countRedis('acked', 'qumulo:events', 'qumulo-flow');
+    }
+    if (pass === 1) console.log(`  Redis transport hooks ${(((cpuMicros() - r0) / events) * 1000).toFixed(0)} ns CPU per event (appended, read, acked)`);
+  }
 }
 
 main().catch((err: unknown) => {

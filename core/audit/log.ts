@@ -1,7 +1,7 @@
 // The audit trail: one JSON line per action result in day files under a directory,
 //   audit-2026-12-07.jsonl, audit-2026-12-07.1.jsonl (a day past maxFileBytes), …
-// Writes are batched (every record appended in the same tick goes out in one write) and append()
-// resolves once its batch is in the file: a killed process (kill -9) loses nothing that was
+// Writes are batched (every record appended in the same turn of the event loop goes out in one
+// write) and append() resolves once its batch is in the file: a killed process (kill -9) loses nothing that was
 // reported written, since the data is in the kernel's page cache; `fsync: true` also flushes each
 // batch to the disk (survives a power cut, costs a disk flush per batch). Callers pass the message
 // on only after append() resolved, and with the Redis queue the entry is acknowledged after that,
@@ -66,7 +66,7 @@ export class AuditLog {
   private readonly now: () => Date;
   private pending: Pending[] = [];
   private writing = false;
-  private handle: fs.promises.FileHandle | null = null;
+  private fd: number | null = null;
   private currentFile: string | null = null;
   private currentDay: string | null = null;
   private currentSize = 0;
@@ -120,29 +120,26 @@ export class AuditLog {
 
   async close(): Promise<void> {
     await this.whenIdle();
-    const handle = this.handle;
-    this.handle = null;
-    this.currentFile = null;
-    await handle?.close().catch(() => undefined);
+    this.closeFile();
   }
 
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
-      const data = Buffer.from(batch.map((p) => p.line).join(''), 'utf8');
+      const data = Buffer.from(batch.length === 1 ? batch[0].line : batch.map((p) => p.line).join(''), 'utf8');
       try {
-        const handle = await this.fileFor(data.length);
-        await handle.write(data, 0, data.length, null);
+        // A synchronous append: it goes to the kernel's page cache (microseconds, no disk wait),
+        // and costs far less CPU than a round trip through libuv's thread pool per batch.
+        const fd = this.fileFor(data.length);
+        let written = 0;
+        while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, null);
         this.currentSize += data.length;
-        if (this.fsync) await handle.datasync();
+        if (this.fsync) await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
         for (const p of batch) p.resolve();
       } catch (err) {
         // Reopen next time (the directory may have been removed or the disk filled up).
-        const handle = this.handle;
-        this.handle = null;
-        this.currentFile = null;
-        await handle?.close().catch(() => undefined);
+        this.closeFile();
         const error = new Error(`audit log ${this.dir}: ${(err as Error).message}`);
         for (const p of batch) p.reject(error);
       }
@@ -151,37 +148,48 @@ export class AuditLog {
     for (const wake of this.idle.splice(0)) wake();
   }
 
-  private async fileFor(bytes: number): Promise<fs.promises.FileHandle> {
+  private closeFile(): void {
+    if (this.fd !== null) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // already gone
+      }
+    }
+    this.fd = null;
+    this.currentFile = null;
+  }
+
+  private fileFor(bytes: number): number {
     const day = this.now().toISOString().slice(0, 10);
-    if (this.handle && this.currentDay === day && (this.currentSize === 0 || this.currentSize + bytes <= this.maxFileBytes)) return this.handle;
+    if (this.fd !== null && this.currentDay === day && (this.currentSize === 0 || this.currentSize + bytes <= this.maxFileBytes)) return this.fd;
     const dayChanged = this.currentDay !== day;
-    await this.handle?.close().catch(() => undefined);
-    this.handle = null;
-    await fs.promises.mkdir(this.dir, { recursive: true });
+    this.closeFile();
+    fs.mkdirSync(this.dir, { recursive: true });
     // The newest file of the day that still has room (a restart continues it).
-    const names = (await fs.promises.readdir(this.dir)).filter((n) => FILE_PATTERN.exec(n)?.[1] === day);
+    const names = fs.readdirSync(this.dir).filter((n) => FILE_PATTERN.exec(n)?.[1] === day);
     let index = names.reduce((max, n) => Math.max(max, Number(FILE_PATTERN.exec(n)![2] ?? 0)), 0);
     let file = fileName(day, index);
-    let size = await fs.promises.stat(path.join(this.dir, file)).then((s) => s.size, () => 0);
+    let size = fs.existsSync(path.join(this.dir, file)) ? fs.statSync(path.join(this.dir, file)).size : 0;
     if (size > 0 && size + bytes > this.maxFileBytes) {
       index++;
       file = fileName(day, index);
       size = 0;
     }
-    this.handle = await fs.promises.open(path.join(this.dir, file), 'a', 0o640);
+    this.fd = fs.openSync(path.join(this.dir, file), 'a', 0o640);
     this.currentFile = file;
     this.currentDay = day;
     this.currentSize = size;
-    if (dayChanged) await this.removeExpired(day);
-    return this.handle;
+    if (dayChanged) this.removeExpired(day);
+    return this.fd;
   }
 
-  private async removeExpired(today: string): Promise<void> {
+  private removeExpired(today: string): void {
     if (this.retentionDays === 0) return;
     const cutoff = new Date(Date.parse(`${today}T00:00:00Z`) - this.retentionDays * 86_400_000).toISOString().slice(0, 10);
-    for (const name of await fs.promises.readdir(this.dir)) {
+    for (const name of fs.readdirSync(this.dir)) {
       const day = FILE_PATTERN.exec(name)?.[1];
-      if (day && day < cutoff) await fs.promises.rm(path.join(this.dir, name), { force: true });
+      if (day && day < cutoff) fs.rmSync(path.join(this.dir, name), { force: true });
     }
   }
 }

@@ -34,6 +34,7 @@ const MAX_EXPORT_RECORDS = 1_000_000;
 export const sampler = new RateSampler([
   { name: 'watchEvents', counter: watchEvents.counter, by: 'node' },
   { name: 'actions', counter: actions.counter, by: 'node' },
+  { name: 'clusterActions', counter: actions.counter, by: 'cluster' },
   { name: 'redisRead', counter: redisRead.counter, by: 'stream' },
   { name: 'redisAcked', counter: redisAcked.counter, by: 'stream' },
 ]);
@@ -132,6 +133,7 @@ export function registerObservability(RED: NodeAPI): void {
 
   const sendState = (res: Response): void => {
     const store = allStopStore();
+    const clusterRates = new Map(sampler.series('clusterActions').map((series) => [series.key, series]));
     const allStopNodes = deployedOfType(RED, 'qumulo-all-stop') as Array<Node & { allStop?: { key: string } }>;
     const guardTotals = new Map<string, Record<string, number>>();
     for (const verdict of ['passed', 'suppressed', 'tripped']) {
@@ -160,6 +162,8 @@ export function registerObservability(RED: NodeAPI): void {
         ...c,
         allStop: store.get(c.key),
         allStopNodes: allStopNodes.filter((n) => n.allStop?.key === c.key).map((n) => n.id),
+        actions: clusterRates.get(c.key)?.total ?? 0,
+        rates: clusterRates.get(c.key)?.rates ?? [],
       })),
       watches: sampler.series('watchEvents').map((s) => ({ ...nodeLabel(RED, s.key), total: s.total, rates: s.rates })),
       actions: sampler.series('actions').map((s) => ({ ...nodeLabel(RED, s.key), total: s.total, rates: s.rates, failed: actions.sum({ node: s.key, outcome: 'failed' }) })),
