@@ -5,7 +5,7 @@
 // at-least-once, with the same record id for a repeat (the export drops repeats).
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AuditLog, auditRecordsOf } from '../core/audit';
+import { AuditLog, auditRecordsOf, parseRetentionDays } from '../core/audit';
 import { auditFailures, auditRecords } from '../core/metrics';
 import { safeAbsoluteDir } from '../core/actions';
 import { auditDirectories, defaultAuditDirectory, registerObservability } from './lib/observability';
@@ -33,9 +33,7 @@ export = function register(RED: NodeAPI): void {
     try {
       const dirText = String(config.directory ?? '').trim();
       const dir = dirText ? safeAbsoluteDir(dirText, 'audit directory') : defaultAuditDirectory(RED);
-      const retentionText = String(config.retentionDays ?? '').trim();
-      const retentionDays = retentionText === '' ? 400 : Number(retentionText);
-      if (!Number.isInteger(retentionDays) || retentionDays < 0) throw new Error(`retention must be a whole number of days (0 = keep forever), not "${retentionText}"`);
+      const retentionDays = parseRetentionDays(String(config.retentionDays ?? ''));
       log = AuditLog.acquire({ dir, retentionDays, fsync: config.fsync === true || config.fsync === 'true' });
       auditDirectories.set(node.id, log.dir);
     } catch (err) {

@@ -48,6 +48,14 @@ export interface AuditLogOptions {
   now?: () => Date;
 }
 
+/** The node's "Keep … days" field: '' = 400, 0 = forever; throws on anything but a whole number. */
+export function parseRetentionDays(text: string): number {
+  const trimmed = String(text ?? '').trim();
+  if (trimmed === '') return 400;
+  if (!/^\d+$/.test(trimmed)) throw new Error(`retention must be a whole number of days (0 = keep forever), not "${trimmed}"`);
+  return Number(trimmed);
+}
+
 const FILE_PATTERN = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;
 
 interface Pending {
