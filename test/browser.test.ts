@@ -546,6 +546,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
       const sidebar = await page.locator('#red-ui-sidebar').boundingBox();
       await screenshot(page, 'sidebar');
+      // docs/images/sidebar.png (the README's picture) is taken from this one.
       if (sidebar) await screenshot(page, 'sidebar-readme', { x: sidebar.x, y: 0, width: sidebar.width, height: Math.min(page.viewportSize()?.height ?? 1000, 700) });
       await stopped.first().locator('.qumulo-sidebar-reset').click();
       await stopped.first().waitFor({ state: 'detached', timeout: UI_TIMEOUT });
