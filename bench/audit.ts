@@ -2,7 +2,7 @@
 // stream in a real Node-RED process (qumulo-redis-in → qumulo-lock → qumulo-audit) against the
 // simulator, with full deploys and kill -9 + restarts in between; then the export for the run's
 // time range must return exactly one record per file. test/audit-durability.test.ts runs the same
-// scenario (test/support/audit-storm.ts) with 200 locks.
+// scenario (test/support/audit-storm.ts) with 150 locks.
 //
 // Environment: BENCH_LOCKS (10000), BENCH_DEPLOYS (2), BENCH_KILLS (2), BENCH_LATENCY_MS (simulator
 // latency per request, 0), BENCH_CONCURRENCY (the cluster's request limit, 8).

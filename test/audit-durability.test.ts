@@ -1,5 +1,5 @@
 // The audit trail keeps every action across deploys and a crash (issue 20): a real Node-RED
-// process locks 200 files from a Redis stream, with a full deploy and a kill -9 + restart in the
+// process locks 150 files from a Redis stream, with a full deploy and a kill -9 + restart in the
 // middle; the export for the run then holds exactly one record per file. The 10,000-lock run of
 // the acceptance is `npm run bench:audit` (same scenario, test/support/audit-storm.ts).
 
@@ -9,8 +9,8 @@ import { runAuditStorm } from './support/audit-storm';
 describe('audit trail: no loss across a deploy and a kill -9 (short run of bench:audit)', function () {
   this.timeout(120_000);
 
-  it('records each of 200 locks, and the export returns exactly them', async () => {
-    const result = await runAuditStorm({ total: 200, deploys: 1, kills: 1, latencyMs: 5, concurrency: 2, timeoutMs: 60_000 });
+  it('records each of 150 locks, and the export returns exactly them', async () => {
+    const result = await runAuditStorm({ total: 150, deploys: 1, kills: 1, latencyMs: 5, concurrency: 2, timeoutMs: 60_000 });
     assert.deepEqual(result.interruptions.map((i) => i.kind), ['deploy', 'kill -9']);
     for (const interruption of result.interruptions) assert.ok(interruption.atLine < result.total, `the ${interruption.kind} came after the run (${interruption.atLine} lines)`);
     assert.equal(result.exported, result.total);
