@@ -10,7 +10,9 @@ describe('audit trail: no loss across a deploy and a kill -9 (short run of bench
   this.timeout(120_000);
 
   it('records each of 150 locks, and the export returns exactly them', async () => {
-    const result = await runAuditStorm({ total: 150, deploys: 1, kills: 1, latencyMs: 5, concurrency: 2, timeoutMs: 60_000 });
+    // 20 ms per request and 2 at a time hold the run to at most 50 locks/s (a lock makes at least
+    // two requests), so the deploy and the kill land mid-run on a fast machine too.
+    const result = await runAuditStorm({ total: 150, deploys: 1, kills: 1, latencyMs: 20, concurrency: 2, timeoutMs: 60_000 });
     assert.deepEqual(result.interruptions.map((i) => i.kind), ['deploy', 'kill -9']);
     for (const interruption of result.interruptions) assert.ok(interruption.atLine < result.total, `the ${interruption.kind} came after the run (${interruption.atLine} lines)`);
     assert.equal(result.exported, result.total);
