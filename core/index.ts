@@ -29,6 +29,8 @@ export * from './heal';
 export * from './settle/settle';
 export * from './allstop/allstop';
 export * from './time/duration';
+export * from './metrics';
+export * from './audit';
 // Same name, different question: the core-wide answers win; the action layer's variants (duck-typed
 // isNotFound, lenient joinPath, chmod's typeInScope over wire types) stay in core/actions.
 export { isNotFound } from './qumulo/errors';

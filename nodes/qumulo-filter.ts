@@ -28,6 +28,7 @@ import { allowedRuleFile, RuleFileAccessError } from '../core/rules/file-access'
 import { adminGuard } from './lib/admin-guard';
 import type { QumuloClusterNode } from './lib/cluster';
 import { status } from './lib/status';
+import { countRuleMatches } from '../core/metrics';
 
 export type RuleSource = 'editor' | 'yaml' | 'file';
 
@@ -227,6 +228,7 @@ export = function register(RED: NodeAPI): void {
     const evaluate = (msg: NodeMessageInFlow, event: QumuloEvent, send: Job['send']) => {
       const current = active;
       const count = current ? current.compiled.matchInto(event, current.buffer) : 0;
+      countRuleMatches(node.id, current?.compiled.summaries ?? [], current?.buffer ?? [], count);
       const out = msg as NodeMessageInFlow & { rules?: unknown; actions?: string[]; ruleset?: RuleSetInfo };
       if (current) out.ruleset = { version: current.version, hash: current.hash };
       if (count === 0) {

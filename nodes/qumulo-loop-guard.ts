@@ -15,6 +15,7 @@ import { clusterIdentity } from '../core/qumulo/identity';
 import { sharedLedgerStreamKey } from '../core/guard/shared-ledger';
 import { CLUSTER_TYPE, getCluster, type QumuloClusterNode } from './lib/cluster';
 import { status, type StatusDot } from './lib/status';
+import { recordGuardDecision } from '../core/metrics';
 
 interface LoopGuardConfig {
   name?: string;
@@ -235,6 +236,7 @@ export = function register(RED: NodeAPI): void {
     // ---- decisions ------------------------------------------------------------------------------
     function decide(msg: NodeMessageInFlow, event: QumuloEvent, send: Job['send'], done: Job['done']): void {
       const decision = guard.evaluate(event, ruleNamesOf(msg));
+      recordGuardDecision(node.id, decision, event);
       const out = msg as NodeMessage & { guard?: GuardMessageInfo };
       if (decision.verdict === 'passed') {
         out.guard = { verdict: 'passed', hop: decision.hop, hopLimit: options.hopLimit };

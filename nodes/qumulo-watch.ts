@@ -23,6 +23,7 @@ import { acquireJourneyHooks, hasWires, journeys, messageIds, releaseJourneyHook
 import { onFlowLifecycle } from './lib/lifecycle';
 import { RateLimitedReports, Throttle, shortDuration, status, type StatusDot } from './lib/status';
 import { displaySafe } from '../core/display';
+import { countHeal, countWatchEvent, countWatchGap, countWatchReconnect } from '../core/metrics';
 
 interface WatchConfig {
   name?: string;
@@ -245,6 +246,7 @@ export = function register(RED: NodeAPI): void {
           if (!sentBefore.has(event)) {
             healer?.onEvent(event);
             events++;
+            countWatchEvent(node.id, event.type);
           }
           sendEvent(event);
           statusThrottle.push(describe());
@@ -259,11 +261,13 @@ export = function register(RED: NodeAPI): void {
           statusThrottle.now(describe());
         },
         onDisconnected(gap: GapRecord) {
+          countWatchReconnect(node.id);
           healer?.onDisconnected(gap);
           node.warn(displaySafe(`Change-notify stream for ${gap.watchRoot} lost (${gap.reason}: ${gap.detail}); reconnecting. Events after seq ${gap.lastSeqBefore} may be missed until it is back.`));
         },
         onGap(gap: GapRecord) {
           lastGap = gap;
+          countWatchGap(node.id);
           const end = gap.end ?? Date.now();
           const healing = healSettings ? (healSettings.checkpoints.enabled ? ' Healing the gap (snapshot diff).' : ' Healing the gap (tree walk).') : '';
           node.warn(displaySafe(
@@ -287,6 +291,7 @@ export = function register(RED: NodeAPI): void {
     const watchHandle = handle;
 
     const sendResult = (result: HealResult) => {
+      countHeal(node.id, result);
       const gap = `${shortDuration(result.gap.durationMs)} gap (${result.gap.reason}) of ${result.watchRoot}`;
       if (result.outcome === 'healed') {
         const via = result.fallbackReason ? `${result.method}: ${result.fallbackReason}` : result.method;

@@ -39,6 +39,18 @@ for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
 for (const dir of ['icons', 'locales']) {
   fs.cpSync(path.join(root, dir), path.join(nodesOut, dir), { recursive: true });
 }
+// Editor plugins (package.json node-red.plugins, e.g. the qumulo sidebar): their page and locales
+// beside the compiled module, where Node-RED looks for them. Kept apart from the nodes' HTML, which
+// the node tooling reads as node definitions.
+const pluginsDir = path.join(root, 'nodes', 'plugins');
+if (fs.existsSync(pluginsDir)) {
+  const pluginsOut = path.join(nodesOut, 'plugins');
+  fs.mkdirSync(pluginsOut, { recursive: true });
+  for (const file of fs.readdirSync(pluginsDir)) {
+    if (file.endsWith('.html')) fs.copyFileSync(path.join(pluginsDir, file), path.join(pluginsOut, file));
+  }
+  if (fs.existsSync(path.join(pluginsDir, 'locales'))) fs.cpSync(path.join(pluginsDir, 'locales'), path.join(pluginsOut, 'locales'), { recursive: true });
+}
 process.exit(result.status === null ? 1 : result.status);
 
 /**

@@ -64,6 +64,7 @@ const NR5_SPECS = [
   'actions-files',
   'actions-examples',
   'allstop',
+  'observability', // metrics endpoint and its auth, the sidebar's routes (the plugin), audit export
 ].map((name) => path.join('dist', 'test', `${name}.test.js`));
 
 function fail(message) {

@@ -248,6 +248,10 @@ describe('admin surface security (issue 16)', function () {
       ['POST', '/qumulo-filter/f1/reload'],
       ['POST', '/qumulo-flow/all-stop/not-deployed/reset'],
       ['GET', '/qumulo-flow/all-stop/not-deployed?probe'],
+      ['GET', '/qumulo-flow/metrics'],
+      ['GET', '/qumulo-flow/observability'],
+      ['POST', '/qumulo-flow/observability/all-stop/reset'],
+      ['GET', '/qumulo-flow/audit/export'],
     ];
 
     it('guards every route the bundle registers (no route without the guard)', () => {
@@ -267,11 +271,15 @@ describe('admin surface security (issue 16)', function () {
       const registered = ours.map((r) => `${Object.keys(r.methods)[0].toUpperCase()} ${r.path}`).sort();
       assert.deepEqual(registered, [
         'GET /qumulo-flow/all-stop/:id',
+        'GET /qumulo-flow/audit/export',
+        'GET /qumulo-flow/metrics',
+        'GET /qumulo-flow/observability',
         'POST /qumulo-filter/:id/reload',
         'POST /qumulo-filter/check',
         'POST /qumulo-flow/all-stop/:id/reset',
         'POST /qumulo-flow/check',
         'POST /qumulo-flow/cluster/test',
+        'POST /qumulo-flow/observability/all-stop/reset',
         'POST /qumulo-flow/redis/test',
       ]);
       for (const route of ours) assert.equal(route.stack[0].handle, adminGuard, `${route.path} does not start with adminGuard`);

@@ -508,6 +508,68 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
     });
   });
 
+  describe('3b. the "qumulo" sidebar (plugin)', () => {
+    it('shows event rates that move while files change, an all-stop, and resets it with its button', async () => {
+      const consoleMark = consoleProblems.mark();
+      // A canary flow beside the deployed pipeline: a file named canary-* under /incoming stops all actions.
+      await page.evaluate(() => {
+        const RED = (window as unknown as { RED: { view: { importNodes(nodes: unknown[], options?: unknown): void } } }).RED;
+        RED.view.importNodes([
+          { id: 'sb-tab', type: 'tab', label: 'sidebar canary' },
+          { id: 'sb-watch', type: 'qumulo-watch', z: 'sb-tab', name: 'incoming', cluster: 'qf-cluster', path: '/incoming', recursive: true, types: [], heal: false, checkpoints: false, x: 120, y: 80, wires: [['sb-filter']] },
+          { id: 'sb-filter', type: 'qumulo-filter', z: 'sb-tab', name: 'canary', source: 'yaml', yaml: 'rules:\n  - name: canary\n    when: {name: "canary-*"}\n', x: 320, y: 80, wires: [['sb-stop']] },
+          { id: 'sb-stop', type: 'qumulo-all-stop', z: 'sb-tab', name: 'ALL-STOP', cluster: 'qf-cluster', x: 520, y: 80, wires: [[]] },
+        ]);
+      });
+      await clickDeploy();
+      await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('qumulo-flow'));
+      const watchRow = page.locator('.qumulo-sidebar-watch[data-id="sb-watch"]');
+      // Files keep changing under /incoming while the sidebar is read (it polls every 2 s).
+      const dir = path.join(app!.demoDir, 'incoming');
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          fs.writeFileSync(path.join(dir, `sidebar-${i % 20}.txt`), `change ${i}\n`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      const rates = new Set<string>();
+      try {
+        await watchRow.waitFor({ timeout: UI_TIMEOUT });
+        await waitUntil(
+          async () => {
+            const text = (await watchRow.locator('.qumulo-sidebar-rate').textContent().catch(() => null)) ?? '';
+            if (text) rates.add(text);
+            return rates.size >= 2 && [...rates].some((r) => parseFloat(r) > 0);
+          },
+          UI_TIMEOUT,
+          'the watch rate in the sidebar to move',
+          300,
+        );
+      } finally {
+        writing = false;
+        await writer;
+      }
+      assert.ok((await watchRow.locator('svg.qumulo-sidebar-spark polyline').count()) === 1, 'a sparkline');
+      // The canary: the all-stop fires and the sidebar shows it with a Reset button.
+      fs.writeFileSync(path.join(dir, 'canary-sidebar.txt'), 'decoy\n');
+      const stopped = page.locator('.qumulo-sidebar-cluster.qumulo-sidebar-stopped');
+      await stopped.first().waitFor({ timeout: UI_TIMEOUT });
+      assert.match((await stopped.first().textContent()) ?? '', /ALL-STOP since/);
+      await page.evaluate(() => document.querySelectorAll<HTMLElement>('.red-ui-notification').forEach((n) => (n.style.visibility = 'hidden')));
+      const sidebar = await page.locator('#red-ui-sidebar').boundingBox();
+      await screenshot(page, 'sidebar');
+      // docs/images/sidebar.png (the README's picture) is taken from this one.
+      if (sidebar) await screenshot(page, 'sidebar-readme', { x: sidebar.x, y: 0, width: sidebar.width, height: Math.min(page.viewportSize()?.height ?? 1000, 700) });
+      await stopped.first().locator('.qumulo-sidebar-reset').click();
+      await stopped.first().waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      const state = await page.evaluate(async () => (await fetch('qumulo-flow/observability')).json() as Promise<{ clusters: Array<{ allStop: { active: boolean; resetBy?: string } }> }>);
+      assert.ok(state.clusters.every((c) => !c.allStop.active), JSON.stringify(state.clusters));
+      assert.ok(state.clusters.some((c) => /sidebar/.test(c.allStop.resetBy ?? '')), JSON.stringify(state.clusters));
+      assert.deepEqual(editorConsoleErrors(consoleMark), []);
+    });
+  });
+
   describe('4. every node’s edit dialog opens, shows its help and saves', () => {
     let workspace = '';
     let dropped = 0;

@@ -19,6 +19,7 @@ import {
 } from './errors';
 import { ConcurrencyLimiter } from './limiter';
 import { type FileRef, checkEntryName, encodeRef, isFileId, joinPath, normalizeAbsolutePath } from './refs';
+import { observeRest } from '../metrics';
 import {
   EXPECTED_ECHOES,
   type AttributesPatch,
@@ -560,14 +561,18 @@ export class QumuloClient {
     const timeoutMs = spec.timeoutMs ?? this.requestTimeoutMs;
     const timer = setTimeout(() => controller.abort(new DOMException(`request timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     const caller = spec.signal;
+    const started = performance.now();
+    let answered: number | null = null;
     const onCallerAbort = (): void => controller.abort(caller?.reason);
     if (caller?.aborted) onCallerAbort();
     else caller?.addEventListener('abort', onCallerAbort, { once: true });
     try {
       const response = await this.agent.request({ origin: this.origin, path, method: method as 'GET', headers, body, signal: controller.signal });
       const text = await response.body.text();
+      answered = response.statusCode;
       return { status: response.statusCode, text };
     } finally {
+      observeRest(method, path, answered, (performance.now() - started) / 1000);
       clearTimeout(timer);
       caller?.removeEventListener('abort', onCallerAbort);
     }

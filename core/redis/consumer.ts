@@ -17,6 +17,7 @@
 import type { RedisClient } from './connection';
 import { decodeEvent, decodeEventJson, type StoredEvent } from './encoding';
 import { READ_SCRIPT, scriptingRefused, unpackReadReply } from './scripts';
+import { countRedis, setRedisBacklog } from '../metrics';
 
 export interface StreamConsumerOptions {
   /** Full stream key (prefix applied). */
@@ -280,6 +281,7 @@ export class StreamConsumer {
     const entry = this.inFlight.get(id);
     if (!entry || entry.state !== 'delivered') return;
     this.counters.failed++;
+    countRedis('failed', this.stream, this.group);
     const text = errorText(error);
     this.commands.hset(this.errorsKey, id, text).catch(() => undefined);
     this.commands.expire(this.errorsKey, ERROR_RECORD_TTL_SECONDS).catch(() => undefined);
@@ -548,6 +550,7 @@ export class StreamConsumer {
     const record: InFlight = { deliveries, deliveredAt: now, touchedAt: now, state: 'delivered', tag: undefined };
     this.inFlight.set(id, record);
     this.counters.delivered++;
+    countRedis('read', this.stream, this.group);
     try {
       const tag = this.handlers.deliver({ id, deliveries, event });
       if (typeof tag === 'string') record.tag = tag;
@@ -614,6 +617,7 @@ export class StreamConsumer {
         for (const id of batch.ids) {
           if (this.inFlight.get(id)?.state === 'acking') {
             this.counters.acked++;
+            countRedis('acked', this.stream, this.group);
             this.settle(id);
           }
         }
@@ -661,6 +665,7 @@ export class StreamConsumer {
       const deadLetterId = String(await this.commands.xadd(this.deadLetterStream, ...trim, '*', ...deadFields));
       await Promise.all([this.commands.xack(this.stream, this.group, id), this.commands.hdel(this.errorsKey, id)]);
       this.counters.deadLettered++;
+      countRedis('dead-lettered', this.stream, this.group);
       let event: StoredEvent | undefined;
       try {
         event = decodeEvent(fields);
@@ -764,6 +769,7 @@ export class StreamConsumer {
         lag: lag === undefined || lag === null ? null : Number(lag),
       };
     }
+    setRedisBacklog(this.stream, this.group, this.lastGroupInfo.pending, this.lastGroupInfo.lag);
     this.handlers.stats?.(this.stats());
   }
 }

@@ -12,6 +12,7 @@
 import type { RedisClient } from './connection';
 import { copiedField, encodeEventJson, entryFields, FIELD_PATH, FIELD_TYPE } from './encoding';
 import { APPEND_SCRIPT, packAppendBatch, scriptingRefused, unpackAppendReply, type AppendRecord } from './scripts';
+import { countRedisAppended } from '../metrics';
 
 export interface StreamWriterOptions {
   /** Approximate cap on stream length (`MAXLEN ~ n`); 0 or undefined = never trim. */
@@ -127,6 +128,7 @@ export class StreamWriter {
       (replies) => {
         // Settle the counters first: a callback may wait for whenIdle().
         this.settled(batch.length);
+        countRedisAppended(batch[0].stream, replies.reduce((n: number, r) => (r instanceof Error || r === undefined || r === null ? n : n + 1), 0));
         for (let i = 0; i < batch.length; i++) {
           const reply = replies[i];
           if (reply instanceof Error) batch[i].callback(reply);

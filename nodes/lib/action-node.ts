@@ -30,6 +30,7 @@ import { durationMs, parseDuration, parseRetentionSpec } from '../../core/time/d
 import { getCluster, type QumuloClusterNode } from './cluster';
 import { finishAfterSettled } from './lifecycle';
 import { Throttle, status, type StatusDot } from './status';
+import { recordActionResult } from '../../core/metrics';
 
 export interface ActionNodeConfig extends NodeDef {
   cluster?: string;
@@ -221,6 +222,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
           : await runAction(spec.action, action, msg.payload, ctx);
         const { result, error } = outcome;
         counts[result.outcome]++;
+        recordActionResult(node.id, allStop.key, result, msg.payload);
         lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
         attachResult(msg, result);
         send(msg);

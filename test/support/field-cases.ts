@@ -12,6 +12,7 @@ import { compileTemplate } from '../../core/actions/template';
 import { BODY_FIELDS, LINE_FIELDS, SUBJECT_FIELDS } from '../../core/actions/email';
 import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import { isFileId, normalizeAbsolutePath } from '../../core/qumulo/refs';
+import { parseRetentionDays } from '../../core/audit';
 import { clientOptionsFromConfig } from '../../nodes/lib/cluster';
 import { lockOptionsFromConfig } from '../../nodes/lib/action-node';
 import { connectionConfigFrom } from '../../nodes/qumulo-redis-common';
@@ -83,6 +84,8 @@ export const FIELD_CASES: FieldCase[] = [
   { type: 'qumulo-email', field: 'maxListed', good: ['1', '100'], bad: ['0', '1.5', 'all'] },
   { type: 'qumulo-email', field: 'maxHeld', good: ['1', '1000'], bad: ['0', '-3', 'many'] },
   { type: 'qumulo-all-stop', field: 'snapshotPath', good: ['', '/', '/data'], bad: ['data', '/data/../x'], core: (v) => (v.trim() === '' ? null : safeAbsoluteDir(v.trim())) },
+  { type: 'qumulo-audit', field: 'directory', good: ['', '/', '/data/audit'], bad: ['audit', '/data/../x'], core: (v) => (v.trim() === '' ? null : safeAbsoluteDir(v.trim())) },
+  { type: 'qumulo-audit', field: 'retentionDays', good: ['', '0', '400', '3650'], bad: ['-1', '2.5', 'forever'], core: (v) => parseRetentionDays(v) },
   { type: 'qumulo-all-stop', field: 'snapshotExpiration', good: ['', ...RETENTION_GOOD], bad: RETENTION_BAD, core: (v) => (v.trim() === '' ? null : parseRetentionSpec(v)) },
   {
     type: 'qumulo-watch',

@@ -1,0 +1,91 @@
+// Rates for the sidebar's sparklines: every few seconds the counters are summed per series key
+// (e.g. events per watch node) and kept in a short ring, so the editor gets "per second" figures
+// computed from the very numbers the metrics endpoint serves.
+
+import type { Counter } from 'prom-client';
+
+export interface SeriesSpec {
+  /** Name of the series group in the snapshot, e.g. `watchEvents`. */
+  name: string;
+  counter: Counter<string>;
+  /** The label that identifies one series (the other labels are summed). */
+  by: string;
+}
+
+export interface RateSeries {
+  key: string;
+  total: number;
+  /** Per-second rates, oldest first, one per sample interval. */
+  rates: number[];
+}
+
+export class RateSampler {
+  private readonly history = new Map<string, Map<string, number[]>>();
+  private times: number[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly specs: SeriesSpec[],
+    readonly intervalMs = 2000,
+    private readonly points = 60,
+  ) {}
+
+  private first: Promise<void> | null = null;
+
+  /** Starts sampling; resolves once the first sample is taken. */
+  start(): Promise<void> {
+    if (!this.first) {
+      this.first = this.sample();
+      this.timer = setInterval(() => void this.sample(), this.intervalMs);
+      this.timer.unref();
+    }
+    return this.first;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.first = null;
+  }
+
+  /** Takes one sample now (also used by tests). */
+  async sample(): Promise<void> {
+    const now = Date.now();
+    for (const spec of this.specs) {
+      const totals = new Map<string, number>();
+      for (const value of (await spec.counter.get()).values) {
+        const key = String(value.labels[spec.by] ?? '');
+        totals.set(key, (totals.get(key) ?? 0) + value.value);
+      }
+      let group = this.history.get(spec.name);
+      if (!group) this.history.set(spec.name, (group = new Map()));
+      for (const [key, total] of totals) {
+        let series = group.get(key);
+        // A series first seen now had 0 before (counters start at 0 in this process).
+        if (!series) group.set(key, (series = this.times.map(() => 0)));
+        series.push(total);
+      }
+      for (const [key, series] of group) if (!totals.has(key)) series.push(series[series.length - 1] ?? 0);
+      for (const series of group.values()) if (series.length > this.points + 1) series.splice(0, series.length - this.points - 1);
+    }
+    this.times.push(now);
+    if (this.times.length > this.points + 1) this.times.splice(0, this.times.length - this.points - 1);
+  }
+
+  /** Every series of a group with its total and per-second rates. */
+  series(name: string): RateSeries[] {
+    const group = this.history.get(name);
+    if (!group) return [];
+    const out: RateSeries[] = [];
+    for (const [key, totals] of group) {
+      const rates: number[] = [];
+      const offset = this.times.length - totals.length;
+      for (let i = 1; i < totals.length; i++) {
+        const seconds = Math.max(0.001, (this.times[offset + i] - this.times[offset + i - 1]) / 1000);
+        rates.push(Math.round(((totals[i] - totals[i - 1]) / seconds) * 100) / 100);
+      }
+      out.push({ key, total: totals[totals.length - 1] ?? 0, rates });
+    }
+    return out;
+  }
+}
