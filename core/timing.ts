@@ -8,7 +8,9 @@
  */
 export class Throttle<T> {
   private timer: NodeJS.Timeout | null = null;
-  private pending: { value: T } | null = null;
+  // Kept as two fields, not a wrapper object: push() runs per message on busy nodes.
+  private hasPending = false;
+  private pendingValue: T | undefined = undefined;
   private last = 0;
 
   constructor(
@@ -17,29 +19,34 @@ export class Throttle<T> {
   ) {}
 
   push(value: T): void {
+    if (this.timer) {
+      this.hasPending = true;
+      this.pendingValue = value;
+      return;
+    }
     const now = Date.now();
-    if (!this.timer && now - this.last >= this.intervalMs) {
+    if (now - this.last >= this.intervalMs) {
       this.last = now;
       this.apply(value);
       return;
     }
-    this.pending = { value };
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.last = Date.now();
-        const pending = this.pending;
-        this.pending = null;
-        if (pending) this.apply(pending.value);
-      }, Math.max(0, this.intervalMs - (now - this.last)));
-    }
+    this.hasPending = true;
+    this.pendingValue = value;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.last = Date.now();
+      const had = this.hasPending;
+      const pending = this.pendingValue as T;
+      this.clearPending();
+      if (had) this.apply(pending);
+    }, Math.max(0, this.intervalMs - (now - this.last)));
   }
 
   /** Applies `value` now and drops anything pending. */
   now(value: T): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.pending = null;
+    this.clearPending();
     this.last = Date.now();
     this.apply(value);
   }
@@ -47,7 +54,12 @@ export class Throttle<T> {
   cancel(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.pending = null;
+    this.clearPending();
+  }
+
+  private clearPending(): void {
+    this.hasPending = false;
+    this.pendingValue = undefined;
   }
 }
 

@@ -24,6 +24,11 @@ export const status = {
   clear: (): Record<string, never> => ({}),
 };
 
+/** The dot for a status the core worked out (`level` and `text`). */
+export function statusDot(shown: { level: 'ok' | 'warning' | 'error'; text: string }): StatusDot {
+  return status[shown.level](shown.text);
+}
+
 /** Seconds/minutes for status texts: "45 s", "3 min", "2 h". */
 export function shortDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
