@@ -53,3 +53,18 @@ export function numberOr(value: unknown, fallback: number, min: number): number 
   const n = Number(value);
   return Number.isFinite(n) && n >= min ? n : fallback;
 }
+
+const ENV_REF = /^\$\{(\w+)\}$/;
+
+/** `${VAR}` → process.env.VAR (what Node-RED does for node properties and credentials). */
+export function resolveEnv(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  const text = String(value).trim();
+  const match = ENV_REF.exec(text);
+  return match ? (process.env[match[1]] ?? '') : text;
+}
+
+/** `${VAR}` and nothing else: the value comes from the environment, not from the flow. */
+export function isEnvReference(value: unknown): boolean {
+  return typeof value === 'string' && /^\$\{\S+\}$/.test(value.trim());
+}

@@ -2,10 +2,11 @@
 // ordered queues and the timing helpers. No Node-RED, no real waiting beyond a few ms.
 
 import assert from 'node:assert/strict';
-import { flag, isTrue, numberOr, numberSetting, positiveInt } from '../core/settings';
+import { flag, isEnvReference, isTrue, numberOr, numberSetting, positiveInt, resolveEnv } from '../core/settings';
 import { asEvent, eventProblem, GUARDED_FIELDS, MATCHED_FIELDS, ruleNames } from '../core/message';
 import { ArrivalOrder, BarrierQueue } from '../core/ordered';
 import { Throttle, WindowBudget } from '../core/timing';
+import { Users } from '../core/users';
 
 const event = {
   type: 'child_file_added',
@@ -48,6 +49,20 @@ describe('node helpers (core)', () => {
       assert.throws(() => numberSetting('90000', 5, { min: 0, max: 86400, what: 'quiet time' }), /quiet time "90000" \(a number from 0 to 86400\)/);
       assert.equal(positiveInt('', 587, 'port'), 587);
       assert.throws(() => positiveInt('0', 587, 'port'), /invalid port "0"/);
+    });
+
+    it('resolves ${VAR} like Node-RED and tells an environment reference from a typed value', () => {
+      process.env.QF_HELPERS_TEST = 'from-env';
+      try {
+        assert.equal(resolveEnv(' ${QF_HELPERS_TEST} '), 'from-env');
+        assert.equal(resolveEnv('${QF_HELPERS_MISSING}'), '');
+        assert.equal(resolveEnv('a ${QF_HELPERS_TEST}'), 'a ${QF_HELPERS_TEST}', 'only a whole-value reference is resolved');
+        assert.equal(resolveEnv(undefined), '');
+        assert.equal(isEnvReference('${REDIS_URL}'), true);
+        assert.equal(isEnvReference('redis://${REDIS_HOST}'), false);
+      } finally {
+        delete process.env.QF_HELPERS_TEST;
+      }
     });
 
     it('numberOr falls back instead of refusing', () => {
@@ -182,6 +197,32 @@ describe('node helpers (core)', () => {
       throttle.cancel();
       await new Promise((resolve) => setTimeout(resolve, 40));
       assert.deepEqual(applied, [1, 3, 5], 'now() applies at once; a cancelled pending value never lands');
+    });
+  });
+
+  describe('Users', () => {
+    it('keeps users with a value and lets a closing config node wait until the last has gone', async () => {
+      const users = new Users<string, boolean>();
+      const t0 = Date.now();
+      await users.whenEmpty(1000);
+      assert.ok(Date.now() - t0 < 500, 'no users: at once');
+      users.add('a', true);
+      users.add('b', false);
+      assert.deepEqual([...users.entries()], [['a', true], ['b', false]]);
+      const gone = users.whenEmpty(5000);
+      assert.equal(users.remove('a'), true);
+      assert.equal(users.remove('a'), false, 'removed once');
+      let resolved = false;
+      void gone.then(() => (resolved = true));
+      await Promise.resolve();
+      assert.equal(resolved, false, 'b is still there');
+      users.remove('b');
+      await gone;
+      const bounded = new Users<string, number>();
+      bounded.add('stays', 1);
+      const started = Date.now();
+      await bounded.whenEmpty(20);
+      assert.ok(Date.now() - started >= 15, 'gives up after the bound');
     });
   });
 });
