@@ -13,7 +13,7 @@ import { allStopSettings, AllStopSwitch, isResetTopic, type AllStopOutcome, type
 import { adminGuard } from './lib/admin-guard';
 import { allStopFor, attachResult, shortTime, type ResultMessage } from './lib/action-node';
 import { getCluster } from './lib/cluster';
-import { registerNodeType } from './lib/runtime';
+import { refuseSettings, registerNodeType } from './lib/runtime';
 import { status, type StatusDot } from './lib/status';
 
 /** What the admin endpoints use of a deployed all-stop node. */
@@ -39,10 +39,8 @@ export = function register(RED: NodeAPI): void {
     }
     if (!cluster || !settings || configError) {
       const message = configError ?? 'not configured';
-      node.status(status.error(message));
-      if (cluster) node.error(`qumulo-all-stop: ${message}`);
-      node.on('input', (_msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => done(new Error(`qumulo-all-stop is not configured: ${message}`)));
-      return;
+      // Without a cluster, getCluster has logged why already.
+      return refuseSettings(node, message, cluster ? `qumulo-all-stop: ${message}` : null, new Error(`qumulo-all-stop is not configured: ${message}`));
     }
     const { store, key } = allStopFor(RED, cluster);
     const allStop = new AllStopSwitch(store, key, settings, cluster.client!, (text) => node.warn(text));

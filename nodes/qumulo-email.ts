@@ -13,8 +13,8 @@ import { EmailOutbox, type EmailCredentials, type EmailSettings, type HeldEvent 
 import { eventProblem, ruleNames } from '../core/message';
 import { attachResult, type ResultMessage } from './lib/action-node';
 import { finishAfterSettled } from './lib/lifecycle';
-import { registerNodeType } from './lib/runtime';
-import { Throttle, status, statusDot } from './lib/status';
+import { refuseSettings, registerNodeType } from './lib/runtime';
+import { Throttle, statusDot } from './lib/status';
 
 type Send = (msg: NodeMessage) => void;
 type Done = (err?: Error) => void;
@@ -41,10 +41,7 @@ export = function register(RED: NodeAPI): void {
       outbox = new EmailOutbox<Held>(config, node.credentials ?? {}, (held, result, error) => reply(held.msg, held.send, held.done, result, error));
     } catch (err) {
       const message = (err as Error).message;
-      node.status(status.error(message));
-      node.error(`qumulo-email: ${message}`);
-      node.on('input', (_msg: NodeMessage, _send: unknown, done: Done) => done(new Error(`qumulo-email is not configured: ${message}`)));
-      return;
+      return refuseSettings(node, message, `qumulo-email: ${message}`, new Error(`qumulo-email is not configured: ${message}`));
     }
     // The status text is built when it is shown (at most every 500 ms), not per message.
     const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {

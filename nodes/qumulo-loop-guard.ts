@@ -14,7 +14,7 @@ import { BarrierQueue } from '../core/ordered';
 import { isTrue } from '../core/settings';
 import { getCluster } from './lib/cluster';
 import { attachClusterClients, openSharedLedger } from './lib/guard-wiring';
-import { registerNodeType } from './lib/runtime';
+import { refuseSettings, registerNodeType } from './lib/runtime';
 import { Throttle, status, statusDot } from './lib/status';
 
 type LoopGuardNodeDef = NodeDef & GuardSettings & { cluster?: string; redis?: string; watcherSkew?: unknown; emitSuppressed?: unknown };
@@ -30,9 +30,7 @@ export = function register(RED: NodeAPI): void {
     try {
       options = guardOptionsFromSettings(config);
     } catch (err) {
-      node.status(status.error('invalid settings'));
-      node.error(`Loop guard settings: ${(err as Error).message}`);
-      return;
+      return refuseSettings(node, 'invalid settings', `Loop guard settings: ${(err as Error).message}`);
     }
     const cluster = getCluster(RED, node, config.cluster);
     if (!cluster || !cluster.client || !cluster.clientOptions) return;

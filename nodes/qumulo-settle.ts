@@ -19,8 +19,8 @@ import type { SettleEntry, SettlerOptions } from '../core/actions';
 import { eventProblem } from '../core/message';
 import { Handovers, SettleOutbox, settleSettings, type SettleMessage } from '../core/settle-outbox';
 import { whenFlowsRun } from './lib/lifecycle';
-import { registerNodeType } from './lib/runtime';
-import { Throttle, status, statusDot } from './lib/status';
+import { refuseSettings, registerNodeType } from './lib/runtime';
+import { Throttle, statusDot } from './lib/status';
 
 type SettleNodeMessage = NodeMessage & SettleMessage;
 
@@ -37,10 +37,7 @@ export = function register(RED: NodeAPI): void {
     try {
       settings = settleSettings(config);
     } catch (err) {
-      node.status(status.error((err as Error).message));
-      node.error(`qumulo-settle: ${(err as Error).message}`);
-      node.on('input', (_msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => done(err as Error));
-      return;
+      return refuseSettings(node, (err as Error).message, `qumulo-settle: ${(err as Error).message}`, err as Error);
     }
     let closed = false;
     // The status text is built when it is shown (at most every 500 ms), not per message.

@@ -1,7 +1,8 @@
 // What the node adapters take from the Node-RED runtime besides messages: registering a node
 // type (one typed place for the cast Node-RED's typings need) and where state files live.
 
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { status } from './status';
 
 type RegisterType = NodeAPI['nodes']['registerType'];
 
@@ -29,4 +30,15 @@ export function stateDirectory<T extends string | null>(RED: NodeAPI, whenNoUser
   if (fromEnv) return fromEnv;
   const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
   return userDir || whenNoUserDir;
+}
+
+/**
+ * A node whose settings are invalid: a red status, the error logged (null: already logged), and
+ * (with `inputError`) every input answered with done(inputError) so Catch nodes see why nothing
+ * happens. The node does nothing else.
+ */
+export function refuseSettings(node: Node, statusText: string, logText: string | null, inputError?: Error): void {
+  node.status(status.error(statusText));
+  if (logText !== null) node.error(logText);
+  if (inputError) node.on('input', (_msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => done(inputError));
 }
