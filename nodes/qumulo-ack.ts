@@ -5,6 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { redisErrorText } from '../core/redis/errors';
 import { awaitAckTarget } from '../core/redis/registry';
+import { registerNodeType } from './lib/runtime';
 import { status } from './lib/status';
 
 /** How long a message waits for its in node while a deploy restarts it. */
@@ -67,5 +68,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('qumulo-ack', QumuloAckNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  registerNodeType(RED, 'qumulo-ack', QumuloAckNode);
 };

@@ -4,30 +4,20 @@
 // operator resets it — with the Reset button in this node's dialog or a message whose
 // `msg.topic` is "reset". The state is a JSON file in Node-RED's user directory, so it survives
 // deploys and restarts. Optionally a Qumulo snapshot of a configured path is taken on activation.
+// What a message does is in core/allstop-switch.ts; this file wires it to Node-RED.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';
-import type { QumuloEvent } from '../core/event';
-import { displaySafe } from '../core/display';
-import { safeAbsoluteDir } from '../core/actions';
-import { type AllStopState, type AllStopStore } from '../core/allstop/allstop';
-import { formatRetention, parseRetentionSpec, resolveRetention, type RetentionSpec } from '../core/time/duration';
+import type { AllStopState } from '../core/allstop/allstop';
+import { allStopSettings, AllStopSwitch, isResetTopic, type AllStopOutcome, type AllStopSettings } from '../core/allstop/switch';
 import { adminGuard } from './lib/admin-guard';
 import { allStopFor, attachResult, shortTime, type ResultMessage } from './lib/action-node';
-import { getCluster, type QumuloClusterNode } from './lib/cluster';
+import { getCluster } from './lib/cluster';
+import { refuseSettings, registerNodeType } from './lib/runtime';
 import { status, type StatusDot } from './lib/status';
 
-interface AllStopConfig extends NodeDef {
-  cluster?: string;
-  snapshotPath?: string;
-  snapshotExpiration?: string;
-}
-
-/** What the admin endpoints need from a deployed all-stop node. */
-interface AllStopNode extends Node {
-  allStop?: { store: AllStopStore; key: string; reset(by: string): AllStopState };
-}
-
+/** What the admin endpoints use of a deployed all-stop node. */
+type AllStopNode = Node & { allStop?: { switch: AllStopSwitch; resetByButton(by: string): AllStopState } };
 export type AllStopMessage = ResultMessage & { allStop?: AllStopState & { clusterKey: string; changed: boolean; action: 'trigger' | 'reset' } };
 
 function describeState(state: AllStopState): StatusDot {
@@ -36,129 +26,53 @@ function describeState(state: AllStopState): StatusDot {
 }
 
 export = function register(RED: NodeAPI): void {
-  function QumuloAllStopNode(this: AllStopNode, config: AllStopConfig): void {
+  function QumuloAllStopNode(this: AllStopNode, config: NodeDef & { cluster?: string; snapshotPath?: string; snapshotExpiration?: string }): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const cluster = getCluster(RED, node, config.cluster);
-    let snapshotPath: string | null = null;
-    let expiration: RetentionSpec | null = null;
+    let settings: AllStopSettings | null = null;
     let configError: string | null = cluster ? null : 'no usable qumulo-cluster configured';
     try {
-      const pathText = String(config.snapshotPath ?? '').trim();
-      snapshotPath = pathText ? safeAbsoluteDir(pathText, 'snapshot path') : null;
-      const expirationText = String(config.snapshotExpiration ?? '').trim();
-      expiration = expirationText ? parseRetentionSpec(expirationText) : null;
+      settings = allStopSettings(config);
     } catch (err) {
       configError = (err as Error).message;
     }
-    if (!cluster || configError) {
+    if (!cluster || !settings || configError) {
       const message = configError ?? 'not configured';
-      node.status(status.error(message));
-      if (cluster) node.error(`qumulo-all-stop: ${message}`);
-      node.on('input', (_msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => done(new Error(`qumulo-all-stop is not configured: ${message}`)));
-      return;
+      // Without a cluster, getCluster has logged why already.
+      return refuseSettings(node, message, cluster ? `qumulo-all-stop: ${message}` : null, new Error(`qumulo-all-stop is not configured: ${message}`));
     }
-    const { store, key } = allStopFor(RED, cluster as QumuloClusterNode);
+    const { store, key } = allStopFor(RED, cluster);
+    const allStop = new AllStopSwitch(store, key, settings, cluster.client!, (text) => node.warn(text));
     let closed = false;
     const unsubscribe = store.onChange(() => {
-      if (!closed) node.status(describeState(store.get(key)));
+      if (!closed) node.status(describeState(allStop.state));
     });
-    node.status(describeState(store.get(key)));
+    node.status(describeState(allStop.state));
     cluster.register(node);
 
-    const alert = (msg: AllStopMessage, state: AllStopState, changed: boolean, action: 'trigger' | 'reset'): AllStopMessage => {
-      msg.allStop = { ...state, clusterKey: key, changed, action };
-      return msg;
+    /** The one place a message leaves: with the result and `msg.allStop`; done(err) when the snapshot failed. */
+    const reply = (msg: AllStopMessage, send: (msg: NodeMessage) => void, outcome: AllStopOutcome, done?: (err?: Error) => void) => {
+      attachResult(msg, outcome.result);
+      msg.allStop = { ...outcome.state, clusterKey: key, changed: outcome.changed, action: outcome.action };
+      send(msg);
+      if (outcome.error) done?.(outcome.error);
+      else done?.();
     };
-
-    const reset = (by: string): AllStopState => {
-      const { state, changed } = store.reset(key, by);
-      if (changed) node.warn(`ALL-STOP on ${key} reset by ${by}: actions resume`);
-      return state;
-    };
+    // The dialog's Reset button also produces an alert message for the flow.
     node.allStop = {
-      store,
-      key,
-      reset: (by: string) => {
-        const state = reset(by);
-        // The dialog's Reset button also produces an alert message for the flow.
-        const msg = alert({ topic: 'reset', payload: undefined } as unknown as AllStopMessage, state, true, 'reset');
-        attachResult(msg, { action: 'all-stop', path: '', outcome: 'done', detail: `all-stop reset by ${by}`, durationMs: 0 });
-        node.send(msg);
-        return state;
+      switch: allStop,
+      resetByButton: (by: string) => {
+        const outcome = allStop.reset(by, true);
+        reply({ topic: 'reset', payload: undefined } as unknown as AllStopMessage, (msg) => node.send(msg), outcome);
+        return outcome.state;
       },
     };
 
-    async function takeSnapshot(): Promise<AllStopState['snapshot']> {
-      const client = (cluster as QumuloClusterNode).client!;
-      const attrs = await client.getAttributes(snapshotPath!);
-      const snapshot = await client.createSnapshot(
-        {
-          sourceFileId: String(attrs.id),
-          nameSuffix: 'qumulo-flow-all-stop',
-          expiration: expiration ? formatRetention(resolveRetention(expiration, new Date())) : null,
-        },
-        { origin: `qumulo-all-stop:${node.id}` },
-      );
-      return { id: snapshot.id, name: snapshot.name, path: snapshotPath! };
-    }
-
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       const msg = rawMsg as AllStopMessage;
-      const started = Date.now();
-      if (String(msg.topic ?? '').toLowerCase() === 'reset') {
-        const before = store.get(key).active;
-        const state = reset(`message to ${node.name || node.id}`);
-        attachResult(msg, { action: 'all-stop', path: '', outcome: before ? 'done' : 'skipped', detail: before ? 'all-stop reset' : 'all-stop was not active', durationMs: 0 });
-        send(alert(msg, state, before, 'reset'));
-        done();
-        return;
-      }
-      const event = msg.payload && typeof msg.payload === 'object' ? (msg.payload as Partial<QumuloEvent>) : null;
-      const where = event?.path ? `${event.type ?? 'event'} on ${event.path}` : `message${msg.topic ? ` "${String(msg.topic)}"` : ''}`;
-      const { state, changed } = store.activate(key, `triggered by ${where}`, {
-        nodeId: node.id,
-        nodeName: node.name || undefined,
-        path: event?.path,
-        type: event?.type,
-        topic: msg.topic === undefined ? undefined : String(msg.topic),
-      });
-      const path = typeof event?.path === 'string' ? event.path : '';
-      if (!changed) {
-        attachResult(msg, { action: 'all-stop', path, outcome: 'skipped', detail: `all-stop already active since ${state.since}`, durationMs: Date.now() - started });
-        send(alert(msg, state, false, 'trigger'));
-        done();
-        return;
-      }
-      // The reason names the triggering file: shown escaped (control/bidi characters).
-      node.warn(displaySafe(`ALL-STOP activated on ${key}: ${state.reason}. Every action node on this cluster refuses to act until reset.`));
-      if (!snapshotPath) {
-        attachResult(msg, { action: 'all-stop', path, outcome: 'done', detail: `all-stop activated on ${key}`, durationMs: Date.now() - started });
-        send(alert(msg, state, true, 'trigger'));
-        done();
-        return;
-      }
-      takeSnapshot()
-        .then((snapshot) => {
-          store.setSnapshot(key, snapshot);
-          attachResult(msg, { action: 'all-stop', path, outcome: 'done', detail: `all-stop activated on ${key}; snapshot ${snapshot!.name} of ${snapshotPath}`, durationMs: Date.now() - started });
-          send(alert(msg, store.get(key), true, 'trigger'));
-          done();
-        })
-        .catch((err: unknown) => {
-          // The stop stays active: only the snapshot failed.
-          const error = new Error(`all-stop activated on ${key}, but the snapshot of ${snapshotPath} failed: ${(err as Error).message}`);
-          attachResult(msg, {
-            action: 'all-stop',
-            path,
-            outcome: 'failed',
-            detail: error.message,
-            durationMs: Date.now() - started,
-            error: { message: (err as Error).message },
-          });
-          send(alert(msg, store.get(key), true, 'trigger'));
-          done(error);
-        });
+      if (isResetTopic(msg.topic)) reply(msg, send, allStop.reset(`message to ${node.name || node.id}`), done);
+      else allStop.trigger({ nodeId: node.id, nodeName: node.name || undefined, topic: msg.topic, payload: msg.payload }, (outcome) => reply(msg, send, outcome, done));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
@@ -171,19 +85,15 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('qumulo-all-stop', QumuloAllStopNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  registerNodeType(RED, 'qumulo-all-stop', QumuloAllStopNode);
 
   const findDeployed = (id: string): AllStopNode['allStop'] | null => {
     const target = RED.nodes.getNode(id) as AllStopNode | null;
     return target && target.type === 'qumulo-all-stop' && target.allStop ? target.allStop : null;
   };
-
   const deployedNode = (req: Request, res: Response): AllStopNode['allStop'] | null => {
     const allStop = findDeployed(String(req.params.id));
-    if (!allStop) {
-      res.status(404).json({ error: 'This all-stop node is not deployed (or not configured): deploy it first.' });
-      return null;
-    }
+    if (!allStop) res.status(404).json({ error: 'This all-stop node is not deployed (or not configured): deploy it first.' });
     return allStop;
   };
 
@@ -195,7 +105,7 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const allStop = deployedNode(req, res);
-    if (allStop) res.json({ deployed: true, clusterKey: allStop.key, state: allStop.store.get(allStop.key) });
+    if (allStop) res.json({ deployed: true, clusterKey: allStop.switch.key, state: allStop.switch.state });
   });
 
   // The dialog's Reset button: same permission as editing the node.
@@ -203,7 +113,7 @@ export = function register(RED: NodeAPI): void {
     const allStop = deployedNode(req, res);
     if (!allStop) return;
     const user = (req as Request & { user?: { username?: string } }).user?.username;
-    const state = allStop.reset(`editor${user ? ` (${user})` : ''}`);
-    res.json({ clusterKey: allStop.key, state });
+    const state = allStop.resetByButton(`editor${user ? ` (${user})` : ''}`);
+    res.json({ clusterKey: allStop.switch.key, state });
   });
 };

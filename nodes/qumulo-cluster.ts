@@ -9,11 +9,13 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import type { QumuloClient, QumuloClientOptions } from '../core/qumulo/client';
-import { QumuloApiError, QumuloError } from '../core/qumulo/errors';
 import { type ClientLease, clientPool } from '../core/qumulo/pool';
+import { shortError } from '../core/qumulo/short-error';
+import { Users } from '../core/users';
 import { adminGuard } from './lib/admin-guard';
 import { type ClusterConfig, type ClusterCredentials, type QumuloClusterNode, CLUSTER_TYPE, clientOptionsFromConfig } from './lib/cluster';
 import { type TestRequest, TEST_TIMEOUT_MS, testConnection } from './lib/connection-test';
+import { registerNodeType } from './lib/runtime';
 import { status, type StatusDot } from './lib/status';
 
 type ClusterNodeDef = NodeDef & ClusterConfig;
@@ -26,12 +28,12 @@ interface ClusterNodeState extends QumuloClusterNode {
 }
 
 export = function register(RED: NodeAPI): void {
-  function QumuloClusterNodeConstructor(this: ClusterNodeState, config: ClusterNodeDef): void {
+  function QumuloClusterNodeConstructor(this: ClusterNodeState & { credentials?: ClusterCredentials }, config: ClusterNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const credentials = (node as unknown as { credentials?: ClusterCredentials }).credentials;
-    const mirroring = new Set<Node>();
-    const users = new Set<Node>();
+    const credentials = node.credentials;
+    /** Each user, and whether it mirrors the cluster's status. */
+    const users = new Users<Node, boolean>();
     let lease: ClientLease | null = null;
     let lastStatus: StatusDot = status.connecting();
     let checked = false;
@@ -55,15 +57,12 @@ export = function register(RED: NodeAPI): void {
 
     node.publishStatus = (dot: StatusDot) => {
       lastStatus = dot;
-      for (const user of mirroring) user.status(dot);
+      for (const [user, mirrors] of users.entries()) if (mirrors) user.status(dot);
     };
 
     node.register = (user: Node, options?: { mirrorStatus?: boolean }) => {
-      users.add(user);
-      if (options?.mirrorStatus) {
-        mirroring.add(user);
-        user.status(lastStatus);
-      }
+      users.add(user, options?.mirrorStatus === true);
+      if (options?.mirrorStatus) user.status(lastStatus);
       // Like the MQTT broker connecting on first use: check the login once so users see a status.
       if (!checked && node.client && options?.mirrorStatus) {
         checked = true;
@@ -76,12 +75,10 @@ export = function register(RED: NodeAPI): void {
     };
 
     node.deregister = (user: Node) => {
-      users.delete(user);
-      mirroring.delete(user);
+      users.remove(user);
     };
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      mirroring.clear();
       users.clear();
       // Watches hold their own lease: releasing ours closes the client only if nothing uses it.
       lease?.release();
@@ -90,13 +87,9 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType(CLUSTER_TYPE, QumuloClusterNodeConstructor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
-    credentials: {
-      username: { type: 'text' },
-      password: { type: 'password' },
-      accessToken: { type: 'password' },
-    },
-  } as unknown as Parameters<NodeAPI['nodes']['registerType']>[2]);
+  registerNodeType(RED, CLUSTER_TYPE, QumuloClusterNodeConstructor, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' }, accessToken: { type: 'password' } },
+  });
 
   // "Test connection" in the edit dialog: logs in with the dialog's (possibly unsaved) values and
   // reports what the cluster says. Guarded like editing the node itself, plus the bundle's
@@ -105,9 +98,3 @@ export = function register(RED: NodeAPI): void {
     void testConnection(RED, (req.body ?? {}) as TestRequest).then((result) => res.json(result));
   });
 };
-
-function shortError(err: unknown): string {
-  if (err instanceof QumuloApiError) return `HTTP ${err.status} ${err.errorClass || ''}`.trim();
-  if (err instanceof QumuloError && 'code' in err) return String((err as { code: string }).code);
-  return err instanceof Error ? err.message : String(err);
-}

@@ -10,7 +10,9 @@ import { StreamConsumer, redisErrorText, type ConnectionStatus, type ConsumerSta
 import { registerConsumer } from '../core/redis/registry';
 import { resolveEnv } from './lib/cluster';
 import { acquireJourneyHooks, hasWires, isDeploying, journeys, messageIds, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
-import { onFlowLifecycle } from './lib/lifecycle';
+import { whenFlowsRun } from './lib/lifecycle';
+import { registerNodeType } from './lib/runtime';
+import { numberSetting } from '../core/settings';
 import { Throttle, status, type StatusDot } from './lib/status';
 import { connectionDot, defaultConsumerName, getRedisConfig } from './qumulo-redis-common';
 
@@ -47,18 +49,8 @@ const CLOSE_DRAIN_MS = 500;
 const STATUS_INTERVAL_MS = 500;
 /** Consumer names (stream|group|consumer) started in this process. */
 const consumersStarted = new Set<string>();
-/** Fallback if the runtime never says flows have started (it always should). */
-const START_FALLBACK_MS = 10_000;
 /** A message lost outside a deploy is delivered again after this pause (and counted). */
 const LOST_REDELIVERY_MS = 1_000;
-
-function numberSetting(value: unknown, fallback: number, what: string, min: number): number {
-  const text = resolveEnv(value);
-  if (text === '') return fallback;
-  const parsed = Number(text);
-  if (!Number.isFinite(parsed) || parsed < min) throw new Error(`invalid ${what} "${text}" (a number ≥ ${min})`);
-  return parsed;
-}
 
 export = function register(RED: NodeAPI): void {
   function QumuloRedisInNode(this: Node, config: NodeDef & RedisInConfig): void {
@@ -83,11 +75,11 @@ export = function register(RED: NodeAPI): void {
         group: resolveEnv(config.group) || 'qumulo-flow',
         consumer: resolveEnv(config.consumer) || defaultConsumerName(RED, node.id),
         startId: start,
-        batchSize: Math.floor(numberSetting(config.batchSize, 100, 'batch size', 1)),
-        maxInFlight: Math.floor(numberSetting(config.maxInFlight, 1000, 'max in flight', 1)),
-        claimIdleMs: Math.round(numberSetting(config.claimIdle, 30, 'claim idle time', 0.01) * 1000),
-        maxDeliveries: Math.floor(numberSetting(config.maxDeliveries, 5, 'max deliveries', 1)),
-        ackTimeoutMs: Math.round(numberSetting(config.ackTimeout, 300, 'ack timeout', 0) * 1000),
+        batchSize: Math.floor(numberSetting(resolveEnv(config.batchSize), 100, { what: 'batch size', min: 1 })),
+        maxInFlight: Math.floor(numberSetting(resolveEnv(config.maxInFlight), 1000, { what: 'max in flight', min: 1 })),
+        claimIdleMs: Math.round(numberSetting(resolveEnv(config.claimIdle), 30, { what: 'claim idle time', min: 0.01 }) * 1000),
+        maxDeliveries: Math.floor(numberSetting(resolveEnv(config.maxDeliveries), 5, { what: 'max deliveries', min: 1 })),
+        ackTimeoutMs: Math.round(numberSetting(resolveEnv(config.ackTimeout), 300, { what: 'ack timeout', min: 0 }) * 1000),
         deadLetterStream: deadLetter ? connection.key(deadLetter) : undefined,
       };
       // A consumer name this process ran before (a deploy restarted the node): what it left
@@ -227,7 +219,6 @@ export = function register(RED: NodeAPI): void {
     // be replacing the nodes this one sends to, and Node-RED drops messages addressed to them.
     const onStarted = () => {
       if (closed) return;
-      clearTimeout(fallback);
       flowsRunning = true;
       consumer.start();
       for (const [entry, msgid] of heldBack.splice(0)) send(entry, msgid);
@@ -240,19 +231,14 @@ export = function register(RED: NodeAPI): void {
         for (const id of ids) void consumer.redeliver(id, false);
       });
     };
-    const unsubscribeLifecycle = onFlowLifecycle(RED.events, {
+    const unsubscribeLifecycle = whenFlowsRun(RED.events, {
       started: onStarted,
       stopping: () => {
         flowsRunning = false;
       },
     });
-    const fallback = setTimeout(() => {
-      if (!flowsRunning) onStarted();
-    }, START_FALLBACK_MS);
-    fallback.unref();
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      clearTimeout(fallback);
       unsubscribeLifecycle();
       unregister();
       consumer
@@ -277,5 +263,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('qumulo-redis-in', QumuloRedisInNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  registerNodeType(RED, 'qumulo-redis-in', QumuloRedisInNode);
 };

@@ -5,6 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { StreamWriter, redisErrorText, type ConnectionStatus } from '../core/redis';
 import { resolveEnv } from './lib/cluster';
+import { registerNodeType } from './lib/runtime';
 import { Throttle, status, type StatusDot } from './lib/status';
 import { connectionDot, getRedisConfig } from './qumulo-redis-common';
 
@@ -113,5 +114,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('qumulo-redis-out', QumuloRedisOutNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  registerNodeType(RED, 'qumulo-redis-out', QumuloRedisOutNode);
 };

@@ -6,8 +6,10 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { Request, Response } from 'express';
 import { redactUrls } from '../core/redact';
+import { SharedRedisConnection, type ConnectionStatus } from '../core/redis';
+import { testRedisConnection, type RedisTestRequest } from '../core/redis/test-connection';
+import { Users } from '../core/users';
 import { adminGuard } from './lib/admin-guard';
-import { SharedRedisConnection, createRedisClient, redisErrorText, type ConnectionStatus } from '../core/redis';
 import {
   REDIS_CONFIG_TYPE,
   connectionConfigFrom,
@@ -16,6 +18,7 @@ import {
   type RedisConfigProperties,
   type RedisCredentials,
 } from './qumulo-redis-common';
+import { registerNodeType } from './lib/runtime';
 import { storedConfig } from './lib/stored-config';
 
 /** How long the config node's close waits for its users to finish and deregister. */
@@ -24,11 +27,10 @@ const CLOSE_WAIT_FOR_USERS_MS = 12_000;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export = function register(RED: NodeAPI): void {
-  function QumuloRedisNode(this: Mutable<QumuloRedisConfigNode>, config: NodeDef & RedisConfigProperties): void {
+  function QumuloRedisNode(this: Mutable<QumuloRedisConfigNode> & { credentials?: RedisCredentials; endpointUrl?: string }, config: NodeDef & RedisConfigProperties): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const credentials = (node as unknown as { credentials?: RedisCredentials }).credentials;
-    const users = new Map<Node, ((status: ConnectionStatus) => void) | undefined>();
+    const users = new Users<Node, ((status: ConnectionStatus) => void) | undefined>();
     let lastLogged: string | undefined;
 
     node.connection = null;
@@ -36,10 +38,10 @@ export = function register(RED: NodeAPI): void {
     node.endpoint = '?';
     try {
       // The stored URL tells a password typed into the flow from one in ${REDIS_URL}.
-      const settings = connectionConfigFrom(config, credentials, node.id, storedConfig(RED, node.id)?.url ?? config.url);
+      const settings = connectionConfigFrom(config, node.credentials, node.id, storedConfig(RED, node.id)?.url ?? config.url);
       node.endpoint = describeEndpoint(settings);
       // The URL this node connects to (Test connection lends it the stored password only for this).
-      (node as unknown as { endpointUrl?: string }).endpointUrl = settings.url;
+      node.endpointUrl = settings.url;
       node.connection = new SharedRedisConnection(settings);
       if (settings.url.startsWith('rediss:') && settings.tls?.rejectUnauthorized === false) {
         node.warn(`TLS certificate verification is OFF for ${node.endpoint}: anyone on the network path can impersonate Redis`);
@@ -63,19 +65,14 @@ export = function register(RED: NodeAPI): void {
 
     node.register = (user: Node, onStatus?: (status: ConnectionStatus) => void) => {
       if (!connection) return null;
-      users.set(user, onStatus);
+      users.add(user, onStatus);
       const client = connection.acquire();
       onStatus?.(connection.status);
       return client;
     };
 
-    /** Resolved when the last user has deregistered (the config node's close waits for it). */
-    let lastUserGone: (() => void) | null = null;
-
     node.deregister = async (user: Node) => {
-      if (!connection || !users.has(user)) return;
-      users.delete(user);
-      if (users.size === 0) lastUserGone?.();
+      if (!connection || !users.remove(user)) return;
       await connection.release();
     };
 
@@ -84,13 +81,9 @@ export = function register(RED: NodeAPI): void {
     // failed those writes ("Connection is closed"). So wait for the users first, within a bound
     // below Node-RED's 15 s close timeout.
     node.on('close', (_removed: boolean, done: () => void) => {
-      if (!connection) {
-        done();
-        return;
-      }
-      const usersGone = users.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (lastUserGone = resolve));
-      const bound = new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_FOR_USERS_MS).unref());
-      Promise.race([usersGone, bound])
+      if (!connection) return done();
+      users
+        .whenEmpty(CLOSE_WAIT_FOR_USERS_MS)
         .then(() => {
           users.clear();
           return connection.close();
@@ -102,86 +95,18 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType(REDIS_CONFIG_TYPE, QumuloRedisNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], {
-    credentials: {
-      username: { type: 'text' },
-      password: { type: 'password' },
-      sentinelPassword: { type: 'password' },
-    },
-  } as unknown as Parameters<NodeAPI['nodes']['registerType']>[2]);
+  registerNodeType(RED, REDIS_CONFIG_TYPE, QumuloRedisNode, {
+    credentials: { username: { type: 'text' }, password: { type: 'password' }, sentinelPassword: { type: 'password' } },
+  });
 
   // Test connection (the dialog's button). JSON only and same-origin through the shared admin
   // guard (a cross-site form cannot reach it); request values are used as typed (no ${ENV}), and a
   // stored password is used only by the deployed node it belongs to, for the URL it is deployed with.
   RED.httpAdmin.post('/qumulo-flow/redis/test', adminGuard, RED.auth.needsPermission('qumulo-redis.write'), (req: Request, res: Response) => {
-    void testRedis(RED, (req.body ?? {}) as RedisTestRequest).then((result) => res.json(result));
+    const body = (req.body ?? {}) as RedisTestRequest;
+    const deployed = typeof body.id === 'string' ? (RED.nodes.getNode(body.id) as (Node & { type: string; credentials?: RedisCredentials; endpointUrl?: string }) | null) : null;
+    // Only where the deployed node itself connects: the same URL, exactly.
+    const storedPassword = (url: string) => (deployed?.type === REDIS_CONFIG_TYPE && deployed.endpointUrl === url ? deployed.credentials?.password : undefined);
+    void testRedisConnection(body, storedPassword).then((result) => res.json(result));
   });
 };
-
-interface RedisTestRequest {
-  id?: unknown;
-  url?: unknown;
-  mode?: unknown;
-  database?: unknown;
-  ca?: unknown;
-  rejectUnauthorized?: unknown;
-  servername?: unknown;
-  username?: unknown;
-  password?: unknown;
-}
-
-/** Node-RED's stand-in for "the stored password, unchanged" in an edit dialog. */
-const UNCHANGED_PASSWORD = '__PWRD__';
-const TEST_TIMEOUT_MS = 5_000;
-
-async function testRedis(RED: NodeAPI, body: RedisTestRequest): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
-  const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v));
-  const values = [body.url, body.database, body.ca, body.servername, body.username, body.password].map(text);
-  if (values.some((v) => v.includes('${'))) return { ok: false, error: '${…} values are read when the node is deployed: deploy, then test with the values typed in' };
-  if ((text(body.mode) || 'standalone') !== 'standalone') return { ok: false, error: 'the test covers standalone Redis; deploy to try Sentinel or Cluster' };
-  const url = text(body.url);
-  if (!/^rediss?:\/\/./i.test(url)) return { ok: false, error: 'enter a redis:// or rediss:// URL' };
-  let password = text(body.password);
-  if (password === UNCHANGED_PASSWORD || password === '') {
-    password = '';
-    const deployed = typeof body.id === 'string' ? (RED.nodes.getNode(body.id) as (Node & { type: string; credentials?: RedisCredentials; connection?: unknown }) | null) : null;
-    const stored = deployed?.type === REDIS_CONFIG_TYPE ? deployed.credentials?.password : undefined;
-    // Only where the deployed node itself connects: the same URL, exactly.
-    if (stored && (deployed as unknown as { endpointUrl?: string }).endpointUrl === url) password = stored;
-  }
-  const databaseText = text(body.database);
-  const database = databaseText === '' ? undefined : Number(databaseText);
-  if (database !== undefined && (!Number.isInteger(database) || database < 0)) return { ok: false, error: 'the database is a whole number, 0 or more' };
-  let client: ReturnType<typeof createRedisClient> | undefined;
-  try {
-    client = createRedisClient({
-      url,
-      mode: 'standalone',
-      database,
-      username: text(body.username) || undefined,
-      password: password || undefined,
-      tls: { ca: text(body.ca) || undefined, rejectUnauthorized: body.rejectUnauthorized !== false && body.rejectUnauthorized !== 'false', servername: text(body.servername) || undefined },
-      connectionName: 'qumulo-flow:test',
-    } as Parameters<typeof createRedisClient>[0]);
-    const c = client;
-    // The first connection error is the answer (ioredis would keep retrying in the background).
-    const failed = new Promise<never>((_, reject) => c.once('error', reject));
-    const work = (async () => {
-      await c.ping();
-      const info = await c.info('server');
-      return /redis_version:([^\r\n]{1,40})/.exec(info)?.[1] ?? '?';
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('Connection timeout')), TEST_TIMEOUT_MS)));
-    // The losers of the race settle later (or never): no unhandled rejection may reach Node-RED.
-    for (const p of [failed, work, timeout]) p.catch(() => undefined);
-    const answer = await Promise.race([work, failed, timeout]).finally(() => clearTimeout(timer));
-    return { ok: true, version: answer };
-  } catch (err) {
-    // Only our own words, bounded: never a reply body a host of the caller's choosing wrote.
-    const said = redisErrorText(err);
-    return { ok: false, error: said === (err as Error)?.message ? 'Redis did not answer as expected' : said };
-  } finally {
-    client?.disconnect();
-  }
-}

@@ -20,7 +20,9 @@ import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription'
 import { type BufferOverflow, type WatchHandle, watchRegistry } from '../core/watch/registry';
 import { getCluster } from './lib/cluster';
 import { acquireJourneyHooks, hasWires, journeys, messageIds, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
-import { onFlowLifecycle } from './lib/lifecycle';
+import { whenFlowsRun } from './lib/lifecycle';
+import { registerNodeType, stateDirectory } from './lib/runtime';
+import { flag } from '../core/settings';
 import { RateLimitedReports, Throttle, shortDuration, status, type StatusDot } from './lib/status';
 import { displaySafe } from '../core/display';
 import { countHeal, countWatchEvent, countWatchGap, countWatchReconnect } from '../core/metrics';
@@ -51,8 +53,6 @@ interface HealSettings {
 
 type WatchNodeDef = NodeDef & WatchConfig;
 
-/** Fallback if the runtime never says flows have started (it always should). */
-const START_FALLBACK_MS = 10_000;
 const STATUS_INTERVAL_MS = 500;
 /** Messages still in the flow after this long are no longer tracked (a node that never finishes). */
 const JOURNEY_LIMIT_MS = 10 * 60_000;
@@ -60,11 +60,6 @@ const JOURNEY_CHECK_MS = 60_000;
 /** Malformed notifications: a few per interval are reported at once, the rest as one summary. */
 const MALFORMED_REPORT_INTERVAL_MS = 10_000;
 const MALFORMED_REPORT_BURST = 3;
-
-function isOn(value: unknown, fallback: boolean): boolean {
-  if (value === undefined || value === null || value === '') return fallback;
-  return value === true || value === 'true';
-}
 
 function durationSetting(value: unknown, fallback: string, what: string): number {
   const text = String(value ?? '').trim() || fallback;
@@ -80,27 +75,16 @@ function durationSetting(value: unknown, fallback: string, what: string): number
  * A flow saved before healing existed has no `heal` property: it keeps its old behaviour (off).
  */
 function parseHealSettings(config: WatchConfig): HealSettings | null {
-  if (!isOn(config.heal, false)) return null;
+  if (!flag(config.heal, false)) return null;
   const toleranceText = String(config.healTolerance ?? '').trim();
   const toleranceMs = toleranceText === '0' ? 0 : durationSetting(toleranceText, '5s', 'tolerance');
   if (toleranceMs > 600_000) throw new Error('tolerance: at most 10 min');
-  if (!isOn(config.checkpoints, false)) return { checkpoints: { enabled: false, intervalMs: 0, expiryMs: 0 }, toleranceMs };
+  if (!flag(config.checkpoints, false)) return { checkpoints: { enabled: false, intervalMs: 0, expiryMs: 0 }, toleranceMs };
   const intervalMs = durationSetting(config.checkpointInterval, '15min', 'checkpoint interval');
   const expiryMs = durationSetting(config.checkpointExpiry, '2d', 'checkpoint expiry');
   if (intervalMs < 30_000) throw new Error('checkpoint interval: at least 30 s');
   if (expiryMs < 2 * intervalMs) throw new Error('checkpoint expiry: at least twice the interval (two checkpoints are kept)');
   return { checkpoints: { enabled: true, intervalMs, expiryMs }, toleranceMs };
-}
-
-/**
- * Where the heal marker lives: `QUMULO_FLOW_STATE_DIR`, else Node-RED's userDir. null (no marker,
- * so no restart healing) only when the runtime has no userDir at all, as in unit-test runtimes.
- */
-function healStateDirectory(RED: NodeAPI): string | null {
-  const fromEnv = process.env.QUMULO_FLOW_STATE_DIR;
-  if (fromEnv) return fromEnv;
-  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
-  return userDir || null;
 }
 
 /**
@@ -316,7 +300,8 @@ export = function register(RED: NodeAPI): void {
         watchRoot: isFileId(ref) ? null : ref,
         recursive,
         types,
-        stateDirectory: healStateDirectory(RED),
+        // null (no marker, so no restart healing) only in runtimes without a userDir (unit tests).
+        stateDirectory: stateDirectory(RED, null),
         checkpoints: healSettings.checkpoints,
         toleranceMs: healSettings.toleranceMs,
         nextSeq: () => handle.nextSeq(),
@@ -341,12 +326,9 @@ export = function register(RED: NodeAPI): void {
     // is wired to may not exist yet, and between 'flows:stopping' and 'flows:started' a deploy may
     // be replacing them (Node-RED drops messages addressed to a node that is not there). In
     // between, the registry buffers; resume() drains in order.
-    let started = false;
     const onStarted = () => {
       if (closed) return;
-      started = true;
       flowsRunning = true;
-      clearTimeout(fallback);
       const cuts = cutsByNode.get(node.id);
       if (cuts) node.log(`${cuts} message(s) cut by the deploy are sent again`);
       cutsByNode.delete(node.id);
@@ -362,15 +344,10 @@ export = function register(RED: NodeAPI): void {
       flowsRunning = false;
       if (!closed) handle.pause();
     };
-    const unsubscribeLifecycle = onFlowLifecycle(RED.events, { started: onStarted, stopping: onStopping });
-    const fallback = setTimeout(() => {
-      if (!started) onStarted();
-    }, START_FALLBACK_MS);
-    fallback.unref();
+    const unsubscribeLifecycle = whenFlowsRun(RED.events, { started: onStarted, stopping: onStopping });
 
     node.on('close', (removed: boolean, done: () => void) => {
       closed = true;
-      clearTimeout(fallback);
       clearInterval(journeyCheck);
       unsubscribeLifecycle();
       statusThrottle.cancel();
@@ -395,5 +372,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('qumulo-watch', QumuloWatchNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  registerNodeType(RED, 'qumulo-watch', QumuloWatchNode);
 };

@@ -2,6 +2,7 @@
 
 import { displaySafe } from '../display';
 import type { QumuloEvent } from '../event';
+import { eventProblem } from '../message';
 import { AllStopRefusal, describeError, type Action, type ActionContext, type ActionName, type ActionResult } from './types';
 
 /** An action failed after doing part of its work; `partial` keeps what was done (e.g. newPath). */
@@ -46,13 +47,7 @@ export function actionFailure(what: string, err: unknown, partial: Record<string
   return failure;
 }
 
-/** Checks that a message payload is a usable event (path string at least). */
-export function eventProblem(payload: unknown): string | null {
-  if (!payload || typeof payload !== 'object') return 'msg.payload is not a Qumulo event (expected an object with a path)';
-  const e = payload as Partial<QumuloEvent>;
-  if (typeof e.path !== 'string' || !e.path.startsWith('/')) return 'msg.payload.path must be an absolute path';
-  return null;
-}
+export { eventProblem };
 
 export async function runAction(name: ActionName, action: Action, event: QumuloEvent, ctx: ActionContext): Promise<RunOutcome> {
   const started = process.hrtime.bigint();

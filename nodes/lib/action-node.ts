@@ -24,13 +24,15 @@ import {
   type LegalHoldChoice,
   type LockOptions,
 } from '../../core/actions';
+import { getCluster, type QumuloClusterNode } from './cluster';
+import { finishAfterSettled } from './lifecycle';
+import { registerNodeType, stateDirectory } from './runtime';
+import { isTrue } from '../../core/settings';
+import { Throttle, status, type StatusDot } from './status';
+import { recordActionResult } from '../../core/metrics';
 import { AllStopStore } from '../../core/allstop/allstop';
 import { clusterIdentity } from '../../core/qumulo/identity';
 import { durationMs, parseDuration, parseRetentionSpec } from '../../core/time/duration';
-import { getCluster, type QumuloClusterNode } from './cluster';
-import { finishAfterSettled } from './lifecycle';
-import { Throttle, status, type StatusDot } from './status';
-import { recordActionResult } from '../../core/metrics';
 
 export interface ActionNodeConfig extends NodeDef {
   cluster?: string;
@@ -52,22 +54,17 @@ const STATUS_INTERVAL_MS = 500;
 /** Close waits this long for actions in flight so their results are not lost on a deploy. */
 const CLOSE_WAIT_MS = 10_000;
 
-export function isTrue(value: unknown): boolean {
-  return value === true || value === 'true';
-}
-
-/** Where node state files live: `QUMULO_FLOW_STATE_DIR`, else Node-RED's userDir. */
-export function stateDirectory(RED: NodeAPI): string {
-  const fromEnv = process.env.QUMULO_FLOW_STATE_DIR;
-  if (fromEnv) return fromEnv;
-  const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
-  return userDir || path.join(os.homedir(), '.node-red');
-}
+export { isTrue } from '../../core/settings';
 
 /** The all-stop store and this cluster's key, shared by the action nodes and qumulo-all-stop. */
 export function allStopFor(RED: NodeAPI, cluster: QumuloClusterNode): { store: AllStopStore; key: string } {
   const options = cluster.clientOptions!;
-  return { store: AllStopStore.forDirectory(stateDirectory(RED)), key: clusterIdentity(options) };
+  return { store: AllStopStore.forDirectory(userStateDirectory(RED)), key: clusterIdentity(options) };
+}
+
+/** Where the all-stop state and the audit trail live: Node-RED's user directory, else ~/.node-red. */
+export function userStateDirectory(RED: NodeAPI): string {
+  return stateDirectory(RED, path.join(os.homedir(), '.node-red'));
 }
 
 /** Short clock text for status dots: "14:03" today, else the date. */
@@ -249,5 +246,5 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
     });
   }
 
-  RED.nodes.registerType(spec.type, ActionNode as unknown as Parameters<NodeAPI['nodes']['registerType']>[1]);
+  registerNodeType(RED, spec.type, ActionNode);
 }

@@ -4,6 +4,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import type { QumuloClient, QumuloClientOptions } from '../../core/qumulo/client';
+import { resolveEnv } from '../../core/settings';
 import { status, type StatusDot } from './status';
 
 /** Properties of the qumulo-cluster node as stored in the flow. */
@@ -45,15 +46,8 @@ export interface QumuloClusterNode extends Node {
 
 export const CLUSTER_TYPE = 'qumulo-cluster';
 
-const ENV_REF = /^\$\{(\w+)\}$/;
-
-/** `${VAR}` → process.env.VAR (what Node-RED does for node properties and credentials). */
-export function resolveEnv(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  const text = String(value).trim();
-  const match = ENV_REF.exec(text);
-  return match ? (process.env[match[1]] ?? '') : text;
-}
+// `${VAR}` is read the same way for every node (core/settings.ts).
+export { resolveEnv };
 
 /** A request value taken literally: never looked up in the environment (see the Test connection endpoint). */
 export function literalValue(value: unknown): string {

@@ -60,3 +60,34 @@ export function finishAfterSettled(work: Iterable<Promise<unknown>>, maxWaitMs: 
     once();
   });
 }
+
+/** Fallback if the runtime never says flows have started (it always should). */
+export const START_FALLBACK_MS = 10_000;
+
+/**
+ * For nodes that may send only while the flows run: `started` runs on every 'flows:started' (before
+ * the first one the nodes wired to this one may not exist yet), or after `fallbackMs` if none came;
+ * `stopping` on 'flows:stopping' (a deploy may be replacing the nodes downstream). Returns the
+ * unsubscribe, which also cancels the fallback.
+ */
+export function whenFlowsRun(events: EventEmitter, handlers: { started(): void; stopping?(): void }, fallbackMs = START_FALLBACK_MS): () => void {
+  let started = false;
+  const fallback = setTimeout(() => {
+    if (started) return;
+    started = true;
+    handlers.started();
+  }, fallbackMs);
+  fallback.unref();
+  const unsubscribe = onFlowLifecycle(events, {
+    started: () => {
+      started = true;
+      clearTimeout(fallback);
+      handlers.started();
+    },
+    stopping: () => handlers.stopping?.(),
+  });
+  return () => {
+    clearTimeout(fallback);
+    unsubscribe();
+  };
+}

@@ -19,14 +19,14 @@ import { actions, guardDecisions, recent, registry, setAllStopSource, watchEvent
 import { RateSampler } from '../../core/metrics/sampler';
 import { exportAudit, toCsv } from '../../core/audit';
 import { adminGuard } from './admin-guard';
-import { stateDirectory } from './action-node';
+import { userStateDirectory } from './action-node';
 import type { QumuloClusterNode } from './cluster';
 
 /** Directories the deployed qumulo-audit nodes write to (the export reads these and the default). */
 export const auditDirectories = new Map<string, string>();
 
 export function defaultAuditDirectory(RED: NodeAPI): string {
-  return path.join(stateDirectory(RED), 'qumulo-flow-audit');
+  return path.join(userStateDirectory(RED), 'qumulo-flow-audit');
 }
 
 const registered = new WeakSet<object>();
@@ -101,7 +101,7 @@ export function registerObservability(RED: NodeAPI): void {
   if (registered.has(app)) return;
   registered.add(app);
 
-  const allStopStore = () => AllStopStore.forDirectory(stateDirectory(RED));
+  const allStopStore = () => AllStopStore.forDirectory(userStateDirectory(RED));
   setAllStopSource(() => {
     const store = allStopStore();
     return deployedClusters(RED).map((c) => ({ cluster: c.key, active: store.get(c.key).active }));

@@ -24,6 +24,11 @@ export const status = {
   clear: (): Record<string, never> => ({}),
 };
 
+/** The dot for a status the core worked out (`level` and `text`). */
+export function statusDot(shown: { level: 'ok' | 'warning' | 'error'; text: string }): StatusDot {
+  return status[shown.level](shown.text);
+}
+
 /** Seconds/minutes for status texts: "45 s", "3 min", "2 h". */
 export function shortDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
@@ -33,111 +38,5 @@ export function shortDuration(ms: number): string {
   return `${Math.round(minutes / 60)} h`;
 }
 
-/**
- * Calls `apply` at most once per `intervalMs` with the latest value (trailing edge), so a busy
- * stream does not flood the editor with status updates.
- */
-export class Throttle<T> {
-  private timer: NodeJS.Timeout | null = null;
-  private pending: { value: T } | null = null;
-  private last = 0;
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly apply: (value: T) => void,
-  ) {}
-
-  push(value: T): void {
-    const now = Date.now();
-    if (!this.timer && now - this.last >= this.intervalMs) {
-      this.last = now;
-      this.apply(value);
-      return;
-    }
-    this.pending = { value };
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.last = Date.now();
-        const pending = this.pending;
-        this.pending = null;
-        if (pending) this.apply(pending.value);
-      }, Math.max(0, this.intervalMs - (now - this.last)));
-    }
-  }
-
-  /** Applies `value` now and drops anything pending. */
-  now(value: T): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.pending = null;
-    this.last = Date.now();
-    this.apply(value);
-  }
-
-  cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.pending = null;
-  }
-}
-
-/**
- * Reports a stream of similar problems without flooding the log or Catch nodes: the first `burst`
- * of each `intervalMs` window at once, the rest held back and reported as one item when the window
- * ends, carrying how many it stands for (`suppressed`; the latest item is the one shown). Nothing
- * is lost from the count.
- */
-export class RateLimitedReports<T> {
-  private timer: NodeJS.Timeout | null = null;
-  private windowStart = -Infinity;
-  private inWindow = 0;
-  private held: T | null = null;
-  private suppressed = 0;
-
-  constructor(
-    private readonly intervalMs: number,
-    private readonly burst: number,
-    private readonly emit: (item: T, suppressed: number) => void,
-  ) {}
-
-  report(item: T): void {
-    const now = Date.now();
-    if (this.timer === null && now - this.windowStart >= this.intervalMs) {
-      this.windowStart = now;
-      this.inWindow = 0;
-    }
-    if (this.timer === null && this.inWindow < this.burst) {
-      this.inWindow++;
-      this.emit(item, 0);
-      return;
-    }
-    this.held = item;
-    this.suppressed++;
-    if (this.timer === null) {
-      this.timer = setTimeout(() => this.flush(), Math.max(0, this.windowStart + this.intervalMs - now));
-      this.timer.unref();
-    }
-  }
-
-  /** Reports what is held back now (also called by the timer); starts a new window. */
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.held === null) return;
-    const item = this.held;
-    const suppressed = this.suppressed;
-    this.held = null;
-    this.suppressed = 0;
-    this.windowStart = Date.now();
-    this.inWindow = this.burst;
-    this.emit(item, suppressed);
-  }
-
-  cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.held = null;
-    this.suppressed = 0;
-  }
-}
+// The timers behind status texts and rate-limited reports live in the core (no Node-RED in them).
+export { RateLimitedReports, Throttle } from '../../core/timing';

@@ -13,7 +13,4 @@ export function storedConfig(RED: NodeAPI, id: string): Record<string, unknown> 
   return found;
 }
 
-/** `${VAR}` and nothing else: the value comes from the environment, not from the flow. */
-export function isEnvReference(value: unknown): boolean {
-  return typeof value === 'string' && /^\$\{\S+\}$/.test(value.trim());
-}
+export { isEnvReference } from '../../core/settings';
