@@ -115,6 +115,8 @@ export class LeaderLease extends EventEmitter {
     super();
     this.intervalMs = Math.max(20, Math.floor(options.intervalMs ?? options.leaseMs / 3));
     this.now = options.now ?? Date.now;
+    // Connection trouble shows as a role change once the lease cannot be trusted; no log spam.
+    options.client.on('error', () => undefined);
   }
 
   get info(): LeaseInfo {
