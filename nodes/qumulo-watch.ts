@@ -383,8 +383,8 @@ export = function register(RED: NodeAPI): void {
     if (healSettings && !election) healer = makeHealer(healSettings);
     let healerStarted = false;
 
-    /** The term this node follows as leader (null: standing by). */
-    let leadingToken: string | null = null;
+    /** The term this node follows as leader (null: standing by; undefined: not decided yet). */
+    let leadingToken: string | null | undefined;
     /** Election: start or stop leading (the healer) to match the registry's role. */
     const followRole = (continued: boolean) => {
       const info = handle.role;

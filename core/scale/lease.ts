@@ -58,10 +58,11 @@ export function leaseKeys(prefix: string, watchId: string): { key: string; count
 
 /**
  * KEYS[1] = lease, KEYS[2] = counter; ARGV = holder, leaseMs, nonce. Creates the lease when there
- * is none. Returns {1, token, holder} when this caller now holds it, else {0, token, holder}.
+ * is none. Returns {1, token, holder} when this caller now holds it, else {0, token, holder, ms
+ * the lease has left} (the standby tries again right when it runs out).
  */
 const ACQUIRE_SCRIPT = new RedisScript(`local token = redis.call('HGET', KEYS[1], 'token')
-if token then return {0, token, redis.call('HGET', KEYS[1], 'holder') or ''} end
+if token then return {0, token, redis.call('HGET', KEYS[1], 'holder') or '', redis.call('PTTL', KEYS[1])} end
 local term = redis.call('INCR', KEYS[2])
 token = term .. ':' .. ARGV[3]
 redis.call('HSET', KEYS[1], 'token', token, 'holder', ARGV[1])
@@ -107,6 +108,8 @@ export class LeaderLease extends EventEmitter {
   private validFrom = 0;
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  /** Delay of the next try when sooner than the interval (a standby waiting for the lease to run out). */
+  private nextDelay: number | null = null;
   private readonly intervalMs: number;
   private readonly now: () => number;
   private readonly nonce = randomBytes(6).toString('hex');
@@ -152,7 +155,9 @@ export class LeaderLease extends EventEmitter {
 
   private schedule(): void {
     if (this.role === 'stopped') return;
-    this.timer = setTimeout(() => void this.tick(), this.intervalMs);
+    const delay = this.nextDelay !== null ? Math.min(this.intervalMs, this.nextDelay) : this.intervalMs;
+    this.nextDelay = null;
+    this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref();
   }
 
@@ -208,7 +213,8 @@ export class LeaderLease extends EventEmitter {
       if (Number(won) === 1) await RELEASE_SCRIPT.run(this.options.client, this.options.key, [token]).catch(() => undefined);
       return;
     }
-    const [won, token, holder] = reply as [number, string, string];
+    const [won, token, holder, leftMs] = reply as [number, string, string, number?];
+    if (Number(won) !== 1 && Number(leftMs) >= 0) this.nextDelay = Number(leftMs) + 5;
     if (Number(won) === 1) {
       this.token = String(token);
       this.validFrom = sentAt;
