@@ -143,8 +143,18 @@ function applyWatchSettings(RED: NodeAPI): void {
   watchRegistry.configure({ backoffInitialMs: pick('backoffInitialMs'), backoffMaxMs: pick('backoffMaxMs'), idleTimeoutMs: pick('idleTimeoutMs'), healthyAfterMs: pick('healthyAfterMs') });
 }
 
+/** Runtimes whose shutdown hands leases over (one listener per runtime, however often this loads). */
+const handoverInstalled = new WeakSet<object>();
+
 export = function register(RED: NodeAPI): void {
   applyWatchSettings(RED);
+  // Shutdown (flows stopped, not by a deploy): hand scale-out leases over right away.
+  if (!handoverInstalled.has(RED.events)) {
+    handoverInstalled.add(RED.events);
+    RED.events.on('runtime-event', (event: { id?: string; payload?: { state?: string; deploy?: boolean } }) => {
+      if (event?.id === 'runtime-state' && event.payload?.state === 'stop' && !event.payload.deploy) void watchRegistry.handOverLeases();
+    });
+  }
   function QumuloWatchNode(this: Node, config: WatchNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;

@@ -64,6 +64,20 @@ describe('scale-out: lease and fencing (real redis-server)', function () {
     assert.ok(Number(next.fence!.token.split(':')[0]) > Number(firstToken.split(':')[0]), 'terms only grow');
   });
 
+  it('hands the lease over on shutdown: a standby leads at its next try and the old leader stays out for a lease', async () => {
+    const prefix = uniquePrefix('handover');
+    const a = contender(prefix, 'a', 1_500);
+    await waitFor(() => a.info.role === 'leader', 'a leads', 5_000);
+    const b = contender(prefix, 'b', 1_500);
+    await waitFor(() => b.info.role === 'standby', 'b stands by', 5_000);
+    const at = Date.now();
+    await a.handOver();
+    assert.equal(a.info.role, 'standby');
+    await waitFor(() => b.info.role === 'leader', 'b leads', 5_000);
+    assert.ok(Date.now() - at < 1_000, `took ${Date.now() - at} ms (lease 1.5 s)`);
+    assert.equal(a.info.role, 'standby');
+  });
+
   it('a leader that stops renewing is replaced within the lease time, and its appends and marker saves are refused by Redis', async () => {
     const prefix = uniquePrefix('fence');
     const stream = `${prefix}events`;

@@ -153,9 +153,23 @@ export class LeaderLease extends EventEmitter {
     }
   }
 
+  /**
+   * Graceful handover (the process is shutting down): deletes the lease if held, so a standby
+   * takes over at its next try instead of after the lease time, and stays out for one lease.
+   */
+  async handOver(): Promise<void> {
+    if (this.role !== 'leader' || !this.token) return;
+    const token = this.token;
+    this.setRole('standby', null, 'handed over');
+    if (this.timer) clearTimeout(this.timer);
+    this.nextDelay = this.options.leaseMs;
+    this.schedule();
+    await withTimeout(RELEASE_SCRIPT.run(this.options.client, this.options.key, [token]), this.intervalMs).catch(() => undefined);
+  }
+
   private schedule(): void {
     if (this.role === 'stopped') return;
-    const delay = this.nextDelay !== null ? Math.min(this.intervalMs, this.nextDelay) : this.intervalMs;
+    const delay = this.nextDelay ?? this.intervalMs;
     this.nextDelay = null;
     this.timer = setTimeout(() => void this.tick(), delay);
     this.timer.unref();
@@ -214,7 +228,7 @@ export class LeaderLease extends EventEmitter {
       return;
     }
     const [won, token, holder, leftMs] = reply as [number, string, string, number?];
-    if (Number(won) !== 1 && Number(leftMs) >= 0) this.nextDelay = Number(leftMs) + 5;
+    if (Number(won) !== 1 && Number(leftMs) >= 0) this.nextDelay = Math.min(this.intervalMs, Number(leftMs) + 5);
     if (Number(won) === 1) {
       this.token = String(token);
       this.validFrom = sentAt;

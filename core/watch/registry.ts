@@ -270,6 +270,20 @@ export class WatchRegistry {
     return this.entries.get(key)?.subscription;
   }
 
+  /**
+   * The process is shutting down: every lease this instance holds is handed over at once (the
+   * standbys need not wait for it to run out). Subscriptions close with their nodes as usual.
+   */
+  handOverLeases(): Promise<void> {
+    const work: Array<Promise<void>> = [];
+    for (const entry of this.entries.values()) {
+      const election = entry.election;
+      if (!election) continue;
+      work.push(election.markers.flushed().then(() => election.lease.handOver()));
+    }
+    return Promise.all(work).then(() => undefined);
+  }
+
   /** Closes every subscription now (process shutdown, tests). */
   closeAll(): void {
     for (const entry of [...this.entries.values()]) this.closeEntry(entry);
