@@ -28,22 +28,34 @@ const RATE = Number(process.env.SCALE_RATE ?? 400);
 const LEASE_S = Number(process.env.SCALE_LEASE ?? 5);
 const CLAIM_S = Number(process.env.SCALE_CLAIM ?? 5);
 
-async function throughput(sim: TestSim, redis: RedisServer, instances: number): Promise<number> {
+interface Throughput {
+  eventsPerSecond: number;
+  /** CPU seconds per 1,000 events: Node-RED instances, and this process (simulator + bench). */
+  nodeRedCpuPer1000: number;
+  simCpuPer1000: number;
+}
+
+async function throughput(sim: TestSim, redis: RedisServer, instances: number): Promise<Throughput> {
   const keyPrefix = uniquePrefix(`tp${instances}`);
   // Files outside the watched directory: only the seeded entries ask for them.
   const dir = `pre${instances}`;
-  fs.mkdirSync(sim.disk(dir), { recursive: true });
-  for (let n = 1; n <= EVENTS; n++) fs.writeFileSync(sim.disk(`${dir}/p-${n}.dat`), 'x');
+  for (let n = 1; n <= EVENTS; n++) {
+    if (n % 250 === 0 || n === 1) fs.mkdirSync(sim.disk(`${dir}/d${Math.floor(n / 250)}`), { recursive: true });
+    fs.writeFileSync(sim.disk(`${dir}/d${Math.floor(n / 250)}/p-${n}.dat`), 'x');
+  }
   const rig = await ScaleRig.start({ sim, redis, instances, leaseSeconds: LEASE_S, claimIdleSeconds: CLAIM_S, keyPrefix });
   const admin = new Redis(redis.url);
   try {
     await sleep(2000); // every consumer has joined the group
     const t0 = Date.now();
+    const cpu0 = rig.nodes.reduce((sum, nr) => sum + (nr?.cpuSeconds() ?? 0), 0);
+    const own0 = process.cpuUsage();
     for (let n = 1; n <= EVENTS; n += 1000) {
       const pipeline = admin.pipeline();
       for (let i = n; i < n + 1000 && i <= EVENTS; i++) {
         const name = `p-${i}.dat`;
-        pipeline.xadd(keyPrefix + SCALE_STREAM, '*', ...encodeEvent({ type: 'child_file_added', path: `/${dir}/${name}`, name, relativePath: name, watchRoot: `/${dir}`, watchId: 'bench', seq: i, receivedAt: Date.now() }));
+        const rel = `d${Math.floor(i / 250)}/${name}`;
+        pipeline.xadd(keyPrefix + SCALE_STREAM, '*', ...encodeEvent({ type: 'child_file_added', path: `/${dir}/${rel}`, name, relativePath: rel, watchRoot: `/${dir}`, watchId: 'bench', seq: i, receivedAt: Date.now() }));
       }
       await pipeline.exec();
     }
@@ -53,7 +65,13 @@ async function throughput(sim: TestSim, redis: RedisServer, instances: number): 
       if (Date.now() - t0 > 600_000) throw new Error(`only ${locked}/${EVENTS} locked after 10 min`);
       await sleep(100);
     }
-    return EVENTS / ((Date.now() - t0) / 1000);
+    const cpu = rig.nodes.reduce((sum, nr) => sum + (nr?.cpuSeconds() ?? 0), 0) - cpu0;
+    const own = process.cpuUsage(own0);
+    return {
+      eventsPerSecond: EVENTS / ((Date.now() - t0) / 1000),
+      nodeRedCpuPer1000: (cpu / EVENTS) * 1000,
+      simCpuPer1000: ((own.user + own.system) / 1e6 / EVENTS) * 1000,
+    };
   } finally {
     admin.disconnect();
     await rig.stop();
@@ -162,8 +180,11 @@ async function main(): Promise<void> {
   try {
     if (process.env.SCALE_SKIP_THROUGHPUT !== '1') {
       for (const instances of [1, 2, 3]) {
-        const rate = await throughput(sim, redis, instances);
-        console.log(`consumers: ${instances} instance(s) → ${Math.round(rate)} events/s (redis-in → lock via the simulator → record, every process on the same ${os.cpus().length} CPUs)`);
+        const result = await throughput(sim, redis, instances);
+        console.log(
+          `consumers: ${instances} instance(s) → ${Math.round(result.eventsPerSecond)} events/s (redis-in → lock via the simulator → record); ` +
+            `CPU per 1,000 events: Node-RED ${result.nodeRedCpuPer1000.toFixed(2)} s, simulator + bench ${result.simCpuPer1000.toFixed(2)} s; load average ${os.loadavg()[0].toFixed(1)}`,
+        );
       }
     }
     if (process.env.SCALE_SKIP_FAILOVER !== '1') ok = await failover(sim, redis);

@@ -154,7 +154,9 @@ export class ScaleRig {
     for (let n = from; n <= to; n++) {
       const wait = t0 + ((n - from + 1) * 1000) / perSecond - Date.now();
       if (wait > 0) await sleep(wait);
-      fs.writeFileSync(this.options.sim.disk(`in/${fileName(n)}`), `file ${n}\n`);
+      const file = this.options.sim.disk(`in/${fileName(n)}`);
+      if (n === from || n % FILES_PER_DIRECTORY === 0) fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, `file ${n}\n`);
       await each?.(n);
     }
   }
@@ -199,7 +201,7 @@ export class ScaleRig {
     let missing = 0;
     let max = 0;
     for (let n = from; n <= to; n++) {
-      const count = counts.get(fileName(n)) ?? 0;
+      const count = counts.get(baseName(n)) ?? 0;
       if (count === 0) missing++;
       duplicates += Math.max(0, count - 1);
       max = Math.max(max, count);
@@ -246,7 +248,16 @@ export class ScaleRig {
   }
 }
 
+/** Files per directory: the simulator re-reads a directory on changes, so none grows huge. */
+const FILES_PER_DIRECTORY = 250;
+
+/** Path of file n under the watched directory. */
 export function fileName(n: number): string {
+  return `d${Math.floor(n / FILES_PER_DIRECTORY)}/${baseName(n)}`;
+}
+
+/** Name of file n (what events carry). */
+export function baseName(n: number): string {
   return `f-${n}.dat`;
 }
 
