@@ -92,6 +92,7 @@ export const FIELD_CASES: FieldCase[] = [
   },
   { type: 'qumulo-watch', field: 'checkpointInterval', good: ['', '15min', '30s', '1h'], bad: ['10s', 'often', '6m'], props: { heal: true, checkpoints: true } },
   { type: 'qumulo-watch', field: 'checkpointExpiry', good: ['', '2d', '30min'], bad: ['20min', 'never'], props: { heal: true, checkpoints: true, checkpointInterval: '15min' } },
+  { type: 'qumulo-watch', field: 'lease', good: ['', '15s', '1s', '10min'], bad: ['11min', 'soon', '0s'], props: { redis: 'r1' } },
   { type: 'qumulo-watch', field: 'healTolerance', good: ['', '0', '5s', '10min'], bad: ['11min', 'a bit', '-1s'], props: { heal: true } },
   { type: 'qumulo-loop-guard', field: 'hopLimit', good: ['1', '16'], bad: ['0', '2.5', 'lots'] },
   { type: 'qumulo-loop-guard', field: 'echoWindow', good: ['', '0.1', '5'], bad: ['0', '0.05', '-1'] },
