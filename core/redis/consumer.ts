@@ -189,6 +189,8 @@ export class StreamConsumer {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Entries still held when stop() returned (for handOver()). */
+  private leftover: string[] = [];
   private loopFailing = false;
   private readonly counters = { delivered: 0, acked: 0, failed: 0, deadLettered: 0 };
   private lastGroupInfo: { pending?: number; lag?: number | null } = {};
@@ -258,7 +260,23 @@ export class StreamConsumer {
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(Math.min(20, drainMs));
     if (this.openBatch) this.flushAcks();
     while (this.acksInProgress > 0 && Date.now() < deadline + 2000) await sleep(10);
+    this.leftover = [...this.inFlight].filter(([, entry]) => entry.state === 'delivered').map(([id]) => id);
     this.inFlight.clear();
+  }
+
+  /**
+   * Graceful handover, after stop(): the entries this consumer still held become claimable by the
+   * group's other consumers at their next scan (idle time set to the claim time), instead of one
+   * claim time later. A consumer of the same name that starts at once re-reads them first.
+   * Resolves with how many were handed over.
+   */
+  async handOver(): Promise<number> {
+    const ids = this.leftover;
+    this.leftover = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.commands.call('XCLAIM', this.stream, this.group, this.consumer, '0', ...ids.slice(i, i + 500), 'IDLE', String(this.claimIdleMs), 'JUSTID');
+    }
+    return ids.length;
   }
 
   /** Acknowledge `id` (batched with others of the same turn). Resolves when Redis confirmed. */
