@@ -91,7 +91,12 @@ export = function register(RED: NodeAPI): void {
           fenced++;
           if (fence.token !== lastFencedToken) {
             lastFencedToken = fence.token;
-            node.warn(`Not appended: the watch lease term ${fence.token} is over (another instance leads the watch now); events of that term are dropped here`);
+            const current = (err as Error & { current?: string | null }).current;
+            node.warn(
+              current
+                ? `Not appended: the watch lease term ${fence.token} is over (another instance leads the watch now); events of that term are dropped here`
+                : `Not appended: the watch lease ${fence.key} does not exist on this Redis — is this node on the same Redis server as the watch's Scale-out setting? (or the lease just ran out)`,
+            );
           }
           statusThrottle.now(describe());
           done();

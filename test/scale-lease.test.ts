@@ -126,7 +126,7 @@ describe('scale-out: lease and fencing (real redis-server)', function () {
 
   it('keeps the leader through a Redis restart that lost the lease, and steps down when Redis stays away past the lease', async () => {
     const prefix = uniquePrefix('restart');
-    const a = contender(prefix, 'a', 1_500);
+    const a = contender(prefix, 'a', 1_000);
     await waitFor(() => a.info.role === 'leader', 'a leads', 5_000);
     const roles: LeaseInfo[] = [];
     a.on('role', (info: LeaseInfo) => roles.push(info));
