@@ -49,8 +49,26 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     console.log(`      steady state: ${to - from + 1} files, leader #${leader}, ${summary.duplicates} duplicate appends, ${summary.missing} missing`);
     assert.equal(summary.missing, 0);
     assert.equal(summary.max, 1, 'no event appended twice');
+    assert.equal(await rig.waitNoPending(10_000), 0, 'every entry acked');
     for (let i = 0; i < 3; i++) if (i !== leader) assert.equal(rig.outStatus(i).written, 0, `standby #${i} appended nothing`);
     for (let i = 0; i < 3; i++) if (i !== leader) assert.match(rig.output(i), /Standing by for the watch of \/in/);
+  });
+
+  it('a deploy that restarts the watch node on the leader keeps leadership and loses or repeats nothing', async () => {
+    const leader = await rig.leader();
+    const token = await rig.leaseToken();
+    let deploying: Promise<void> | null = null;
+    const { from, to } = await write(60, 60, (n) => {
+      if (n === next - 40) deploying = rig.renameWatch(leader, 'renamed by a deploy');
+    });
+    await deploying;
+    assert.deepEqual(await rig.waitLocked(from, to, 20_000), []);
+    const summary = await rig.appendSummary(from, to);
+    console.log(`      deploy on leader #${leader} mid-stream: still leader ${(await rig.leader()) === leader}, same term ${(await rig.leaseToken()) === token}; ${summary.missing} missing, ${summary.duplicates} duplicate appends`);
+    assert.equal(await rig.leader(), leader);
+    assert.equal(await rig.leaseToken(), token, 'same lease term');
+    assert.equal(summary.missing, 0);
+    assert.equal(summary.max, 1, 'nothing appended twice');
   });
 
   it('SIGSTOP of the leader past its lease, then SIGCONT: it appends nothing more (fencing) and stands by', async () => {
@@ -146,5 +164,7 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     assert.ok(at - killedAt <= LEASE_S * 1000 + 1000, `takeover after ${gap} s`);
     assert.ok(summary.duplicates <= to - from + 1, 'at most one extra append per file');
     assert.ok(summary.max <= 2);
+    // The killed leader was a consumer too: what it held was claimed and acked by the survivor.
+    assert.equal(await rig.waitNoPending(3 * CLAIM_S * 1000), 0, 'entries left pending');
   });
 });

@@ -32,14 +32,14 @@ export interface ScaleOptions {
 export const SCALE_STREAM = 'scale:events';
 const WATCH_ID = 'w';
 
-function buildFlow(options: ScaleOptions): Array<Record<string, unknown>> {
+function buildFlow(options: ScaleOptions, watchName = ''): Array<Record<string, unknown>> {
   const z = 'scale';
   const nodes: Array<Record<string, unknown>> = [
     { id: z, type: 'tab', label: 'scale-out' },
     { id: 'c', type: 'qumulo-cluster', name: 'sim', host: options.sim.host, port: String(options.sim.port), protocol: 'http', maxConcurrency: '16' },
     { id: 'r', type: 'qumulo-redis', url: options.redis.url, keyPrefix: options.keyPrefix },
     {
-      id: WATCH_ID, type: 'qumulo-watch', z, cluster: 'c', path: '/in', recursive: true, types: ['child_file_added'], heal: true,
+      id: WATCH_ID, type: 'qumulo-watch', z, name: watchName, cluster: 'c', path: '/in', recursive: true, types: ['child_file_added'], heal: true,
       redis: 'r', lease: `${options.leaseSeconds}s`, wires: [['out'], []],
     },
     { id: 'out', type: 'qumulo-redis-out', z, redis: 'r', stream: SCALE_STREAM, wires: [] },
@@ -49,7 +49,8 @@ function buildFlow(options: ScaleOptions): Array<Record<string, unknown>> {
     },
     {
       id: 'hold', type: 'function', z, outputs: 1, wires: [['lock']],
-      func: "const ms = Number(env.get('HOLD_MS') || 0);\nif (!ms) return msg;\nsetTimeout(() => { node.send(msg); node.done(); }, ms);\nreturn null;",
+      // Uses node.done(), so the runtime does not call done() on return: every path calls it.
+      func: "const ms = Number(env.get('HOLD_MS') || 0);\nif (!ms) { node.send(msg); node.done(); return null; }\nsetTimeout(() => { node.send(msg); node.done(); }, ms);\nreturn null;",
     },
     { id: 'lock', type: 'qumulo-lock', z, cluster: 'c', retention: '1d', legalHold: 'leave', relockThreshold: '', dryRun: false, wires: [['rec']] },
     {
@@ -215,6 +216,17 @@ export class ScaleRig {
     return rows.map((row) => row[0]);
   }
 
+  /** Waits until no entry of the group is pending (every one acked); returns how many still are. */
+  async waitNoPending(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const summary = (await this.admin.xpending(this.streamKey, this.options.group ?? 'scale')) as [number, ...unknown[]];
+      const pending = Number(summary[0]);
+      if (pending === 0 || Date.now() > deadline) return pending;
+      await sleep(100);
+    }
+  }
+
   /** Ids still pending in the group among `ids`. */
   async stillPending(ids: string[]): Promise<number> {
     const rows = (await this.admin.xpending(this.streamKey, this.options.group ?? 'scale', '-', '+', 100_000)) as Array<[string, string, number, number]>;
@@ -233,6 +245,18 @@ export class ScaleRig {
 
   async kill(index: number): Promise<void> {
     await this.nodes[index]?.kill();
+  }
+
+  /** Deploys the flow to one instance with the watch renamed (restarts the watch node there). */
+  async renameWatch(index: number, name: string): Promise<void> {
+    const flows = buildFlow(this.options, name).map((node) => (node.id === 'c' ? { ...node, credentials: { username: 'admin', password: 'admin' } } : node));
+    await this.nodes[index]!.deploy(flows, 'nodes');
+  }
+
+  /** The lease's current token (changes with every new term). */
+  async leaseToken(): Promise<string | null> {
+    if (this.leaseKey === null && (await this.leader()) < 0) return null;
+    return this.admin.hget(this.leaseKey!, 'token');
   }
 
   /** Starts a killed instance again (same userDir, so the same consumer name). */
