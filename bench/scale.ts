@@ -108,8 +108,10 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
     const before = rig.outStatus(leader);
     rig.signal(leader, 'SIGSTOP');
     const stoppedAt = Date.now();
+    // Watched while the files are written, so the time is when it happened.
+    const taking = rig.waitLeader(LEASE_S * 3000, leader);
     range = await write(Math.round(RATE * (LEASE_S + 2)), RATE);
-    const took = await rig.waitLeader(LEASE_S * 3000, leader);
+    const took = await taking;
     await sleep(Math.max(0, stoppedAt + LEASE_S * 1000 + 1000 - Date.now()));
     rig.signal(leader, 'SIGCONT');
     await sleep(3000);
@@ -156,13 +158,15 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
     leader = await rig.leader();
     let leaderKilledAt = 0;
     const half = next + Math.floor(FILES / 2);
+    let takingOver: Promise<{ index: number; at: number }> | null = null;
     range = await write(FILES, RATE, async (n) => {
       if (n === half) {
         await rig.kill(leader);
         leaderKilledAt = Date.now();
+        takingOver = rig.waitLeader(LEASE_S * 3000, leader);
       }
     });
-    const newLeader = await rig.waitLeader(LEASE_S * 3000, leader).catch(() => ({ index: -1, at: NaN }));
+    const newLeader = await (takingOver ?? rig.waitLeader(LEASE_S * 3000, leader)).catch(() => ({ index: -1, at: NaN }));
     const gap = (newLeader.at - leaderKilledAt) / 1000;
     if (!(gap <= LEASE_S)) ok = false;
     await check(`kill -9 leader #${leader} at file ${half - range.from + 1} of ${FILES}`, range.from, range.to, `; FAILOVER GAP ${gap.toFixed(2)} s (#${newLeader.index} leads; lease ${LEASE_S} s)`);

@@ -78,8 +78,9 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     rig.signal(leader, 'SIGSTOP');
     const stoppedAt = Date.now();
     try {
+      const taking = rig.waitLeader(LEASE_S * 2000, leader);
       const during = await write(40, 40);
-      const { index } = await rig.waitLeader(LEASE_S * 2000, leader);
+      const { index } = await taking;
       await sleep(Math.max(0, stoppedAt + LEASE_S * 1000 + 500 - Date.now()));
       rig.signal(leader, 'SIGCONT');
       await sleep(1500);
@@ -145,14 +146,16 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     assert.ok(leader >= 0 && rig.nodes[leader], 'a live leader');
     let killedAt = 0;
     let killedAtFile = 0;
+    let taking: Promise<{ index: number; at: number }> | null = null;
     const { from, to } = await write(150, 100, async (n) => {
       if (!killedAt && n === next - 100) {
         await rig.kill(leader);
         killedAt = Date.now();
         killedAtFile = n;
+        taking = rig.waitLeader(LEASE_S * 2000, leader);
       }
     });
-    const { index, at } = await rig.waitLeader(LEASE_S * 2000, leader);
+    const { index, at } = await (taking ?? rig.waitLeader(LEASE_S * 2000, leader));
     const gap = (at - killedAt) / 1000;
     const unlocked = await rig.waitLocked(from, to, 30_000);
     const summary = await rig.appendSummary(from, to);
