@@ -91,7 +91,14 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
   const check = async (what: string, from: number, to: number, extra: string) => {
     const unlocked = await rig.waitLocked(from, to, 300_000);
     const summary = await rig.appendSummary(from, to);
-    if (unlocked.length > 0 || summary.missing > 0) ok = false;
+    if (unlocked.length > 0 || summary.missing > 0) {
+      ok = false;
+      // What is stuck, for whoever reads the output.
+      const groups = await rig.admin.xinfo('GROUPS', rig.streamKey).catch((err: Error) => err.message);
+      const consumers = await rig.admin.xinfo('CONSUMERS', rig.streamKey, 'scale').catch((err: Error) => err.message);
+      console.log(`  stuck: ${unlocked.length} unlocked (first ${unlocked.slice(0, 5).join(', ')}); group ${JSON.stringify(groups)}; consumers ${JSON.stringify(consumers)}`);
+      for (let i = 0; i < rig.nodes.length; i++) if (rig.nodes[i]?.pid) console.log(`  instance #${i} log tail:\n${rig.output(i).split('\n').slice(-25).join('\n')}`);
+    }
     console.log(`${what}: ${to - from + 1 - unlocked.length}/${to - from + 1} locked, ${summary.missing} never appended, ${summary.duplicates} duplicate appends${extra}`);
   };
   try {
@@ -144,7 +151,10 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
       }
     });
     let processedAfter = NaN;
+    let claimedAfter = NaN;
+    const victimName = rig.consumerName(victim);
     while (killedAt && Date.now() - killedAt < 10 * CLAIM_S * 1000) {
+      if (Number.isNaN(claimedAfter) && (await rig.pendingOf(victimName)).length === 0) claimedAfter = (Date.now() - killedAt) / 1000;
       if ((await rig.stillPending(held)) === 0) {
         processedAfter = (Date.now() - killedAt) / 1000;
         break;
@@ -152,7 +162,10 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
       await sleep(50);
     }
     if (!(processedAfter <= 2 * CLAIM_S)) ok = false;
-    await check(`kill -9 consumer #${victim}`, range.from, range.to, `; its ${held.length} pending entries processed by others ${processedAfter.toFixed(2)} s after (claim time ${CLAIM_S} s, limit ${2 * CLAIM_S} s)`);
+    await check(
+      `kill -9 consumer #${victim}`, range.from, range.to,
+      `; its ${held.length} pending entries claimed by others ${claimedAfter.toFixed(2)} s and processed (acked) ${processedAfter.toFixed(2)} s after the kill (claim time ${CLAIM_S} s, limit ${2 * CLAIM_S} s)`,
+    );
 
     // kill -9 the leader half way through FILES files (2 instances left, one stands by).
     leader = await rig.leader();
