@@ -24,7 +24,6 @@ import type { MalformedReport } from '../core/qumulo/sse';
 import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription';
 import { type BufferOverflow, type ElectionSpec, type WatchHandle, fenceOf, watchRegistry } from '../core/watch/registry';
 import { createRedisClient } from '../core/redis/connection';
-import type { LeaseInfo } from '../core/scale/lease';
 import { getRedisConfig } from './qumulo-redis-common';
 import * as os from 'node:os';
 import { getCluster } from './lib/cluster';
@@ -328,10 +327,10 @@ export = function register(RED: NodeAPI): void {
         onMalformed(report: MalformedReport) {
           malformedReports.report(report);
         },
-        onRole(info: LeaseInfo) {
+        onRole() {
+          // While a deploy pauses this node, the role is read again once flows run (onStarted).
           if (flowsRunning) followRole(false);
           else if (!closed) statusThrottle.now(describe());
-          void info;
         },
         onBufferOverflow(overflow: BufferOverflow) {
           node.warn(`${overflow.dropped} events (seq ${overflow.firstSeq}–${overflow.lastSeq}) were dropped while this node was restarting: the buffer limit was reached.`);
