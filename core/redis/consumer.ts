@@ -765,8 +765,10 @@ export class StreamConsumer {
         const deliveries = await this.deliveryCounts(fresh.map((entry) => entry[0]), false);
         for (const [id, fields] of fresh) this.handle(id, fields, deliveries.get(id) ?? 2);
       }
-      // Stop when the scan wrapped around or found nothing to do.
-      if (next === '0-0' || entries.length === 0) return;
+      // Stop when the scan wrapped around. A window with nothing idle is not the end: with many
+      // entries pending (live consumers' among them) a dead consumer's may lie further on, and
+      // stopping here would leave them for the next tick (half a claim time later).
+      if (next === '0-0') return;
     }
   }
 
