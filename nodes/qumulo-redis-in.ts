@@ -254,6 +254,8 @@ export = function register(RED: NodeAPI): void {
           if (left > 0) node.log(`${left} message(s) still in the flow at close stay pending and are delivered again`);
           releaseJourneyHooks(RED);
           node.status({});
+          // The other instances of a scale-out may take what is left at once (this one may not return).
+          await consumer.handOver().catch(() => 0);
           await redisConfig.deregister(node);
         })
         .then(

@@ -1,9 +1,12 @@
 // qumulo-redis-out: appends msg.payload (a QumuloEvent) to a Redis stream. Messages arriving in
 // the same turn share one pipeline of XADDs; done() is called only after Redis answered for
 // this message's XADD, so the flow (and a Complete node) knows the event is durable.
+// A message with `msg.lease` (set by a qumulo-watch that elects its ingester through Redis) is
+// appended only while that lease term is current: a stale leader's events are refused by Redis
+// (counted and warned once per term, not errors: the current leader delivers them).
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { StreamWriter, redisErrorText, type ConnectionStatus } from '../core/redis';
+import { StreamWriter, redisErrorText, type AppendFence, type ConnectionStatus } from '../core/redis';
 import { resolveEnv } from './lib/cluster';
 import { registerNodeType } from './lib/runtime';
 import { Throttle, status, type StatusDot } from './lib/status';
@@ -43,6 +46,8 @@ export = function register(RED: NodeAPI): void {
     let connectionState: ConnectionStatus = { state: 'connecting' };
     let written = 0;
     let lastError: string | null = null;
+    let fenced = 0;
+    let lastFencedToken = '';
     let closed = false;
     const statusThrottle = new Throttle<StatusDot>(STATUS_INTERVAL_MS, (dot) => {
       if (!closed) node.status(dot);
@@ -50,7 +55,8 @@ export = function register(RED: NodeAPI): void {
     const describe = (): StatusDot => {
       if (connectionState.state !== 'connected') return connectionDot(connectionState);
       if (lastError) return status.error(lastError);
-      return status.ok(written > 0 ? `written ${written}` : 'connected');
+      const refused = fenced > 0 ? ` · fenced ${fenced}` : '';
+      return status.ok((written > 0 ? `written ${written}` : 'connected') + refused);
     };
 
     const client = redisConfig.register(node, (state) => {
@@ -79,7 +85,24 @@ export = function register(RED: NodeAPI): void {
     node.on('input', (msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => {
       const override = (msg as { stream?: unknown }).stream;
       const key = typeof override === 'string' && override !== '' ? connection.key(override) : defaultKey;
+      const lease = (msg as { lease?: unknown }).lease as Partial<AppendFence> | undefined;
+      const fence = lease && typeof lease.key === 'string' && typeof lease.token === 'string' ? { key: lease.key, token: lease.token } : undefined;
       writer.appendWithCallback(key, msg.payload, (err) => {
+        if (err?.name === 'FencedError' && fence) {
+          fenced++;
+          if (fence.token !== lastFencedToken) {
+            lastFencedToken = fence.token;
+            const current = (err as Error & { current?: string | null }).current;
+            node.warn(
+              current
+                ? `Not appended: the watch lease term ${fence.token} is over (another instance leads the watch now); events of that term are dropped here`
+                : `Not appended: the watch lease ${fence.key} does not exist on this Redis — is this node on the same Redis server as the watch's Scale-out setting? (or the lease just ran out)`,
+            );
+          }
+          statusThrottle.now(describe());
+          done();
+          return;
+        }
         if (err) {
           lastError = redisErrorText(err);
           statusThrottle.now(describe());
@@ -94,7 +117,7 @@ export = function register(RED: NodeAPI): void {
           refreshStatusSoon();
         }
         done();
-      });
+      }, fence);
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {

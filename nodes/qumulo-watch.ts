@@ -7,6 +7,12 @@
 // Node-RED was not running — is found once the stream is back (snapshot diff against a checkpoint,
 // or a tree walk) and sent on the first output like live events, with `resync: true`. One result
 // message per heal leaves on the second output (`msg.topic` "qumulo/heal").
+//
+// Scale-out: with a Redis server selected, the instances running this flow elect one active
+// ingester per watch through a lease (core/scale/lease.ts, held by the registry so deploys keep
+// it); the others stand by. Each event message carries `msg.lease` (the term's fencing token),
+// which qumulo-redis-out hands to Redis so a stale leader's appends are refused. The leader's heal
+// marker lives in Redis, so the next leader heals what no one watched.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { durationMs, parseDuration } from '../core/time/duration';
@@ -17,7 +23,11 @@ import type { HealResult } from '../core/heal/types';
 import { isFileId, normalizeAbsolutePath } from '../core/qumulo/refs';
 import type { MalformedReport } from '../core/qumulo/sse';
 import type { GapRecord, SubscriptionStatus } from '../core/qumulo/subscription';
-import { type BufferOverflow, type WatchHandle, watchRegistry } from '../core/watch/registry';
+import { type BufferOverflow, type ElectionSpec, type WatchHandle, fenceOf, watchRegistry } from '../core/watch/registry';
+import { createRedisClient } from '../core/redis/connection';
+import { parseLeaseTime } from '../core/scale/lease';
+import { getRedisConfig } from './qumulo-redis-common';
+import * as os from 'node:os';
 import { getCluster } from './lib/cluster';
 import { acquireJourneyHooks, hasWires, journeys, messageIds, releaseJourneyHooks, type JourneyEnding } from './lib/journeys';
 import { whenFlowsRun } from './lib/lifecycle';
@@ -44,6 +54,10 @@ interface WatchConfig {
   checkpointExpiry?: string;
   /** Clock skew / in-flight allowance, e.g. "5s". */
   healTolerance?: string;
+  /** Scale-out: a qumulo-redis config node; the instances running this flow elect one watcher. */
+  redis?: string;
+  /** Scale-out: lease time, e.g. "15s" (a dead leader is replaced within it). */
+  lease?: string;
 }
 
 interface HealSettings {
@@ -115,8 +129,18 @@ function applyWatchSettings(RED: NodeAPI): void {
   watchRegistry.configure({ backoffInitialMs: pick('backoffInitialMs'), backoffMaxMs: pick('backoffMaxMs'), idleTimeoutMs: pick('idleTimeoutMs'), healthyAfterMs: pick('healthyAfterMs') });
 }
 
+/** Runtimes whose shutdown hands leases over (one listener per runtime, however often this loads). */
+const handoverInstalled = new WeakSet<object>();
+
 export = function register(RED: NodeAPI): void {
   applyWatchSettings(RED);
+  // Shutdown (flows stopped, not by a deploy): hand scale-out leases over right away.
+  if (!handoverInstalled.has(RED.events)) {
+    handoverInstalled.add(RED.events);
+    RED.events.on('runtime-event', (event: { id?: string; payload?: { state?: string; deploy?: boolean } }) => {
+      if (event?.id === 'runtime-state' && event.payload?.state === 'stop' && !event.payload.deploy) void watchRegistry.handOverLeases();
+    });
+  }
   function QumuloWatchNode(this: Node, config: WatchNodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -143,6 +167,28 @@ export = function register(RED: NodeAPI): void {
       return;
     }
 
+    let election: ElectionSpec | undefined;
+    if (config.redis) {
+      const redisConfig = getRedisConfig(RED, node, config.redis);
+      if (!redisConfig?.connection) return;
+      let leaseMs: number;
+      try {
+        leaseMs = parseLeaseTime(config.lease);
+      } catch (err) {
+        node.status(status.error('invalid lease'));
+        node.error(`Invalid scale-out settings: ${(err as Error).message}`);
+        return;
+      }
+      const connectionConfig = redisConfig.connection.config;
+      election = {
+        // Fails fast while Redis is away: the lease must notice, not queue its renewals.
+        connect: () => createRedisClient({ ...connectionConfig, connectionName: `qumulo-flow:lease:${node.id}` }, 'blocking'),
+        keyPrefix: connectionConfig.keyPrefix ?? '',
+        holder: `${os.hostname()}:${process.pid}`,
+        leaseMs,
+      };
+    }
+
     let events = 0;
     let lastGap: GapRecord | null = null;
     let subscriptionStatus: SubscriptionStatus | null = null;
@@ -164,7 +210,13 @@ export = function register(RED: NodeAPI): void {
       node.error(what + more, msg);
     });
 
+    let watchHandle: WatchHandle | undefined;
     const describe = (): StatusDot => {
+      const role = watchHandle?.role;
+      if (role && role.role !== 'leader') {
+        if (role.reason === 'Redis unreachable') return status.connecting('standby: Redis unreachable');
+        return { fill: 'grey', shape: 'ring', text: `standby${role.holder ? ` (leader ${role.holder})` : ''}`.slice(0, 60) };
+      }
       const s = subscriptionStatus;
       const where = s?.watchRoot ?? ref;
       if (!s || s.state === 'connecting') return status.connecting(`connecting to ${where}`);
@@ -203,7 +255,7 @@ export = function register(RED: NodeAPI): void {
       const event = handle as QumuloEvent;
       sentBefore.set(event, (sentBefore.get(event) ?? 0) + 1);
       cutsByNode.set(node.id, (cutsByNode.get(node.id) ?? 0) + 1);
-      watchHandle.deliver([event]);
+      watchHandle?.deliver([event]);
     };
     const journeyCheck = setInterval(() => {
       const stale = journeys.startedBefore(Date.now() - JOURNEY_LIMIT_MS, journeyEnded);
@@ -215,15 +267,17 @@ export = function register(RED: NodeAPI): void {
     const sendEvent = (event: QumuloEvent) => {
       const msgid = nextMessageId();
       const cuts = sentBefore.get(event);
-      const msg = { _msgid: msgid, payload: event, topic: event.type } as NodeMessage & { redelivered?: number };
+      const msg = { _msgid: msgid, payload: event, topic: event.type } as NodeMessage & { redelivered?: number; lease?: unknown };
       if (cuts) msg.redelivered = cuts;
+      const fence = fenceOf(event);
+      if (fence) msg.lease = fence;
       journeys.begin(msgid, event, journeyEnded);
       node.send([msg, null]);
       if (!wired) journeys.endIfIdle(msgid);
     };
 
     const handle: WatchHandle = watchRegistry.acquire(
-      { client: cluster.clientOptions, ref, recursive, types },
+      { client: cluster.clientOptions, ref, recursive, types, election },
       {
         id: node.id,
         onEvent(event: QumuloEvent) {
@@ -264,6 +318,11 @@ export = function register(RED: NodeAPI): void {
         onMalformed(report: MalformedReport) {
           malformedReports.report(report);
         },
+        onRole() {
+          // While a deploy pauses this node, the role is read again once flows run (onStarted).
+          if (flowsRunning) followRole(false);
+          else if (!closed) statusThrottle.now(describe());
+        },
         onBufferOverflow(overflow: BufferOverflow) {
           node.warn(`${overflow.dropped} events (seq ${overflow.firstSeq}–${overflow.lastSeq}) were dropped while this node was restarting: the buffer limit was reached.`);
           healer?.onEventsLost('buffer-overflow', `${overflow.dropped} events dropped while the node was restarting`);
@@ -272,7 +331,7 @@ export = function register(RED: NodeAPI): void {
       },
     );
 
-    const watchHandle = handle;
+    watchHandle = handle;
 
     const sendResult = (result: HealResult) => {
       countHeal(node.id, result);
@@ -288,8 +347,8 @@ export = function register(RED: NodeAPI): void {
       else heldResults.push(msg);
     };
 
-    if (healSettings) {
-      healer = new GapHealer({
+    const makeHealer = (settings: HealSettings): GapHealer => {
+      const made = new GapHealer({
         client: () => {
           const client = cluster.client;
           if (!client) throw new Error(`the client of ${cluster.endpoint} is closed`);
@@ -302,8 +361,9 @@ export = function register(RED: NodeAPI): void {
         types,
         // null (no marker, so no restart healing) only in runtimes without a userDir (unit tests).
         stateDirectory: stateDirectory(RED, null),
-        checkpoints: healSettings.checkpoints,
-        toleranceMs: healSettings.toleranceMs,
+        markerStore: handle.sharedMarkers ?? undefined,
+        checkpoints: settings.checkpoints,
+        toleranceMs: settings.toleranceMs,
         nextSeq: () => handle.nextSeq(),
         // Through the registry slot: in order with live events, buffered while a deploy runs.
         emit: (healed) => handle.deliver(healed),
@@ -317,10 +377,45 @@ export = function register(RED: NodeAPI): void {
         },
         onWarning: (text) => node.warn(text),
       });
-      healer.onStatus(handle.status);
-      if (healSettings.checkpoints.enabled) node.log(`Checkpoint snapshots of ${ref} are named *_${healer.checkpointSuffix}`);
-    }
+      made.onStatus(handle.status);
+      if (settings.checkpoints.enabled) node.log(`Checkpoint snapshots of ${ref} are named *_${made.checkpointSuffix}`);
+      return made;
+    };
+    // With an election the healer runs only on the leader (created when it is elected).
+    if (healSettings && !election) healer = makeHealer(healSettings);
     let healerStarted = false;
+
+    /** The term this node follows as leader (null: standing by; undefined: not decided yet). */
+    let leadingToken: string | null | undefined;
+    /** Election: start or stop leading (the healer) to match the registry's role. */
+    const followRole = (continued: boolean) => {
+      const info = handle.role;
+      if (!info || closed) return;
+      const token = info.role === 'leader' ? info.token : null;
+      if (token !== leadingToken) {
+        leadingToken = token;
+        if (token) node.log(`Leading the watch of ${ref} (lease term ${token})`);
+        else node.log(`Standing by for the watch of ${ref}: ${info.reason}${info.holder ? ` (leader ${info.holder})` : ''}`);
+        const previous = healer;
+        healer = null;
+        healerStarted = false;
+        healerStatus = null;
+        // A lost term's marker is not written to Redis (fenced): the next leader heals from the last good one.
+        previous?.close(false).catch((err: unknown) => node.warn(`Gap healing did not close cleanly: ${(err as Error).message}`));
+        if (token && healSettings) {
+          const next = makeHealer(healSettings);
+          healer = next;
+          (handle.sharedMarkers?.refresh() ?? Promise.resolve())
+            .catch((err: unknown) => node.warn(`Heal markers could not be read from Redis (${(err as Error).message}); a gap before this term cannot be healed`))
+            .then(() => {
+              if (healer !== next || closed) return;
+              healerStarted = true;
+              next.start({ resumed: continued });
+            });
+        }
+      }
+      statusThrottle.now(describe());
+    };
 
     // Send only while the flows are running: before the first 'flows:started' the nodes this one
     // is wired to may not exist yet, and between 'flows:stopping' and 'flows:started' a deploy may
@@ -333,7 +428,8 @@ export = function register(RED: NodeAPI): void {
       if (cuts) node.log(`${cuts} message(s) cut by the deploy are sent again`);
       cutsByNode.delete(node.id);
       const continued = handle.resume();
-      if (healer && !healerStarted) {
+      if (election) followRole(continued);
+      else if (healer && !healerStarted) {
         healerStarted = true;
         // continued: the registry buffered for this node while a deploy restarted it (no gap).
         healer.start({ resumed: continued });

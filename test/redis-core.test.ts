@@ -232,6 +232,22 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     assert.ok(rescuer.delivered.every((d) => d.deliveries === 2));
   });
 
+  it('consumer: a consumer that stops gracefully hands what it still held over: the others take it at their next scan, not one claim time later', async () => {
+    const IDLE = 3000;
+    await seed(10);
+    const leaving = consume({ consumer: 'leaving', claimIdleMs: IDLE });
+    await waitFor(() => leaving.delivered.length === 10, 'leaving got 10');
+    const staying = consume({ consumer: 'staying', claimIdleMs: IDLE }, (entry, consumer) => void consumer.ack(entry.id));
+    await new Promise((r) => setTimeout(r, 200));
+    await leaving.consumer.stop(0);
+    const stoppedAt = Date.now();
+    assert.equal(await leaving.consumer.handOver(), 10);
+    await waitFor(() => staying.delivered.length === 10, 'the staying consumer took them', 10_000);
+    // Its scan runs every IDLE/2; without the handover the entries would wait until idle for IDLE.
+    assert.ok(Date.now() - stoppedAt < IDLE, `handed over after ${Date.now() - stoppedAt} ms (claim time ${IDLE} ms)`);
+    assert.equal(await leaving.consumer.handOver(), 0, 'once');
+  });
+
   it('consumer: an entry that keeps failing goes to <stream>:dead after maxDeliveries, with the error', async () => {
     await seed(3);
     const poisonSeq = 2;

@@ -21,7 +21,7 @@ import { CheckpointKeeper, CHECKPOINT_PREFIX } from './checkpoints';
 import { HealAbortedError } from './concurrency';
 import { type HealTally, healByDiff } from './diff';
 import { LiveLedger } from './ledger';
-import { type MarkerRecord, MarkerStore } from './marker';
+import { type MarkerPersistence, type MarkerRecord, MarkerStore } from './marker';
 import { estimateWalk, type HealProgress, ProgressMeter } from './progress';
 import type { BlindReason, BlindWindow, CheckpointRef, HealMethod, HealResult, WatchScope } from './types';
 import { healByWalk } from './walk';
@@ -62,6 +62,8 @@ export interface GapHealerOptions {
   types: readonly NotificationType[] | null;
   /** Where the marker lives (e.g. Node-RED's userDir); null = not persisted (no restart healing). */
   stateDirectory: string | null;
+  /** Where markers live instead of stateDirectory (e.g. Redis, shared by the instances of a scale-out). */
+  markerStore?: MarkerPersistence;
   checkpoints?: CheckpointSettings;
   /** Clock skew and in-flight notifications allowance (default 5 s). */
   toleranceMs?: number;
@@ -117,7 +119,7 @@ export class GapHealer {
   private readonly scope: WatchScope;
   private ledger: LiveLedger;
   private readonly keeper: CheckpointKeeper | null;
-  private readonly markers: MarkerStore | null;
+  private readonly markers: MarkerPersistence | null;
   private readonly abort = new AbortController();
 
   private coveredUntil: number;
@@ -167,7 +169,7 @@ export class GapHealer {
           now: this.now,
         })
       : null;
-    this.markers = options.stateDirectory ? new MarkerStore(options.stateDirectory) : null;
+    this.markers = options.markerStore ?? (options.stateDirectory ? new MarkerStore(options.stateDirectory) : null);
     this.coveredUntil = this.now();
     this.retryDelayMs = options.retryInitialMs ?? 2_000;
     this.watchRootKnown = options.watchRoot !== null;

@@ -27,12 +27,24 @@ export interface MarkerRecord {
   updatedAt: number;
 }
 
+/**
+ * Where markers are kept: files (MarkerStore) for one instance, Redis (core/scale/markers.ts) when
+ * several instances take turns watching and the next leader must know what the last one covered.
+ */
+export interface MarkerPersistence {
+  /** Where the marker of a node lives (for messages). */
+  fileFor(watchId: string, consumerId: string): string;
+  load(watchId: string, consumerId: string): { record: MarkerRecord | null; problem: string | null };
+  save(record: MarkerRecord): void;
+  adoptRemoved(watchId: string): MarkerRecord | null;
+}
+
 /** File-name-safe form of an id (Node-RED ids are hex, but a consumer id could be anything). */
 function safeId(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
 }
 
-export class MarkerStore {
+export class MarkerStore implements MarkerPersistence {
   readonly directory: string;
 
   constructor(stateDirectory: string) {
@@ -99,6 +111,11 @@ function readRecord(file: string): MarkerRecord | null {
   } catch {
     return null;
   }
+  return parseMarker(text);
+}
+
+/** A marker from its JSON, or null when it is not one. */
+export function parseMarker(text: string): MarkerRecord | null {
   try {
     const parsed = JSON.parse(text) as Partial<MarkerRecord>;
     if (parsed?.version !== 1 || typeof parsed.coveredUntil !== 'number' || typeof parsed.watchId !== 'string') return null;

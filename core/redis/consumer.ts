@@ -190,6 +190,8 @@ export class StreamConsumer {
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Entries still held when stop() returned (for handOver()). */
+  private leftover: string[] = [];
   private loopFailing = false;
   private readonly counters = { delivered: 0, acked: 0, failed: 0, deadLettered: 0 };
   private lastGroupInfo: { pending?: number; lag?: number | null } = {};
@@ -259,7 +261,23 @@ export class StreamConsumer {
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(Math.min(20, drainMs));
     if (this.openBatch) this.flushAcks();
     while (this.acksInProgress > 0 && Date.now() < deadline + 2000) await sleep(10);
+    this.leftover = [...this.inFlight].filter(([, entry]) => entry.state === 'delivered').map(([id]) => id);
     this.inFlight.clear();
+  }
+
+  /**
+   * Graceful handover, after stop(): the entries this consumer still held become claimable by the
+   * group's other consumers at their next scan (idle time set to the claim time), instead of one
+   * claim time later. A consumer of the same name that starts at once re-reads them first.
+   * Resolves with how many were handed over.
+   */
+  async handOver(): Promise<number> {
+    const ids = this.leftover;
+    this.leftover = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.commands.call('XCLAIM', this.stream, this.group, this.consumer, '0', ...ids.slice(i, i + 500), 'IDLE', String(this.claimIdleMs), 'JUSTID');
+    }
+    return ids.length;
   }
 
   /** Acknowledge `id` (batched with others of the same turn). Resolves when Redis confirmed. */
@@ -752,8 +770,10 @@ export class StreamConsumer {
         const deliveries = await this.deliveryCounts(fresh.map((entry) => entry[0]), false);
         for (const [id, fields] of fresh) this.handle(id, fields, deliveries.get(id) ?? 2);
       }
-      // Stop when the scan wrapped around or found nothing to do.
-      if (next === '0-0' || entries.length === 0) return;
+      // Stop when the scan wrapped around. A window with nothing idle is not the end: with many
+      // entries pending (live consumers' among them) a dead consumer's may lie further on, and
+      // stopping here would leave them for the next tick (half a claim time later).
+      if (next === '0-0') return;
     }
   }
 

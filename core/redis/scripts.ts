@@ -31,6 +31,16 @@ export class RedisScript {
     }
   }
 
+  /** Same as run() with several keys (all in one cluster slot). */
+  async runKeys(client: RedisClient, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return client.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+
   /** Same as run(), with bulk-string replies as Buffers (no string per reply element). */
   async runBuffer(client: RedisClient, key: string, args: Array<string | number | Buffer>): Promise<unknown> {
     try {
@@ -108,13 +118,19 @@ export function packAppendBatch(records: readonly AppendRecord[]): Buffer {
 }
 
 /**
- * KEYS[1] = stream; ARGV[1] = MAXLEN ~ cap ("0" = no trim); ARGV[2] = packAppendBatch(). The
+ * KEYS[1] = stream; ARGV[1] = MAXLEN ~ cap ("0" = no trim); ARGV[2] = packAppendBatch(); with a
+ * fence, KEYS[2] = lease hash and ARGV[3] = the writer's token: unless it is the lease's current
+ * token nothing is appended and the reply is "#FENCED <current token>" (see core/scale/lease.ts). The
  * field names and their order are the stored encoding's (encoding.ts), so the entries are
  * exactly what plain XADD of encodeEvent() writes. Returns one line per entry, joined by "\n"
  * (one bulk string rather than an array of ids, which costs the client a string per element to
  * decode): the new id, or "!" and that XADD's error (pcall), so a failure stays with its entry.
  */
 export const APPEND_SCRIPT = new RedisScript(`local key = KEYS[1]
+if KEYS[2] then
+  local current = redis.call('HGET', KEYS[2], 'token')
+  if current ~= ARGV[3] then return '#FENCED ' .. tostring(current) end
+end
 local cap = ARGV[1]
 local data = ARGV[2]
 local trim = cap ~= '0'

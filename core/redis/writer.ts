@@ -9,6 +9,11 @@
 // several times what one call with one packed argument does. The entries stored are exactly what
 // plain XADD stores. Where scripts are refused the writer falls back, once and for good, to a
 // pipeline of plain XADDs.
+//
+// An append may carry a fence (the lease token of the watch that produced the event, see
+// core/scale/lease.ts): the script then appends only while that token is the lease's current one,
+// so a leader that lost its lease cannot write, whatever it believes. Refused appends fail with a
+// FencedError.
 import type { RedisClient } from './connection';
 import { copiedField, encodeEventJson, entryFields, FIELD_PATH, FIELD_TYPE } from './encoding';
 import { APPEND_SCRIPT, packAppendBatch, scriptingRefused, unpackAppendReply, type AppendRecord } from './scripts';
@@ -25,12 +30,27 @@ export interface StreamWriterOptions {
   onFallback?: (reason: string) => void;
 }
 
+/** Lease key and token an append must match (core/scale/lease.ts Fence). */
+export interface AppendFence {
+  key: string;
+  token: string;
+}
+
+/** The append was refused: its fence token is not the lease's current one. */
+export class FencedAppendError extends Error {
+  constructor(readonly current: string | null) {
+    super(`FENCED: the watch lease moved on (current token ${current ?? 'none'}); a stale leader may not append`);
+    this.name = 'FencedError';
+  }
+}
+
 /** Called once Redis answered: the entry id, or the error. */
 export type AppendCallback = (err: Error | null, id?: string) => void;
 
 /** One append waiting for its batch: the encoded entry's parts (see entryFields). */
 interface PendingAppend extends AppendRecord {
   stream: string;
+  fence: AppendFence | undefined;
   callback: AppendCallback;
 }
 
@@ -60,9 +80,9 @@ export class StreamWriter {
   }
 
   /** Encodes and appends one event; resolves with the new entry id. */
-  append(stream: string, event: unknown): Promise<string> {
+  append(stream: string, event: unknown, fence?: AppendFence): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      this.appendWithCallback(stream, event, (err, id) => (err ? reject(err) : resolve(id as string)));
+      this.appendWithCallback(stream, event, (err, id) => (err ? reject(err) : resolve(id as string)), fence);
     });
   }
 
@@ -70,7 +90,7 @@ export class StreamWriter {
    * Same as append() without a promise per event (the out node's hot path): `callback` runs once
    * Redis answered, or at once (synchronously) when the event cannot be encoded.
    */
-  appendWithCallback(stream: string, event: unknown, callback: AppendCallback): void {
+  appendWithCallback(stream: string, event: unknown, callback: AppendCallback, fence?: AppendFence): void {
     let json: string;
     try {
       json = encodeEventJson(event);
@@ -78,7 +98,7 @@ export class StreamWriter {
       callback(err as Error);
       return;
     }
-    this.enqueue({ stream, json, type: copiedField(event, FIELD_TYPE), path: copiedField(event, FIELD_PATH), callback });
+    this.enqueue({ stream, fence, json, type: copiedField(event, FIELD_TYPE), path: copiedField(event, FIELD_PATH), callback });
   }
 
   private enqueue(item: PendingAppend): void {
@@ -105,17 +125,18 @@ export class StreamWriter {
     this.scheduled = false;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      // One pipeline per stream key: a cluster pipeline must stay within one slot.
-      const first = batch[0].stream;
-      if (batch.every((item) => item.stream === first)) {
+      // One pipeline per stream key (a cluster pipeline must stay within one slot) and fence.
+      const first = batch[0];
+      if (batch.every((item) => item.stream === first.stream && item.fence?.token === first.fence?.token)) {
         this.send(batch);
         continue;
       }
       const byStream = new Map<string, PendingAppend[]>();
       for (const item of batch) {
-        const list = byStream.get(item.stream);
+        const group = item.fence ? `${item.stream}\u0000${item.fence.key}\u0000${item.fence.token}` : item.stream;
+        const list = byStream.get(group);
         if (list) list.push(item);
-        else byStream.set(item.stream, [item]);
+        else byStream.set(group, [item]);
       }
       for (const items of byStream.values()) this.send(items);
     }
@@ -145,21 +166,41 @@ export class StreamWriter {
 
   /** One reply per entry, as Redis gave it (an id, an Error, or nothing); send() reads them. */
   private async sendScript(batch: PendingAppend[]): Promise<unknown[]> {
-    const args = [this.maxLen > 0 ? String(this.maxLen) : '0', packAppendBatch(batch)];
+    const args: Array<string | Buffer> = [this.maxLen > 0 ? String(this.maxLen) : '0', packAppendBatch(batch)];
+    const fence = batch[0].fence;
     let replies: unknown;
     try {
-      replies = await APPEND_SCRIPT.run(this.client, batch[0].stream, args);
+      if (fence) {
+        args.push(fence.token);
+        replies = await APPEND_SCRIPT.runKeys(this.client, [batch[0].stream, fence.key], args);
+      } else {
+        replies = await APPEND_SCRIPT.run(this.client, batch[0].stream, args);
+      }
     } catch (err) {
       if (!scriptingRefused(err)) throw err;
       this.useScript = false;
       this.onFallback?.((err as Error).message);
       return this.sendPipeline(batch);
     }
+    if (typeof replies === 'string' && replies.startsWith('#FENCED ')) {
+      const current = replies.slice('#FENCED '.length);
+      const err = new FencedAppendError(current === 'false' ? null : current);
+      return batch.map(() => err);
+    }
     const list: unknown[] = typeof replies === 'string' ? unpackAppendReply(replies) : [];
     return batch.map((_, i) => list[i]);
   }
 
   private async sendPipeline(batch: PendingAppend[]): Promise<unknown[]> {
+    const fence = batch[0].fence;
+    if (fence) {
+      // Without scripts the check cannot be atomic with the append: best effort, checked per batch.
+      const current = await this.client.hget(fence.key, 'token');
+      if (current !== fence.token) {
+        const err = new FencedAppendError(current);
+        return batch.map(() => err);
+      }
+    }
     const pipeline = this.client.pipeline();
     for (const item of batch) {
       const fields = entryFields(item.json, item.type, item.path);

@@ -7,6 +7,12 @@
 // or else a newcomer for the key once every returning node has reclaimed its own slot — drains
 // the slot in order before live events. Nothing is dropped or duplicated across deploys. A release with `removed`, or the grace
 // period running out, frees the slot; the subscription closes with its last slot.
+//
+// Scale-out (spec.election): several instances run the same flow against one Redis. The entry
+// then holds a lease (core/scale/lease.ts) and opens the cluster subscription only while it leads;
+// standbys keep their slots and wait. The lease lives here, not in the node, so a deploy that
+// restarts the watch node on the leader keeps leadership (and the stream). Every event carries
+// the fence of the term that produced it (fenceOf), which the Redis append checks.
 
 import { createHash } from 'node:crypto';
 import type { NotificationType, QumuloEvent } from '../event';
@@ -14,6 +20,29 @@ import type { QumuloClientOptions } from '../qumulo/client';
 import { type ClientLease, ClientPool, clientPool, connectionKey } from '../qumulo/pool';
 import type { MalformedReport } from '../qumulo/sse';
 import { type GapRecord, NotifySubscription, type SubscriptionStatus } from '../qumulo/subscription';
+import type { RedisClient } from '../redis/connection';
+import { type Fence, LeaderLease, type LeaseInfo, leaseKeys } from '../scale/lease';
+import { RedisMarkerStore, markersKey } from '../scale/markers';
+
+/** One active ingester per watch across instances, elected through Redis. */
+export interface ElectionSpec {
+  /** Opens a Redis client for the lease (the registry owns it and closes it with the watch). */
+  connect(): RedisClient;
+  /** Key prefix of the Redis config. */
+  keyPrefix: string;
+  /** This instance, as standbys see it (host, process). */
+  holder: string;
+  /** Lease time in ms: a dead leader is replaced within it. */
+  leaseMs: number;
+}
+
+/** The lease term that produced each event (live or healed); absent without an election. */
+const fences = new WeakMap<QumuloEvent, Fence>();
+
+/** The fence to append `event` with, undefined when its watch has no election. */
+export function fenceOf(event: QumuloEvent): Fence | undefined {
+  return fences.get(event);
+}
 
 export interface WatchSpec {
   /** Connection settings and credentials of the cluster (from the qumulo-cluster config node). */
@@ -23,6 +52,8 @@ export interface WatchSpec {
   recursive: boolean;
   /** Notification types; null or empty = all. */
   types: readonly NotificationType[] | null;
+  /** Elect one active ingester across instances (absent: this instance always watches). */
+  election?: ElectionSpec;
 }
 
 /** Events dropped from a consumer's buffer because it grew past the limit. */
@@ -44,6 +75,8 @@ export interface WatchConsumer {
   onMalformed?(report: MalformedReport): void;
   /** Delivered on resume when the buffer overflowed while the consumer was away. */
   onBufferOverflow?(overflow: BufferOverflow): void;
+  /** With an election: this instance became leader or standby (also while paused; read handle.role on resume). */
+  onRole?(info: LeaseInfo): void;
 }
 
 export interface WatchHandle {
@@ -66,6 +99,10 @@ export interface WatchHandle {
    */
   pause(): void;
   release(options?: { removed?: boolean }): void;
+  /** The election state, null without an election. */
+  readonly role: LeaseInfo | null;
+  /** Heal markers shared through Redis (null without an election). */
+  readonly sharedMarkers: RedisMarkerStore | null;
 }
 
 export interface RegistryOptions {
@@ -106,12 +143,25 @@ interface Slot {
   bufferedNotices: number;
   overflow: BufferOverflow | null;
   graceTimer: NodeJS.Timeout | null;
+  /** Leadership was lost since the consumer last resumed: the next resume does not continue. */
+  termBroken: boolean;
+}
+
+interface Election {
+  lease: LeaderLease;
+  client: RedisClient;
+  markers: RedisMarkerStore;
+  /** The fence of the subscription now open (null while standby). */
+  fence: Fence | null;
 }
 
 interface Entry {
   key: string;
   watchId: string;
+  spec: WatchSpec;
+  /** Closed (never started) while this instance stands by. */
   subscription: NotifySubscription;
+  election: Election | null;
   lease: ClientLease;
   /** Older clients the open stream may still use; released once a newer connection is up. */
   retired: ClientLease[];
@@ -180,7 +230,17 @@ export class WatchRegistry {
       nextSeq: () => current.subscription.allocateSeq(),
       deliver: (events) => {
         if (removedSlot(current, slot)) return;
-        for (const event of events) this.toSlot(slot, event);
+        const fence = current.election?.fence;
+        for (const event of events) {
+          if (fence && !fences.has(event)) fences.set(event, fence);
+          this.toSlot(slot, event);
+        }
+      },
+      get role() {
+        return current.election ? current.election.lease.info : null;
+      },
+      get sharedMarkers() {
+        return current.election ? current.election.markers : null;
       },
       pause: () => {
         if (!released && slot.consumer === consumer) slot.paused = true;
@@ -210,6 +270,20 @@ export class WatchRegistry {
     return this.entries.get(key)?.subscription;
   }
 
+  /**
+   * The process is shutting down: every lease this instance holds is handed over at once (the
+   * standbys need not wait for it to run out). Subscriptions close with their nodes as usual.
+   */
+  handOverLeases(): Promise<void> {
+    const work: Array<Promise<void>> = [];
+    for (const entry of this.entries.values()) {
+      const election = entry.election;
+      if (!election) continue;
+      work.push(election.markers.flushed().then(() => election.lease.handOver()));
+    }
+    return Promise.all(work).then(() => undefined);
+  }
+
   /** Closes every subscription now (process shutdown, tests). */
   closeAll(): void {
     for (const entry of [...this.entries.values()]) this.closeEntry(entry);
@@ -220,7 +294,26 @@ export class WatchRegistry {
   private createEntry(key: string, spec: WatchSpec): Entry {
     const lease = this.pool.acquire(spec.client);
     const watchId = createHash('sha256').update(key).digest('hex').slice(0, 12);
-    const subscription = new NotifySubscription({
+    const entry: Entry = { key, watchId, spec, subscription: this.newSubscription(spec, watchId, lease), election: null, lease, retired: [], slots: new Map() };
+    this.entries.set(key, entry);
+    if (!spec.election) {
+      this.openSubscription(entry);
+      return entry;
+    }
+    // Stand by (subscription closed) until the lease is ours.
+    entry.subscription.close();
+    const client = spec.election.connect();
+    const keys = leaseKeys(spec.election.keyPrefix, watchId);
+    const leader = new LeaderLease({ client, key: keys.key, counterKey: keys.counterKey, holder: spec.election.holder, leaseMs: spec.election.leaseMs });
+    const election: Election = { lease: leader, client, fence: null, markers: new RedisMarkerStore(client, markersKey(spec.election.keyPrefix, watchId), () => leader.fence) };
+    entry.election = election;
+    leader.on('role', (info: LeaseInfo) => this.roleChanged(entry, info));
+    leader.start();
+    return entry;
+  }
+
+  private newSubscription(spec: WatchSpec, watchId: string, lease: ClientLease): NotifySubscription {
+    return new NotifySubscription({
       client: lease.client,
       ref: spec.ref,
       recursive: spec.recursive,
@@ -231,8 +324,16 @@ export class WatchRegistry {
       idleTimeoutMs: this.options.idleTimeoutMs,
       healthyAfterMs: this.options.healthyAfterMs,
     });
-    const entry: Entry = { key, watchId, subscription, lease, retired: [], slots: new Map() };
-    subscription.on('event', (event) => this.dispatch(entry, event));
+  }
+
+  private openSubscription(entry: Entry): void {
+    const subscription = entry.subscription;
+    subscription.on('event', (event) => {
+      if (entry.subscription !== subscription) return;
+      const fence = entry.election?.fence;
+      if (fence) fences.set(event, fence);
+      this.dispatch(entry, event);
+    });
     subscription.on('status', (status) => {
       if (status.state === 'watching') this.releaseRetired(entry);
       for (const slot of entry.slots.values()) if (slot.consumer) call(() => slot.consumer?.onStatus?.(status));
@@ -240,9 +341,26 @@ export class WatchRegistry {
     subscription.on('disconnected', (gap) => this.notify(entry, { kind: 'disconnected', gap }));
     subscription.on('gap', (gap) => this.notify(entry, { kind: 'gap', gap }));
     subscription.on('malformed', (report) => this.notify(entry, { kind: 'malformed', report }));
-    this.entries.set(key, entry);
     subscription.start();
-    return entry;
+  }
+
+  /** Leader: open the stream under the new term. Anything else: close it and stand by. */
+  private roleChanged(entry: Entry, info: LeaseInfo): void {
+    const election = entry.election;
+    if (!election || this.entries.get(entry.key) !== entry) return;
+    if (info.role === 'leader') {
+      election.fence = election.lease.fence;
+      if (entry.subscription.status.state === 'closed') {
+        entry.subscription = this.newSubscription(entry.spec, entry.watchId, entry.lease);
+        this.openSubscription(entry);
+      }
+    } else {
+      const wasLeading = election.fence !== null;
+      election.fence = null;
+      entry.subscription.close();
+      if (wasLeading) for (const slot of entry.slots.values()) slot.termBroken = true;
+    }
+    for (const slot of entry.slots.values()) if (slot.consumer) call(() => slot.consumer?.onRole?.(info));
   }
 
   /** Same connection identity, other credentials: use the new client for the next connection. */
@@ -265,7 +383,7 @@ export class WatchRegistry {
   private attachSlot(entry: Entry, consumer: WatchConsumer): Slot {
     let slot = entry.slots.get(consumer.id);
     if (!slot) {
-      slot = { id: consumer.id, consumer: null, paused: true, fresh: true, buffer: [], bufferedEvents: 0, bufferedNotices: 0, overflow: null, graceTimer: null };
+      slot = { id: consumer.id, consumer: null, paused: true, fresh: true, buffer: [], bufferedEvents: 0, bufferedNotices: 0, overflow: null, graceTimer: null, termBroken: false };
       entry.slots.set(consumer.id, slot);
     }
     if (slot.graceTimer) clearTimeout(slot.graceTimer);
@@ -298,7 +416,9 @@ export class WatchRegistry {
 
   private resume(entry: Entry, slot: Slot, consumer: WatchConsumer): boolean {
     if (slot.consumer !== consumer || !slot.paused) return false;
-    const continued = slot.fresh ? this.adoptWaitingSlot(entry, slot) : true;
+    const adopted = slot.fresh ? this.adoptWaitingSlot(entry, slot) : true;
+    const continued = adopted && !slot.termBroken;
+    slot.termBroken = false;
     call(() => consumer.onStatus?.(entry.subscription.status));
     // Drain synchronously: nothing can interleave, so buffered events stay ahead of live ones.
     const buffered = slot.buffer;
@@ -347,6 +467,15 @@ export class WatchRegistry {
     entry.subscription.close();
     entry.lease.release();
     for (const old of entry.retired.splice(0)) old.release();
+    const election = entry.election;
+    if (election) {
+      election.fence = null;
+      // Graceful handover: the lease is deleted, a standby takes over at its next try.
+      void election.markers
+        .flushed()
+        .then(() => election.lease.stop(true))
+        .finally(() => election.client.quit().catch(() => election.client.disconnect()));
+    }
   }
 
   private dispatch(entry: Entry, event: QumuloEvent): void {

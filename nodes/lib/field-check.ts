@@ -12,6 +12,8 @@ import { BODY_FIELDS, LINE_FIELDS, SUBJECT_FIELDS } from '../../core/actions/ema
 import { createQuarantineAction } from '../../core/actions/quarantine';
 import { compileTemplate } from '../../core/actions/template';
 import { parseRetentionSpec } from '../../core/time/duration';
+import { parseRetentionDays } from '../../core/audit';
+import { parseLeaseTime } from '../../core/scale/lease';
 import { parseClusterHost, parseClusterPort } from '../../core/qumulo/address';
 import { isFileId, normalizeAbsolutePath } from '../../core/qumulo/refs';
 import { connectionConfigFrom } from '../qumulo-redis-common';
@@ -50,6 +52,9 @@ export const FIELD_PARSERS: Readonly<Record<string, FieldParser>> = {
   'qumulo-email.body': (v) => compileTemplate(v, BODY_FIELDS),
   'qumulo-all-stop.snapshotPath': optional((v) => safeAbsoluteDir(v.trim())),
   'qumulo-all-stop.snapshotExpiration': optional(parseRetentionSpec),
+  'qumulo-audit.directory': optional((v) => safeAbsoluteDir(v.trim(), 'audit directory')),
+  'qumulo-audit.retentionDays': (v) => parseRetentionDays(v),
+  'qumulo-watch.lease': (v) => parseLeaseTime(v),
   'qumulo-redis.database': (v) => connectionConfigFrom({ url: 'redis://127.0.0.1', database: v } as never, undefined, 'field-check'),
 };
 

@@ -16,6 +16,7 @@ import { parseRetentionDays } from '../../core/audit';
 import { clientOptionsFromConfig } from '../../nodes/lib/cluster';
 import { lockOptionsFromConfig } from '../../nodes/lib/action-node';
 import { connectionConfigFrom } from '../../nodes/qumulo-redis-common';
+import { parseLeaseTime } from '../../core/scale/lease';
 
 export interface FieldCase {
   type: string;
@@ -84,7 +85,7 @@ export const FIELD_CASES: FieldCase[] = [
   { type: 'qumulo-email', field: 'maxListed', good: ['1', '100'], bad: ['0', '1.5', 'all'] },
   { type: 'qumulo-email', field: 'maxHeld', good: ['1', '1000'], bad: ['0', '-3', 'many'] },
   { type: 'qumulo-all-stop', field: 'snapshotPath', good: ['', '/', '/data'], bad: ['data', '/data/../x'], core: (v) => (v.trim() === '' ? null : safeAbsoluteDir(v.trim())) },
-  { type: 'qumulo-audit', field: 'directory', good: ['', '/', '/data/audit'], bad: ['audit', '/data/../x'], core: (v) => (v.trim() === '' ? null : safeAbsoluteDir(v.trim())) },
+  { type: 'qumulo-audit', field: 'directory', good: ['', '/', '/data/audit'], bad: ['audit', '/data/../x'], core: (v) => (v.trim() === '' ? null : safeAbsoluteDir(v.trim(), 'audit directory')) },
   { type: 'qumulo-audit', field: 'retentionDays', good: ['', '0', '400', '3650'], bad: ['-1', '2.5', 'forever'], core: (v) => parseRetentionDays(v) },
   { type: 'qumulo-all-stop', field: 'snapshotExpiration', good: ['', ...RETENTION_GOOD], bad: RETENTION_BAD, core: (v) => (v.trim() === '' ? null : parseRetentionSpec(v)) },
   {
@@ -96,6 +97,7 @@ export const FIELD_CASES: FieldCase[] = [
   },
   { type: 'qumulo-watch', field: 'checkpointInterval', good: ['', '15min', '30s', '1h'], bad: ['10s', 'often', '6m'], props: { heal: true, checkpoints: true } },
   { type: 'qumulo-watch', field: 'checkpointExpiry', good: ['', '2d', '30min'], bad: ['20min', 'never'], props: { heal: true, checkpoints: true, checkpointInterval: '15min' } },
+  { type: 'qumulo-watch', field: 'lease', good: ['', '15s', '1s', '10min'], bad: ['11min', 'soon', '0s'], props: { redis: 'r1' }, core: (v) => parseLeaseTime(v) },
   { type: 'qumulo-watch', field: 'healTolerance', good: ['', '0', '5s', '10min'], bad: ['11min', 'a bit', '-1s'], props: { heal: true } },
   { type: 'qumulo-loop-guard', field: 'hopLimit', good: ['1', '16'], bad: ['0', '2.5', 'lots'] },
   { type: 'qumulo-loop-guard', field: 'echoWindow', good: ['', '0.1', '5'], bad: ['0', '0.05', '-1'] },
