@@ -10,6 +10,7 @@
 
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setMaxListeners } from 'node:events';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { QumuloEvent } from '../../core/event';
 import { displaySafe } from '../../core/display';
@@ -18,6 +19,7 @@ import {
   AllStopStore,
   clusterIdentity,
   durationMs,
+  eventProblem,
   parseDuration,
   parseRetentionSpec,
   runAction,
@@ -108,13 +110,51 @@ export function applyToFrom(value: unknown, fallback: ApplyTo): ApplyTo {
   return value === 'files' || value === 'directories' || value === 'both' ? value : fallback;
 }
 
+/** Inputs that may wait on one shared action per file (then the rest start their own). */
+export const MAX_JOINED = 1000;
+
+interface PendingInput {
+  msg: ResultMessage;
+  send: (msg: NodeMessage) => void;
+  done: (err?: Error) => void;
+}
+
+interface SharedAction {
+  joined: Array<PendingInput & { arrived: bigint }>;
+}
+
+/** Which inputs may share one action: the same file (by id when the event has one, else by path). */
+export function coalesceKey(payload: unknown): string | null {
+  if (eventProblem(payload) !== null) return null;
+  const event = payload as QumuloEvent;
+  return event.fileId ? 'id:' + String(event.fileId) : 'path:' + event.path;
+}
+
+/** The result of an input that joined another's action: the shared outcome, marked as joined. */
+export function joinedResult(shared: ActionResult, joinedTo: string | null, arrived: bigint): ActionResult {
+  return {
+    ...shared,
+    detail: `${shared.detail} (joined the ${shared.action} already running for this file)`,
+    joined: true,
+    joinedTo,
+    durationMs: Number((process.hrtime.bigint() - arrived) / 1000n) / 1000,
+  };
+}
+
+function abortController(): AbortController {
+  const controller = new AbortController();
+  // Every mutation in flight listens on it (undici removes its listener when the request ends).
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spec: ActionNodeSpec<C>): void {
   function ActionNode(this: Node, config: C): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const dryRun = isTrue(config.dryRun);
     const origin = `${spec.type}:${node.id}`;
-    const counts = { done: 0, skipped: 0, 'dry-run': 0, failed: 0 };
+    const counts = { done: 0, skipped: 0, 'dry-run': 0, failed: 0, joined: 0 };
     const inflight = new Set<Promise<void>>();
     let lastFailed: string | null = null;
     let closed = false;
@@ -144,6 +184,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       if (total === 0) return status.ok(`${prefix}${spec.describe(config)}`);
       const parts = [dryRun ? `${counts['dry-run']} would` : `${counts.done} done`, `${counts.skipped} skipped`];
       if (counts.failed) parts.push(`${counts.failed} failed`);
+      if (counts.joined) parts.push(`${counts.joined} joined`);
       const text = prefix + parts.join(' · ');
       return lastFailed ? status.error(`${text} (last: ${lastFailed})`) : status.ok(text);
     };
@@ -155,86 +196,109 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
 
     // Every action node on the cluster turns red the moment an all-stop fires (and back on reset),
     // and requests of this node still waiting for a slot in the client's limit are cancelled.
-    // One AbortController per action in flight: an all-stop aborts the ones running, and nothing
-    // has to be re-armed on reset (actions started later check the state themselves).
+    // One AbortController for the actions of this node (not one per action: that was measurable
+    // CPU per lock): an all-stop aborts it and a fresh one serves the actions started afterwards,
+    // which check the stop themselves, so nothing has to be re-armed on reset.
     let warnedFor: string | null = null;
-    const controllers = new Set<AbortController>();
+    let controller = abortController();
     const unsubscribe = allStop?.store.onChange(() => {
       const state = allStop.store.get(allStop.key);
       if (state.active) {
-        const refusal = new AllStopRefusal(state.since ?? 'an unreadable state file');
-        for (const controller of controllers) controller.abort(refusal);
+        const aborted = controller;
+        controller = abortController();
+        aborted.abort(new AllStopRefusal(state.since ?? 'an unreadable state file'));
       }
       statusThrottle.now(null);
     });
     if (cluster) cluster.register(node);
+    // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
+    const beforeMutation = (): void => {
+      const state = allStop!.store.get(allStop!.key);
+      if (state.active) throw new AllStopRefusal(state.since ?? 'an unreadable state file');
+    };
+
+    // Per-file coalescing: while an action for a file is queued or in flight, further inputs for
+    // the same file join it instead of sending their own requests. Each still gets its own result
+    // (marked `joined`) and its own done(), both only once the shared action has finished.
+    // Memory: one entry per action in flight, at most MAX_JOINED waiting messages each.
+    const sharedByFile = new Map<string, SharedAction>();
+
+    /** The one place where the result of an input message is finalised (counted, sent, done). */
+    const finishMessage = (input: PendingInput, result: ActionResult, error: Error | undefined): void => {
+      if (result.joined === true) {
+        counts.joined++;
+      } else {
+        counts[result.outcome]++;
+        lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
+      }
+      attachResult(input.msg, result);
+      input.send(input.msg);
+      statusThrottle.push(null);
+      if (error) input.done(error);
+      else input.done();
+    };
 
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       const msg = rawMsg as ResultMessage;
       if (!cluster || !action || !allStop) {
         const error = new Error(`${spec.type} is not configured: ${configError ?? 'unknown problem'}`);
-        attachResult(msg, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } });
-        send(msg);
-        done(error);
+        finishMessage({ msg, send, done }, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } }, error);
         return;
       }
       const client = cluster.client;
       if (!client) {
         const error = new Error(`${spec.type}: the cluster client is closed`);
-        attachResult(msg, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } });
-        send(msg);
-        done(error);
+        finishMessage({ msg, send, done }, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } }, error);
         return;
       }
       const stopState = allStop.store.get(allStop.key);
-      if (stopState.active && warnedFor !== stopState.since) {
-        warnedFor = stopState.since;
-        node.warn(displaySafe(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`));
-      }
-      const controller = new AbortController();
-      const ctx: ActionContext = {
-        client,
-        dryRun,
-        origin,
-        signal: controller.signal,
-        // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
-        beforeMutation: () => {
-          const state = allStop.store.get(allStop.key);
-          if (state.active) throw new AllStopRefusal(state.since ?? 'an unreadable state file');
-        },
-      };
-      controllers.add(controller);
-      const work = (async () => {
+      if (stopState.active) {
+        if (warnedFor !== stopState.since) {
+          warnedFor = stopState.since;
+          node.warn(displaySafe(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`));
+        }
         // Refuse before even reading when the stop is already on.
-        const outcome = stopState.active
-          ? {
-              result: {
-                action: spec.action,
-                path: String(msg.payload?.path ?? ''),
-                fileId: msg.payload?.fileId ?? null,
-                outcome: 'skipped' as const,
-                detail: new AllStopRefusal(stopState.since ?? 'an unreadable state file').message,
-                refusedBy: 'all-stop' as const,
-                durationMs: 0,
-                ...(dryRun ? { dryRun: true } : {}),
-              },
-              error: undefined,
-            }
-          : await runAction(spec.action, action, msg.payload, ctx);
-        const { result, error } = outcome;
-        counts[result.outcome]++;
-        lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
-        attachResult(msg, result);
-        send(msg);
-        statusThrottle.push(null);
-        if (error) done(error);
-        else done();
-      })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+        finishMessage(
+          { msg, send, done },
+          {
+            action: spec.action,
+            path: String(msg.payload?.path ?? ''),
+            fileId: msg.payload?.fileId ?? null,
+            outcome: 'skipped',
+            detail: new AllStopRefusal(stopState.since ?? 'an unreadable state file').message,
+            refusedBy: 'all-stop',
+            durationMs: 0,
+            ...(dryRun ? { dryRun: true } : {}),
+          },
+          undefined,
+        );
+        return;
+      }
+      const key = coalesceKey(msg.payload);
+      const running = key === null ? undefined : sharedByFile.get(key);
+      if (running && running.joined.length < MAX_JOINED) {
+        running.joined.push({ msg, send, done, arrived: process.hrtime.bigint() });
+        return;
+      }
+      const shared: SharedAction = { joined: [] };
+      if (key !== null && !running) sharedByFile.set(key, shared);
+      const ctx: ActionContext = { client, dryRun, origin, signal: controller.signal, beforeMutation };
+      const work = runAction(spec.action, action, msg.payload, ctx)
+        .then(({ result, error }) => {
+          if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+          finishMessage({ msg, send, done }, result, error);
+          const leadId = typeof msg._msgid === 'string' ? msg._msgid : null;
+          for (const input of shared.joined) finishMessage(input, joinedResult(result, leadId, input.arrived), error);
+        })
+        .catch((err: unknown) => {
+          // Only a throwing send()/done() lands here: never leave an input without completion.
+          if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+          const failure = err instanceof Error ? err : new Error(String(err));
+          done(failure);
+          for (const input of shared.joined) input.done(failure);
+        });
       inflight.add(work);
-      void work.finally(() => {
-        inflight.delete(work);
-        controllers.delete(controller);
-      });
+      void work.finally(() => inflight.delete(work));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
