@@ -235,6 +235,25 @@ export class QumuloSimulator {
     this.publish([{ type, rel, spine: this.tree.spineOf(rel), streamName: opts?.streamName ?? null }]);
   }
 
+  /**
+   * Creates empty files on disk and reports them at once (`child_file_added`), as the cluster
+   * would for a client's create: for load benches that create files at a fixed rate without the
+   * disk watcher's settle delay or a REST round trip of their own.
+   */
+  createFilesNow(relPaths: string[]): void {
+    const rels = relPaths.map(normalizeRel);
+    const newDirs = new Set<string>();
+    for (const rel of rels) {
+      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+      if (parent !== '' && !newDirs.has(parent) && !this.tree.get(parent)) {
+        fs.mkdirSync(this.jail.disk(parent), { recursive: true });
+        newDirs.add(parent);
+      }
+      fs.writeFileSync(this.jail.safeDisk(rel), '', { flag: 'wx' });
+    }
+    for (const op of this.tree.refresh([...newDirs, ...rels])) this.publish(op);
+  }
+
   openStreams(): number {
     return this.hub.size;
   }
