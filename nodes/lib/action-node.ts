@@ -11,6 +11,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { QumuloEvent } from '../../core/event';
 import { displaySafe } from '../../core/display';
@@ -120,24 +121,28 @@ interface PendingInput {
 }
 
 interface SharedAction {
-  joined: Array<PendingInput & { arrived: bigint }>;
+  joined: Array<PendingInput & { arrived: number }>;
 }
 
-/** Which inputs may share one action: the same file (by id when the event has one, else by path). */
+/**
+ * Which inputs may share one action: the same file at the same path (file id and path when the
+ * event has an id). An event for the same file id at another path is news (the file moved) and
+ * gets its own action: a rename or quarantine must act on where the file is now.
+ */
 export function coalesceKey(payload: unknown): string | null {
   if (eventProblem(payload) !== null) return null;
   const event = payload as QumuloEvent;
-  return event.fileId ? 'id:' + String(event.fileId) : 'path:' + event.path;
+  return event.fileId ? String(event.fileId) + '\u0000' + event.path : event.path;
 }
 
 /** The result of an input that joined another's action: the shared outcome, marked as joined. */
-export function joinedResult(shared: ActionResult, joinedTo: string | null, arrived: bigint): ActionResult {
+export function joinedResult(shared: ActionResult, joinedTo: string | null, arrived: number): ActionResult {
   return {
     ...shared,
     detail: `${shared.detail} (joined the ${shared.action} already running for this file)`,
     joined: true,
     joinedTo,
-    durationMs: Number((process.hrtime.bigint() - arrived) / 1000n) / 1000,
+    durationMs: Math.round((performance.now() - arrived) * 1000) / 1000,
   };
 }
 
@@ -277,7 +282,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       const key = coalesceKey(msg.payload);
       const running = key === null ? undefined : sharedByFile.get(key);
       if (running && running.joined.length < MAX_JOINED) {
-        running.joined.push({ msg, send, done, arrived: process.hrtime.bigint() });
+        running.joined.push({ msg, send, done, arrived: performance.now() });
         return;
       }
       const shared: SharedAction = { joined: [] };
