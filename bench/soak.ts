@@ -80,7 +80,11 @@ async function main(): Promise<void> {
   if (locked < created) process.exitCode = 1;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  // Exit now: idle keep-alive sockets and timers of the stopped runtime need not be waited for.
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
