@@ -3,7 +3,8 @@
 // and done()/done(err). Each node only says how to build its action from its configuration.
 //
 // Concurrency: inputs are handled concurrently (no queue inside the node); the cluster client's
-// shared per-cluster limit bounds what is in flight. Results leave in completion order.
+// shared per-cluster limit bounds what is in flight. Results leave in completion order. Inputs
+// for a file whose action is still running join it (per-file coalescing, see sharedByFile).
 // Every input yields exactly one output message (`msg.result`, appended to `msg.results`), also
 // on failure — the audit trail needs it — and failures additionally go to done(err), which
 // Node-RED turns into node.error(err, msg) so Catch nodes see them.
