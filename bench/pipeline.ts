@@ -68,7 +68,10 @@ export interface Cluster {
 }
 
 export async function startCluster(dirs: string[]): Promise<Cluster> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-latency-'));
+  // The simulator keeps real files: on a busy disk creating one takes milliseconds, which would
+  // be measured as cluster latency (and caps the rate), so the root lives on tmpfs when there is one.
+  const base = process.env.BENCH_ROOT_BASE ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+  const root = fs.mkdtempSync(path.join(base, 'qumulo-flow-latency-'));
   const script = path.resolve(__dirname, 'latency-cluster.js');
   const child = spawn(process.execPath, [script, root, String(LATENCY_MS), ...dirs], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! });

@@ -119,6 +119,7 @@ interface PendingInput {
   msg: ResultMessage;
   send: (msg: NodeMessage) => void;
   done: (err?: Error) => void;
+  finished?: boolean;
 }
 
 interface SharedAction {
@@ -240,6 +241,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       attachResult(input.msg, result);
       input.send(input.msg);
       statusThrottle.push(null);
+      input.finished = true;
       if (error) input.done(error);
       else input.done();
     };
@@ -289,10 +291,11 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       const shared: SharedAction = { joined: [] };
       if (key !== null && !running) sharedByFile.set(key, shared);
       const ctx: ActionContext = { client, dryRun, origin, signal: controller.signal, beforeMutation };
+      const lead: PendingInput = { msg, send, done };
       const work = runAction(spec.action, action, msg.payload, ctx)
         .then(({ result, error }) => {
           if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
-          finishMessage({ msg, send, done }, result, error);
+          finishMessage(lead, result, error);
           const leadId = typeof msg._msgid === 'string' ? msg._msgid : null;
           for (const input of shared.joined) finishMessage(input, joinedResult(result, leadId, input.arrived), error);
         })
@@ -300,8 +303,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
           // Only a throwing send()/done() lands here: never leave an input without completion.
           if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
           const failure = err instanceof Error ? err : new Error(String(err));
-          done(failure);
-          for (const input of shared.joined) input.done(failure);
+          for (const input of [lead, ...shared.joined]) if (!input.finished) input.done(failure);
         });
       inflight.add(work);
       void work.finally(() => inflight.delete(work));
