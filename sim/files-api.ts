@@ -20,6 +20,8 @@ export interface FilesContext {
   sidecars: SidecarStore;
   snapshots: SnapshotStore;
   publish(op: Operation): void;
+  /** The simulator's current fault settings (lock answer variants). */
+  faults?(): { lockShortenAnswer: 'error-400' | 'error-403' | 'unchanged-200'; lockAnswerOmitsLock: boolean };
 }
 
 export interface Located {
@@ -450,7 +452,10 @@ export class FilesApi {
         const ns = parseRfc3339(body.retention_period);
         if (ns === null) throw badRequest('retention_period must be an RFC 3339 timestamp');
         if (current.retentionNs !== null && ns < current.retentionNs) {
-          throw badRequest(`retention period can only be extended (currently ${current.retention})`);
+          const answer = this.ctx.faults?.().lockShortenAnswer ?? 'error-400';
+          if (answer === 'error-403') throw readOnly(relToApi(at.rel, false));
+          if (answer === 'error-400') throw badRequest(`retention period can only be extended (currently ${current.retention})`);
+          // 'unchanged-200': the longer lock stays, the answer shows it
         }
         if (current.retentionNs === null || ns > current.retentionNs) {
           next.retention = body.retention_period as string;
@@ -463,7 +468,9 @@ export class FilesApi {
       this.ctx.sidecars.update(at.id, { lock: next });
       this.ctx.publish([this.change('child_extra_attrs_changed', at.rel)]);
     }
-    sendJson(res, 200, this.attributesOf(at, true));
+    const answer = this.attributesOf(at, true);
+    if (this.ctx.faults?.().lockAnswerOmitsLock) delete answer.lock;
+    sendJson(res, 200, answer);
   }
 }
 

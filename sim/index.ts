@@ -52,6 +52,14 @@ export interface SimulatorFaults {
   tokenTtlMs: number;
   /** true: open SSE streams are destroyed and new connections are reset. */
   offline: boolean;
+  /**
+   * How a lock PATCH that would shorten a retention is answered (qumulo-api.md §4.1: UNCONFIRMED):
+   * 'error-400' (default, invalid_request_error), 'error-403' (fs_read_only_error), or
+   * 'unchanged-200' (200 with the longer lock left as it is).
+   */
+  lockShortenAnswer: 'error-400' | 'error-403' | 'unchanged-200';
+  /** true: lock PATCH answers leave out the `lock` field (whether Qumulo includes it is not shown). */
+  lockAnswerOmitsLock: boolean;
 }
 
 export interface SimulatorStats {
@@ -83,9 +91,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const REQUEST_LOG_SIZE = 10_000;
+
 export class QumuloSimulator {
   readonly faults: SimulatorFaults;
   readonly stats: SimulatorStats = { requests: 0, logins: 0, notifications: 0, streamsOpened: 0 };
+  /** `METHOD /path` (no query) of the latest REST requests, oldest first (at most REQUEST_LOG_SIZE). */
+  readonly requestLog: string[] = [];
 
   private readonly opts: SimulatorOptions;
   private readonly jail: RootJail;
@@ -112,12 +124,14 @@ export class QumuloSimulator {
       forget: (id) => this.sidecars.forget(id),
     });
     this.hub = new NotifyHub(() => this.opts.streamBufferLimit ?? 10000);
-    this.files = new FilesApi({ jail: this.jail, tree: this.tree, sidecars: this.sidecars, snapshots: this.snapshots, publish: (op) => this.publish(op) });
+    this.files = new FilesApi({ jail: this.jail, tree: this.tree, sidecars: this.sidecars, snapshots: this.snapshots, publish: (op) => this.publish(op), faults: () => this.faults });
     const sim = this;
     this.faults = {
       latencyMs: opts.latencyMs ?? 0,
       errorRate: opts.errorRate ?? 0,
       tokenTtlMs: opts.tokenTtlMs ?? 0,
+      lockShortenAnswer: 'error-400',
+      lockAnswerOmitsLock: false,
       get offline(): boolean {
         return sim.isOffline;
       },
@@ -235,6 +249,25 @@ export class QumuloSimulator {
     this.publish([{ type, rel, spine: this.tree.spineOf(rel), streamName: opts?.streamName ?? null }]);
   }
 
+  /**
+   * Creates empty files on disk and reports them at once (`child_file_added`), as the cluster
+   * would for a client's create: for load benches that create files at a fixed rate without the
+   * disk watcher's settle delay or a REST round trip of their own.
+   */
+  createFilesNow(relPaths: string[]): void {
+    const rels = relPaths.map(normalizeRel);
+    const newDirs = new Set<string>();
+    for (const rel of rels) {
+      const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+      if (parent !== '' && !newDirs.has(parent) && !this.tree.get(parent)) {
+        fs.mkdirSync(this.jail.disk(parent), { recursive: true });
+        newDirs.add(parent);
+      }
+      fs.writeFileSync(this.jail.safeDisk(rel), '', { flag: 'wx' });
+    }
+    for (const op of this.tree.refresh([...newDirs, ...rels])) this.publish(op);
+  }
+
   openStreams(): number {
     return this.hub.size;
   }
@@ -269,6 +302,10 @@ export class QumuloSimulator {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.stats.requests++;
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    if (this.requestLog.length >= REQUEST_LOG_SIZE) this.requestLog.splice(0, REQUEST_LOG_SIZE / 2);
+    this.requestLog.push(`${req.method ?? 'GET'} ${queryAt < 0 ? target : target.slice(0, queryAt)}`);
     if (this.isOffline) {
       req.socket.destroy();
       return;

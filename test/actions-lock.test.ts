@@ -127,13 +127,19 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     assert.match(dirByType.result.detail, /directories cannot be locked/);
     assert.equal(dirByAttrs.result.outcome, 'skipped');
     assert.match(dirByAttrs.result.detail, /directories cannot be locked/);
-    const gone = eventFor(sim, 'in/b.txt');
+    const gone = eventFor(sim, 'in/b.txt', 'child_data_written');
     fs.rmSync(sim.disk('in/b.txt'));
     lock.receive({ payload: { ...gone, fileId: null } });
     const [vanished] = await out.next(1);
     assert.equal(vanished.result.outcome, 'skipped');
     assert.match(vanished.result.detail, /no longer exists/);
-    assert.equal(intents.length, 0);
+    assert.equal(intents.length, 0, 'the read found nothing: no lock was asked for');
+    // A file reported as just added is locked without a prior read: its PATCH finds it gone.
+    lock.receive({ payload: { ...gone, type: 'child_file_added', fileId: null } });
+    const [vanishedAdded] = await out.next(1);
+    assert.equal(vanishedAdded.result.outcome, 'skipped');
+    assert.match(vanishedAdded.result.detail, /no longer exists/);
+    assert.equal(intents.length, 1);
   });
 
   it('handles messages concurrently up to the cluster limit, and retries 5xx answers', async () => {

@@ -1,12 +1,14 @@
 // WORM lock: a retention period (until a date) and/or a legal hold on a file (docs/qumulo-api.md §4).
-// Idempotent by design: the current lock is read first, and a file already locked at least as
-// long (and with the wanted legal hold) is reported as skipped without a PATCH.
+// Idempotent by design: a file already locked at least as long (and with the wanted legal hold)
+// is reported as skipped without a PATCH. The current lock is read first, except for a file the
+// watch has just reported as added (one PATCH; see createLockAction) and for a file this node has
+// just locked (answered from a short, bounded memory).
 
 import type { QumuloEvent } from '../event';
 import type { FileLockPatch, WireFileLock } from '../qumulo/types';
 import { formatRetention, parseQumuloTimestamp, resolveRetention, type RetentionSpec } from '../time/duration';
 import { actionFailure } from './run';
-import { startMutation, readOptions, attributesPath, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext } from './types';
+import { startMutation, readOptions, attributesPath, errorStatus, isDirectoryAttributes, isNotFound, mutationOptions, PRIVILEGE_HINTS, type Action, type ActionContext, type ActionReport } from './types';
 
 export const LEGAL_HOLD_CHOICES = ['leave', 'on', 'off'] as const;
 export type LegalHoldChoice = (typeof LEGAL_HOLD_CHOICES)[number];
@@ -82,51 +84,194 @@ export function validateLockOptions(options: LockOptions): void {
   if (!Number.isFinite(options.extendThresholdMs) || options.extendThresholdMs < 0) throw new Error('re-lock threshold must be >= 0');
 }
 
+/** How long a lock this action saw land answers later events for the same file without a read. */
+export const RECENT_LOCK_MS = 60_000;
+/** At most this many files remembered (oldest forgotten first). */
+export const RECENT_LOCK_ENTRIES = 10_000;
+
+interface KnownLock {
+  retentionPeriod: string;
+  forgetAt: number;
+}
+
+/**
+ * Retention ends this action has just seen on files (from its own PATCH answers or reads). A
+ * retention can only be extended, never shortened or removed, and a locked file cannot be
+ * deleted, so "locked until X" stays true; the memory is only kept briefly and is bounded.
+ * Legal holds can be released by anyone, so they are never answered from memory.
+ */
+class RecentLocks {
+  private readonly known = new Map<string, KnownLock>();
+
+  get(ref: string, nowMs: number): string | null {
+    const entry = this.known.get(ref);
+    if (!entry) return null;
+    if (entry.forgetAt <= nowMs) {
+      this.known.delete(ref);
+      return null;
+    }
+    return entry.retentionPeriod;
+  }
+
+  remember(ref: string, retentionPeriod: string | null | undefined, nowMs: number): void {
+    if (!retentionPeriod) return;
+    this.known.delete(ref); // re-insert: Map order is the eviction order
+    this.known.set(ref, { retentionPeriod, forgetAt: nowMs + RECENT_LOCK_MS });
+    if (this.known.size > RECENT_LOCK_ENTRIES) this.known.delete(this.known.keys().next().value as string);
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+}
+
+/**
+ * Requests per lock: a file the watch has just reported as added cannot be locked yet, so its
+ * lock is one PATCH without a prior read; the answer (or an error, then one read) says whether it
+ * was in fact locked already. Later events for a file this action has just locked are answered
+ * from memory (retention only). Everything else reads the current lock first, so re-applying a
+ * relative retention does not extend it each time.
+ */
 export function createLockAction(options: LockOptions): Action {
   validateLockOptions(options);
+  const recent = new RecentLocks();
   return async (event: QumuloEvent, ctx: ActionContext) => {
     if (event.isDirectory === true) {
       return { outcome: 'skipped', detail: 'directories cannot be locked (Qumulo locks files only)' };
     }
     const ref = eventRef(event);
+    const now = ctx.now ? ctx.now() : new Date();
+    const nowMs = now.getTime();
+    const justAdded = event.type === 'child_file_added';
+    if (!justAdded && options.legalHold === 'leave' && !ctx.dryRun) {
+      const knownUntil = recent.get(ref, nowMs);
+      if (knownUntil) {
+        const plan = planLock({ retention_period: knownUntil, legal_hold: false }, options, now);
+        if (!plan.patch) {
+          return {
+            outcome: 'skipped',
+            detail: `${plan.notes.join('; ')} (locked moments ago by this node; not read again)`,
+            retentionPeriod: knownUntil,
+            requestedUntil: plan.requestedUntil,
+            fromMemory: true,
+          };
+        }
+      }
+    }
+    if (justAdded && !ctx.dryRun) {
+      const plan = planLock(undefined, options, now);
+      if (plan.patch) return lockWithoutRead(event, ref, { ...plan, patch: plan.patch }, options, ctx, now, recent);
+    }
+    return lockAfterRead(event, ref, options, ctx, now, recent);
+  };
+}
+
+async function lockAfterRead(event: QumuloEvent, ref: string, options: LockOptions, ctx: ActionContext, now: Date, recent: RecentLocks): Promise<ActionReport> {
+  let attrs;
+  try {
+    attrs = await ctx.client.getAttributes(ref, { retrieveLock: true, ...readOptions(ctx) });
+  } catch (err) {
+    if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists` };
+    throw actionFailure(`lock ${event.path}: reading the current lock`, err);
+  }
+  const path = attributesPath(attrs, event.path);
+  const facts = { path, fileId: attrs.id ?? event.fileId ?? null };
+  if (isDirectoryAttributes(attrs)) {
+    return { ...facts, outcome: 'skipped', detail: 'directories cannot be locked (Qumulo locks files only)' };
+  }
+  const plan = planLock(attrs.lock, options, now);
+  const before = { retentionPeriod: attrs.lock?.retention_period ?? null, legalHold: attrs.lock?.legal_hold ?? false };
+  if (!plan.patch) {
+    if (!ctx.dryRun) recent.remember(ref, before.retentionPeriod, now.getTime());
+    return { ...facts, outcome: 'skipped', detail: plan.notes.join('; '), ...before, requestedUntil: plan.requestedUntil };
+  }
+  if (ctx.dryRun) {
+    return { ...facts, outcome: 'dry-run', detail: `would ${describeLockPatch(plan.patch, 'future')}`, ...before, requestedUntil: plan.requestedUntil, patch: plan.patch };
+  }
+  startMutation(ctx);
+  let after;
+  try {
+    after = await ctx.client.setFileLock(attrs.id ? String(attrs.id) : ref, plan.patch, mutationOptions(ctx, facts.fileId, [path], true));
+  } catch (err) {
+    throw actionFailure(`lock ${path}`, err, { ...facts, patch: plan.patch }, PRIVILEGE_HINTS.lock);
+  }
+  const lock = after?.lock;
+  const retentionPeriod = lock?.retention_period ?? plan.patch.retention_period ?? before.retentionPeriod;
+  recent.remember(ref, retentionPeriod, now.getTime());
+  return {
+    ...facts,
+    outcome: 'done',
+    detail: describeLockPatch(plan.patch, 'past'),
+    retentionPeriod,
+    legalHold: lock?.legal_hold ?? plan.patch.legal_hold ?? before.legalHold,
+    previous: before,
+    requestedUntil: plan.requestedUntil,
+    patch: plan.patch,
+  };
+}
+
+/** 4xx answers to a lock PATCH that may mean "already locked at least as long" (class UNCONFIRMED, §4.1). */
+function mayBeAlreadyLocked(err: unknown): boolean {
+  const status = errorStatus(err);
+  return status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 404 && status !== 429;
+}
+
+async function lockWithoutRead(
+  event: QumuloEvent,
+  ref: string,
+  plan: LockPlan & { patch: FileLockPatch },
+  options: LockOptions,
+  ctx: ActionContext,
+  now: Date,
+  recent: RecentLocks,
+): Promise<ActionReport> {
+  const patch = plan.patch;
+  startMutation(ctx);
+  let after;
+  try {
+    after = await ctx.client.setFileLock(ref, patch, mutationOptions(ctx, event.fileId, [event.path], true));
+  } catch (err) {
+    if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists` };
+    if (!mayBeAlreadyLocked(err)) throw actionFailure(`lock ${event.path}`, err, { patch }, PRIVILEGE_HINTS.lock);
+    // Refused: shortening a retention is an error on Qumulo (its class and status are not
+    // documented), so read the lock once and let the plan say whether there was nothing to do.
     let attrs;
     try {
       attrs = await ctx.client.getAttributes(ref, { retrieveLock: true, ...readOptions(ctx) });
-    } catch (err) {
-      if (isNotFound(err)) return { outcome: 'skipped', detail: `${event.path} no longer exists` };
-      throw actionFailure(`lock ${event.path}: reading the current lock`, err);
+    } catch {
+      throw actionFailure(`lock ${event.path}`, err, { patch }, PRIVILEGE_HINTS.lock);
     }
     const path = attributesPath(attrs, event.path);
     const facts = { path, fileId: attrs.id ?? event.fileId ?? null };
-    if (isDirectoryAttributes(attrs)) {
-      return { ...facts, outcome: 'skipped', detail: 'directories cannot be locked (Qumulo locks files only)' };
-    }
-    const now = ctx.now ? ctx.now() : new Date();
-    const plan = planLock(attrs.lock, options, now);
+    if (isDirectoryAttributes(attrs)) return { ...facts, outcome: 'skipped', detail: 'directories cannot be locked (Qumulo locks files only)' };
+    const current = planLock(attrs.lock, options, now);
     const before = { retentionPeriod: attrs.lock?.retention_period ?? null, legalHold: attrs.lock?.legal_hold ?? false };
-    if (!plan.patch) {
-      return { ...facts, outcome: 'skipped', detail: plan.notes.join('; '), ...before, requestedUntil: plan.requestedUntil };
-    }
-    if (ctx.dryRun) {
-      return { ...facts, outcome: 'dry-run', detail: `would ${describeLockPatch(plan.patch, 'future')}`, ...before, requestedUntil: plan.requestedUntil, patch: plan.patch };
-    }
-    startMutation(ctx);
-    let after;
-    try {
-      after = await ctx.client.setFileLock(attrs.id ? String(attrs.id) : ref, plan.patch, mutationOptions(ctx, facts.fileId, [path], true));
-    } catch (err) {
-      throw actionFailure(`lock ${path}`, err, { ...facts, patch: plan.patch }, PRIVILEGE_HINTS.lock);
-    }
-    const lock = after?.lock;
-    return {
-      ...facts,
-      outcome: 'done',
-      detail: describeLockPatch(plan.patch, 'past'),
-      retentionPeriod: lock?.retention_period ?? plan.patch.retention_period ?? before.retentionPeriod,
-      legalHold: lock?.legal_hold ?? plan.patch.legal_hold ?? before.legalHold,
-      previous: before,
-      requestedUntil: plan.requestedUntil,
-      patch: plan.patch,
-    };
+    if (current.patch) throw actionFailure(`lock ${path}`, err, { ...facts, patch }, PRIVILEGE_HINTS.lock);
+    recent.remember(ref, before.retentionPeriod, now.getTime());
+    return { ...facts, outcome: 'skipped', detail: current.notes.join('; '), ...before, requestedUntil: current.requestedUntil };
+  }
+  const path = after ? attributesPath(after, event.path) : event.path;
+  const facts = { path, fileId: after?.id ?? event.fileId ?? null };
+  const lock = after?.lock;
+  // The answer normally carries the lock (§4.1). Had the file been locked longer already and
+  // Qumulo answered 200 without shortening it (UNCONFIRMED), the answer shows that longer lock.
+  const answered = parseQumuloTimestamp(lock?.retention_period ?? null);
+  const requested = parseQumuloTimestamp(patch.retention_period ?? null);
+  if (answered && requested && answered.getTime() > requested.getTime() + 999 && patch.legal_hold === undefined) {
+    recent.remember(ref, lock!.retention_period, now.getTime());
+    return { ...facts, outcome: 'skipped', detail: `already locked until ${lock!.retention_period}`, retentionPeriod: lock!.retention_period, legalHold: lock?.legal_hold ?? false, requestedUntil: plan.requestedUntil };
+  }
+  const retentionPeriod = lock?.retention_period ?? patch.retention_period ?? null;
+  recent.remember(ref, retentionPeriod, now.getTime());
+  return {
+    ...facts,
+    outcome: 'done',
+    detail: describeLockPatch(patch, 'past'),
+    retentionPeriod,
+    legalHold: lock?.legal_hold ?? patch.legal_hold ?? false,
+    // Not read first: the watch had just reported the file as added (see docs/actions.md).
+    previous: null,
+    requestedUntil: plan.requestedUntil,
+    patch,
   };
 }

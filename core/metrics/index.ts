@@ -125,15 +125,19 @@ export interface ActionResultLike {
   path?: string;
   detail?: string;
   error?: { message?: string; status?: number };
+  /** Set on a message that joined another message's action on the same file. */
+  joined?: boolean;
 }
 
 /** An action node's result for one input message (and the event's age, when it has one). */
 export function recordActionResult(node: string, cluster: string, result: ActionResultLike, event?: { receivedAt?: unknown } | null): void {
   if (!metricsEnabled) return;
-  actions.add([node, result.action, result.outcome, cluster]);
+  // A message that joined another's action (per-file coalescing) is counted as such, not twice as done.
+  const joined = result.joined === true;
+  actions.add([node, result.action, joined ? 'joined' : result.outcome, cluster]);
   const receivedAt = event?.receivedAt;
   if (typeof receivedAt === 'number' && receivedAt > 0) eventToAction.observe([result.action], Math.max(0, Date.now() - receivedAt) / 1000);
-  if (result.outcome === 'failed') recent.noteError(node, `${result.action} failed: ${result.error?.message ?? result.detail ?? 'error'}`, result.path);
+  if (result.outcome === 'failed' && !joined) recent.noteError(node, `${result.action} failed: ${result.error?.message ?? result.detail ?? 'error'}`, result.path);
 }
 
 /** One REST attempt. `status` is the HTTP status, or null when no answer came (network, timeout). */

@@ -3,18 +3,22 @@
 // and done()/done(err). Each node only says how to build its action from its configuration.
 //
 // Concurrency: inputs are handled concurrently (no queue inside the node); the cluster client's
-// shared per-cluster limit bounds what is in flight. Results leave in completion order.
+// shared per-cluster limit bounds what is in flight. Results leave in completion order. Inputs
+// for a file whose action is still running join it (per-file coalescing, see sharedByFile).
 // Every input yields exactly one output message (`msg.result`, appended to `msg.results`), also
 // on failure — the audit trail needs it — and failures additionally go to done(err), which
 // Node-RED turns into node.error(err, msg) so Catch nodes see them.
 
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { QumuloEvent } from '../../core/event';
 import { displaySafe } from '../../core/display';
 import {
   AllStopRefusal,
+  eventProblem,
   runAction,
   type Action,
   type ActionContext,
@@ -104,13 +108,56 @@ export function applyToFrom(value: unknown, fallback: ApplyTo): ApplyTo {
   return value === 'files' || value === 'directories' || value === 'both' ? value : fallback;
 }
 
+/** Inputs that may wait on one shared action per file (then the rest start their own). */
+export const MAX_JOINED = 1000;
+
+interface PendingInput {
+  msg: ResultMessage;
+  send: (msg: NodeMessage) => void;
+  done: (err?: Error) => void;
+  finished?: boolean;
+}
+
+interface SharedAction {
+  joined: Array<PendingInput & { arrived: number }>;
+}
+
+/**
+ * Which inputs may share one action: the same file at the same path (file id and path when the
+ * event has an id). An event for the same file id at another path is news (the file moved) and
+ * gets its own action: a rename or quarantine must act on where the file is now.
+ */
+export function coalesceKey(payload: unknown): string | null {
+  if (eventProblem(payload) !== null) return null;
+  const event = payload as QumuloEvent;
+  return event.fileId ? String(event.fileId) + '\u0000' + event.path : event.path;
+}
+
+/** The result of an input that joined another's action: the shared outcome, marked as joined. */
+export function joinedResult(shared: ActionResult, joinedTo: string | null, arrived: number): ActionResult {
+  return {
+    ...shared,
+    detail: `${shared.detail} (joined the ${shared.action} already running for this file)`,
+    joined: true,
+    joinedTo,
+    durationMs: Math.round((performance.now() - arrived) * 1000) / 1000,
+  };
+}
+
+function abortController(): AbortController {
+  const controller = new AbortController();
+  // Every mutation in flight listens on it (undici removes its listener when the request ends).
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spec: ActionNodeSpec<C>): void {
   function ActionNode(this: Node, config: C): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const dryRun = isTrue(config.dryRun);
     const origin = `${spec.type}:${node.id}`;
-    const counts = { done: 0, skipped: 0, 'dry-run': 0, failed: 0 };
+    const counts = { done: 0, skipped: 0, 'dry-run': 0, failed: 0, joined: 0 };
     const inflight = new Set<Promise<void>>();
     let lastFailed: string | null = null;
     let closed = false;
@@ -140,6 +187,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       if (total === 0) return status.ok(`${prefix}${spec.describe(config)}`);
       const parts = [dryRun ? `${counts['dry-run']} would` : `${counts.done} done`, `${counts.skipped} skipped`];
       if (counts.failed) parts.push(`${counts.failed} failed`);
+      if (counts.joined) parts.push(`${counts.joined} joined`);
       const text = prefix + parts.join(' · ');
       return lastFailed ? status.error(`${text} (last: ${lastFailed})`) : status.ok(text);
     };
@@ -151,87 +199,111 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
 
     // Every action node on the cluster turns red the moment an all-stop fires (and back on reset),
     // and requests of this node still waiting for a slot in the client's limit are cancelled.
-    // One AbortController per action in flight: an all-stop aborts the ones running, and nothing
-    // has to be re-armed on reset (actions started later check the state themselves).
+    // One AbortController for the actions of this node (not one per action: that was measurable
+    // CPU per lock): an all-stop aborts it and a fresh one serves the actions started afterwards,
+    // which check the stop themselves, so nothing has to be re-armed on reset.
     let warnedFor: string | null = null;
-    const controllers = new Set<AbortController>();
+    let controller = abortController();
     const unsubscribe = allStop?.store.onChange(() => {
       const state = allStop.store.get(allStop.key);
       if (state.active) {
-        const refusal = new AllStopRefusal(state.since ?? 'an unreadable state file');
-        for (const controller of controllers) controller.abort(refusal);
+        const aborted = controller;
+        controller = abortController();
+        aborted.abort(new AllStopRefusal(state.since ?? 'an unreadable state file'));
       }
       statusThrottle.now(null);
     });
     if (cluster) cluster.register(node);
+    // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
+    const beforeMutation = (): void => {
+      const state = allStop!.store.get(allStop!.key);
+      if (state.active) throw new AllStopRefusal(state.since ?? 'an unreadable state file');
+    };
+
+    // Per-file coalescing: while an action for a file is queued or in flight, further inputs for
+    // the same file join it instead of sending their own requests. Each still gets its own result
+    // (marked `joined`) and its own done(), both only once the shared action has finished.
+    // Memory: one entry per action in flight, at most MAX_JOINED waiting messages each.
+    const sharedByFile = new Map<string, SharedAction>();
+
+    /** The one place where the result of an input message is finalised (counted, sent, done). */
+    const finishMessage = (input: PendingInput, result: ActionResult, error: Error | undefined): void => {
+      if (result.joined === true) {
+        counts.joined++;
+      } else {
+        counts[result.outcome]++;
+        lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
+      }
+      recordActionResult(node.id, allStop?.key ?? '', result, input.msg.payload);
+      attachResult(input.msg, result);
+      input.send(input.msg);
+      statusThrottle.push(null);
+      input.finished = true;
+      if (error) input.done(error);
+      else input.done();
+    };
 
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
       const msg = rawMsg as ResultMessage;
       if (!cluster || !action || !allStop) {
         const error = new Error(`${spec.type} is not configured: ${configError ?? 'unknown problem'}`);
-        attachResult(msg, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } });
-        send(msg);
-        done(error);
+        finishMessage({ msg, send, done }, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } }, error);
         return;
       }
       const client = cluster.client;
       if (!client) {
         const error = new Error(`${spec.type}: the cluster client is closed`);
-        attachResult(msg, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } });
-        send(msg);
-        done(error);
+        finishMessage({ msg, send, done }, { action: spec.action, path: String(msg.payload?.path ?? ''), outcome: 'failed', detail: error.message, durationMs: 0, error: { message: error.message } }, error);
         return;
       }
       const stopState = allStop.store.get(allStop.key);
-      if (stopState.active && warnedFor !== stopState.since) {
-        warnedFor = stopState.since;
-        node.warn(displaySafe(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`));
-      }
-      const controller = new AbortController();
-      const ctx: ActionContext = {
-        client,
-        dryRun,
-        origin,
-        signal: controller.signal,
-        // Checked before every single mutation: an all-stop that fires mid-action stops the next change.
-        beforeMutation: () => {
-          const state = allStop.store.get(allStop.key);
-          if (state.active) throw new AllStopRefusal(state.since ?? 'an unreadable state file');
-        },
-      };
-      controllers.add(controller);
-      const work = (async () => {
+      if (stopState.active) {
+        if (warnedFor !== stopState.since) {
+          warnedFor = stopState.since;
+          node.warn(displaySafe(`ALL-STOP active on ${allStop.key} since ${stopState.since ?? '?'} (${stopState.reason}): refusing every action until an operator resets it`));
+        }
         // Refuse before even reading when the stop is already on.
-        const outcome = stopState.active
-          ? {
-              result: {
-                action: spec.action,
-                path: String(msg.payload?.path ?? ''),
-                fileId: msg.payload?.fileId ?? null,
-                outcome: 'skipped' as const,
-                detail: new AllStopRefusal(stopState.since ?? 'an unreadable state file').message,
-                refusedBy: 'all-stop' as const,
-                durationMs: 0,
-                ...(dryRun ? { dryRun: true } : {}),
-              },
-              error: undefined,
-            }
-          : await runAction(spec.action, action, msg.payload, ctx);
-        const { result, error } = outcome;
-        counts[result.outcome]++;
-        recordActionResult(node.id, allStop.key, result, msg.payload);
-        lastFailed = result.outcome === 'failed' ? (result.error?.status ? `HTTP ${result.error.status}` : 'error') : null;
-        attachResult(msg, result);
-        send(msg);
-        statusThrottle.push(null);
-        if (error) done(error);
-        else done();
-      })().catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))));
+        finishMessage(
+          { msg, send, done },
+          {
+            action: spec.action,
+            path: String(msg.payload?.path ?? ''),
+            fileId: msg.payload?.fileId ?? null,
+            outcome: 'skipped',
+            detail: new AllStopRefusal(stopState.since ?? 'an unreadable state file').message,
+            refusedBy: 'all-stop',
+            durationMs: 0,
+            ...(dryRun ? { dryRun: true } : {}),
+          },
+          undefined,
+        );
+        return;
+      }
+      const key = coalesceKey(msg.payload);
+      const running = key === null ? undefined : sharedByFile.get(key);
+      if (running && running.joined.length < MAX_JOINED) {
+        running.joined.push({ msg, send, done, arrived: performance.now() });
+        return;
+      }
+      const shared: SharedAction = { joined: [] };
+      if (key !== null && !running) sharedByFile.set(key, shared);
+      const ctx: ActionContext = { client, dryRun, origin, signal: controller.signal, beforeMutation };
+      const lead: PendingInput = { msg, send, done };
+      const work = runAction(spec.action, action, msg.payload, ctx)
+        .then(({ result, error }) => {
+          if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+          finishMessage(lead, result, error);
+          const leadId = typeof msg._msgid === 'string' ? msg._msgid : null;
+          for (const input of shared.joined) finishMessage(input, joinedResult(result, leadId, input.arrived), error);
+        })
+        .catch((err: unknown) => {
+          // Only a throwing send()/done() lands here: never leave an input without completion.
+          if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+          const failure = err instanceof Error ? err : new Error(String(err));
+          for (const input of [lead, ...shared.joined]) if (!input.finished) input.done(failure);
+        });
       inflight.add(work);
-      void work.finally(() => {
-        inflight.delete(work);
-        controllers.delete(controller);
-      });
+      void work.finally(() => inflight.delete(work));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
