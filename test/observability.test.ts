@@ -181,11 +181,19 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
   });
 
   it('serves the sidebar the same numbers, and resets an all-stop only for users who may reset it', async () => {
-    const state = await runtime.request<{ watches: Array<{ id: string; total: number }>; actions: Array<{ id: string; total: number }>; clusters: Array<{ key: string; allStop: { active: boolean } }> }>(
-      'GET',
-      '/qumulo-flow/observability',
-      undefined,
-      { Authorization: `Bearer ${viewerToken}` },
+    type State = { watches: Array<{ id: string; total: number }>; actions: Array<{ id: string; total: number }>; clusters: Array<{ key: string; allStop: { active: boolean } }> };
+    const read = () => runtime.request<State>('GET', '/qumulo-flow/observability', undefined, { Authorization: `Bearer ${viewerToken}` });
+    // The sidebar's numbers are sampled every 2 s (sooner only on the first request of the
+    // process): another spec may have started the sampler, so wait for a sample after the run.
+    let state = await read();
+    await waitUntil(
+      async () => {
+        state = await read();
+        return state.status === 200 && state.body.actions.find((a) => a.id === 'obs-lock')?.total === PDFS.length;
+      },
+      10_000,
+      'a sample with the pipeline run',
+      250,
     );
     assert.equal(state.status, 200, state.text);
     assert.equal(state.body.watches.find((w) => w.id === 'obs-watch')?.total, PDFS.length * 2 + OTHERS.length);
