@@ -2,7 +2,7 @@
 // redis-server and SMTP server; suspicious files dropped into /incoming and files moved into
 // /archive while it runs. The pipeline has a core switch node (it never calls done()) between the
 // guard and the actions: every entry must be acknowledged once — nothing pending, no redelivery,
-// no dead letter. (The issue asks for 10 minutes; EXAMPLE03_SECONDS sets the length, 20 s here.)
+// no dead letter. (The issue asks for 10 minutes; EXAMPLE03_SECONDS sets the length, 10 s here.)
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,7 +14,7 @@ import { REPO_ROOT } from './support/runtime';
 import { startRedisServer, uniquePrefix, type RedisServer } from './support/redis-server';
 import { startSim, type TestSim } from './support/sim';
 
-const SECONDS = Number(process.env.EXAMPLE03_SECONDS ?? 20);
+const SECONDS = Number(process.env.EXAMPLE03_SECONDS ?? 10);
 
 type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string; wires?: string[][] };
 
