@@ -154,3 +154,12 @@ export class WindowBudget {
     return false;
   }
 }
+
+/** Seconds/minutes for status texts: "45 s", "3 min", "2 h". */
+export function shortDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 120) return `${minutes} min`;
+  return `${Math.round(minutes / 60)} h`;
+}

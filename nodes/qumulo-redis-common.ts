@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import { createHash } from 'node:crypto';
 import type { Node, NodeAPI } from 'node-red';
 import type { ConnectionStatus, RedisClient, SharedRedisConnection } from '../core/redis';
-import { status, type StatusDot } from './lib/status';
+import { connectionStatusText } from '../core/redis/node-status';
+import { status, statusDot, type StatusDot } from './lib/status';
 
 export const REDIS_CONFIG_TYPE = 'qumulo-redis';
 
@@ -28,18 +29,7 @@ export interface QumuloRedisConfigNode extends Node {
 
 /** Status dot for a connection state (shared by the Redis nodes). */
 export function connectionDot(state: ConnectionStatus): StatusDot {
-  switch (state.state) {
-    case 'connected':
-      return status.ok('connected');
-    case 'connecting':
-      return status.connecting('connecting');
-    case 'reconnecting':
-      return status.connecting('reconnecting');
-    case 'error':
-      return status.error(state.error ? `reconnecting: ${state.error}` : 'error');
-    default:
-      return status.error('disconnected');
-  }
+  return statusDot(connectionStatusText(state));
 }
 
 /** A consumer name stable across restarts: host + this Node-RED's userDir + node id. */

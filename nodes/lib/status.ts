@@ -21,22 +21,34 @@ export const status = {
   ok: (text: string): StatusDot => ({ fill: 'green', shape: 'dot', text: clip(text) }),
   warning: (text: string): StatusDot => ({ fill: 'yellow', shape: 'dot', text: clip(text) }),
   error: (text: string): StatusDot => ({ fill: 'red', shape: 'ring', text: clip(text) }),
+  /** Waiting for its turn (a scale-out standby). */
+  standby: (text: string): StatusDot => ({ fill: 'grey', shape: 'ring', text: clip(text) }),
   clear: (): Record<string, never> => ({}),
 };
 
 /** The dot for a status the core worked out (`level` and `text`). */
-export function statusDot(shown: { level: 'ok' | 'warning' | 'error'; text: string }): StatusDot {
+export function statusDot(shown: { level: 'ok' | 'warning' | 'error' | 'connecting' | 'standby'; text: string }): StatusDot {
   return status[shown.level](shown.text);
 }
 
-/** Seconds/minutes for status texts: "45 s", "3 min", "2 h". */
-export function shortDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 120) return `${seconds} s`;
-  const minutes = Math.round(seconds / 60);
-  if (minutes < 120) return `${minutes} min`;
-  return `${Math.round(minutes / 60)} h`;
-}
-
 // The timers behind status texts and rate-limited reports live in the core (no Node-RED in them).
-export { RateLimitedReports, Throttle } from '../../core/timing';
+export { RateLimitedReports, Throttle, shortDuration } from '../../core/timing';
+
+import type { Node } from 'node-red';
+import { Throttle as StatusThrottle } from '../../core/timing';
+
+/** A node's status from `describe`: at most every `intervalMs` (latest wins) or at once; nothing after stop(). */
+export function throttledStatus(node: Node, describe: () => StatusDot, intervalMs = 500): { soon(): void; now(): void; stop(): void } {
+  let stopped = false;
+  const throttle = new StatusThrottle<StatusDot>(intervalMs, (dot) => {
+    if (!stopped) node.status(dot);
+  });
+  return {
+    soon: () => throttle.push(describe()),
+    now: () => throttle.now(describe()),
+    stop: () => {
+      stopped = true;
+      throttle.cancel();
+    },
+  };
+}
