@@ -4,7 +4,7 @@
 // operator resets it — with the Reset button in this node's dialog or a message whose
 // `msg.topic` is "reset". The state is a JSON file in Node-RED's user directory, so it survives
 // deploys and restarts. Optionally a Qumulo snapshot of a configured path is taken on activation.
-// What a message does is in core/allstop-switch.ts; this file wires it to Node-RED.
+// What a message does is in core/allstop/switch.ts; this file wires it to Node-RED.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { Request, Response } from 'express';

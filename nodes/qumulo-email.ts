@@ -5,7 +5,7 @@
 // Each input's result is emitted when its digest mail has been accepted by the SMTP server (or
 // has failed: then done(err) as well). Inputs beyond the held-events cap are counted in the mail
 // but not listed, and are answered at once (outcome `skipped`). On close the open digest is sent
-// before the node goes (within Node-RED's close timeout). The logic is in core/email-outbox.ts.
+// before the node goes (within Node-RED's close timeout). The logic is in core/actions/email-outbox.ts.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ActionResult } from '../core/actions';

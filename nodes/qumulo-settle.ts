@@ -12,7 +12,7 @@
 // when it arrives, so a source that waits for the flow (qumulo-redis-in "ack when done", the
 // watch's at-least-once) keeps it open while it is held here. Messages held by an instance that a
 // deploy stops are never done() by it: the source sees them cut and delivers them again.
-// The logic is in core/settle-outbox.ts; this file wires it to Node-RED.
+// The logic is in core/settle/outbox.ts; this file wires it to Node-RED.
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { SettleEntry, SettlerOptions } from '../core/settle/settle';
