@@ -1,7 +1,7 @@
 // npm run bench:audit — the audit trail's acceptance run (issue 20): 10,000 locks from a Redis
 // stream in a real Node-RED process (qumulo-redis-in → qumulo-lock → qumulo-audit) against the
 // simulator, with full deploys and kill -9 + restarts in between; then the export for the run's
-// time range must return exactly one record per file. test/audit-durability.test.ts runs the same
+// time range must return exactly one record per file. test/system/audit-durability.test.ts runs the same
 // scenario (test/support/audit-storm.ts) with 150 locks.
 //
 // Environment: BENCH_LOCKS (10000), BENCH_DEPLOYS (2), BENCH_KILLS (2), BENCH_LATENCY_MS (simulator

@@ -5,7 +5,7 @@
 // Node-RED process; then the Redis layout once more with a kill -9 mid-storm. Prints, per run,
 // files locked / unlocked, entries pending, dead letters, and duplicates next to the number of
 // messages the nodes reported in flight (cut) at the deploys. Not a timed test: the short version
-// runs in npm test (test/deploy-storm.test.ts).
+// runs in npm test (test/system/deploy-storm.test.ts).
 import { ranOn } from './ran-on';
 import { describeStorm, runDeployStorm, type StormLayout, type StormResult } from '../test/support/deploy-storm';
 import { startRedisServer } from '../test/support/redis-server';

@@ -1,4 +1,4 @@
-// npm run bench:scale — scale-out at full size (the short version is test/scale-out.test.ts):
+// npm run bench:scale — scale-out at full size (the short version is test/system/scale-out.test.ts):
 //
 // 1. Consumer throughput: SCALE_EVENTS entries (default 20,000) are put in the stream, then 1, 2
 //    and 3 Node-RED instances of the same flow consume them (qumulo-redis-in → qumulo-lock against

@@ -2,7 +2,7 @@
 // script, inside that script's own function scope (nothing leaks into the editor's globals).
 // Node definitions stay literal `RED.nodes.registerType('qumulo-x', {...})` objects: the scorecard
 // (scripts/validate.js) reads them statically. Each check is a line-by-line port of the core parser
-// named beside it and answers null (fine) or a problem key; test/editor-validators.test.ts feeds the same good and bad
+// named beside it and answers null (fine) or a problem key; test/editor/editor-validators.test.ts feeds the same good and bad
 // values to these checks (through the validators in the built HTML) and to the core parsers and
 // expects the same verdict. FIELDS is generated from the core at build time.
 var QF = (function () {

@@ -43,28 +43,28 @@ const NODE_RED_DIR = path.join(NODE_RED_PREFIX, 'node_modules', 'node-red');
  * healing, and the email and settle specs (both nodes deploy and run in examples/actions-examples).
  */
 const NR5_SPECS = [
-  'target', // which Node and Node-RED this run is on: fails if the redirect did not happen
-  'foundation-runtime', // every node type registered, examples, editor resources, admin API
-  'package', // the packed tarball installed and loaded, settings and compose checks
-  'browser', // the editor in Chromium
-  'examples', // every example deploys through the admin API; the cross-node ones do what they say
-  'qumulo-watch-node',
-  'cluster-endpoint-auth',
-  'guard-node',
-  'guard-example',
-  'guard-shared-ledger',
-  'filter-node',
-  'filter-editor',
-  'redis-nodes',
-  'redis-modes',
-  'redis-watch',
-  'redis-process', // deploys and kill -9 of a Node-RED process
-  'redis-memory', // the 1M-entry drain under 300 MB
-  'actions-lock',
-  'actions-files',
-  'actions-examples',
-  'allstop',
-  'observability', // metrics endpoint and its auth, the sidebar's routes (the plugin), audit export
+  'package/target', // which Node and Node-RED this run is on: fails if the redirect did not happen
+  'system/foundation-runtime', // every node type registered, examples, editor resources, admin API
+  'package/package', // the packed tarball installed and loaded, settings and compose checks
+  'editor/browser', // the editor in Chromium
+  'package/examples', // every example deploys through the admin API; the cross-node ones do what they say
+  'nodes/qumulo-watch-node',
+  'nodes/cluster-endpoint-auth',
+  'nodes/guard-node',
+  'nodes/guard-example',
+  'core/guard/guard-shared-ledger',
+  'nodes/filter-node',
+  'editor/filter-editor',
+  'nodes/redis-nodes',
+  'nodes/redis-modes',
+  'nodes/redis-watch',
+  'system/redis-process', // deploys and kill -9 of a Node-RED process
+  'system/redis-memory', // the 1M-entry drain under 300 MB
+  'nodes/actions-lock',
+  'nodes/actions-files',
+  'nodes/actions-examples',
+  'nodes/allstop',
+  'nodes/observability', // metrics endpoint and its auth, the sidebar's routes (the plugin), audit export
 ].map((name) => path.join('dist', 'test', `${name}.test.js`));
 
 function fail(message) {

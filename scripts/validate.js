@@ -14,7 +14,7 @@
 // On top of the scorecard it runs the editor checks Node-RED users notice (the scorecard does not):
 // every node's HTML parses the way node-red-dev parses it, has an inline category, icon, defaults,
 // a palette label and a label function, a help panel and a message catalogue in locales/en-US.
-// The same functions are used by the tests (test/examples.test.ts, test/package.test.ts).
+// The same functions are used by the tests (test/package/examples.test.ts, test/package/package.test.ts).
 'use strict';
 
 const fs = require('node:fs');

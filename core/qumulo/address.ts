@@ -1,7 +1,7 @@
 // Where the cluster is: the host and port fields of the cluster config node. The host is a bare
 // name or IP address; the scheme and the port have their own fields, so `https://x:8000/` is a
 // mistake to point out, not something to guess at. The editor's validators mirror these checks
-// (test/editor-validators.test.ts feeds both the same cases).
+// (test/editor/editor-validators.test.ts feeds both the same cases).
 
 const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 const IPV6 = /^[0-9A-Fa-f:.]{2,45}(?:%[\w.-]{1,32})?$/;

@@ -4,7 +4,7 @@
 // matter how many stars the glob has (`*-*-*-*-*.tmp` on 250 characters is ~250 steps).
 //
 // Syntax and meaning are picomatch 4's with `{dot: true}` on the normalized paths events carry
-// (test/rules-glob.test.ts checks them against picomatch), with these deliberate differences:
+// (test/core/rules/rules-glob.test.ts checks them against picomatch), with these deliberate differences:
 //   - `**` crosses `/` only when it is a whole path segment; elsewhere (`a**b`, `**.pdf`) it is `*`
 //     (picomatch documents this too, but some of its shapes let it cross);
 //   - `[!ab]` / `[^ab]` are negated classes (never matching `/`), as in a shell;

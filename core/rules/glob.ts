@@ -5,7 +5,7 @@
 // else runs our own linear-time automaton (glob-nfa.ts) — never a backtracking RegExp, because
 // anyone who can create a file chooses the names matched here. The shortcuts are exact for the
 // normalized paths events carry (no `//`, no `.`/`..` segments, no trailing slash);
-// test/rules-glob.test.ts checks shortcuts and automaton against picomatch itself.
+// test/core/rules/rules-glob.test.ts checks shortcuts and automaton against picomatch itself.
 
 import { checkGlobSyntax, compileGlobAutomaton, GlobSyntaxError } from './glob-nfa';
 

@@ -1,6 +1,6 @@
 // The straightforward evaluator: walks the condition tree for every rule and asks each predicate's
 // `reference` (predicates.ts: the glob automaton without shortcuts, paths split into segments). No
-// indexes, no shortcuts. It defines what the rules mean; the compiled matcher (compile.ts) must always agree with it (test/rules-property.test.ts).
+// indexes, no shortcuts. It defines what the rules mean; the compiled matcher (compile.ts) must always agree with it (test/core/rules/rules-property.test.ts).
 
 import type { QumuloEvent } from '../event';
 import { predicateOf } from './predicates';

@@ -1,4 +1,4 @@
-// The audit trail's durability scenario (issue 20), shared by test/audit-durability.test.ts (a
+// The audit trail's durability scenario (issue 20), shared by test/system/audit-durability.test.ts (a
 // few hundred locks) and bench/audit.ts (10,000): a real Node-RED process with
 //   qumulo-redis-in → qumulo-lock → qumulo-audit
 // against the simulator (with per-request latency, so the run lasts long enough to interrupt)

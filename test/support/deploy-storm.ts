@@ -1,4 +1,4 @@
-// The deploy storm, shared by test/deploy-storm.test.ts (short) and bench/deploy-storm.ts (long):
+// The deploy storm, shared by test/system/deploy-storm.test.ts (short) and bench/deploy-storm.ts (long):
 // a real Node-RED process with the bundle, the simulator over HTTP/SSE, redis-server; files are
 // created at a steady rate while flows are redeployed through the admin API (full, nodes, flows,
 // reload; some change the cluster's and Redis' credentials). Between the loop guard and the lock

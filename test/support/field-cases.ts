@@ -1,6 +1,6 @@
 // Good and bad values for every validated field of every node's edit dialog. One table for two
-// specs: test/editor-validators.test.ts (the built HTML's validators, in a vm, against the core
-// parsers the runtime uses) and test/browser.test.ts (a bad value typed into the real dialog turns
+// specs: test/editor/editor-validators.test.ts (the built HTML's validators, in a vm, against the core
+// parsers the runtime uses) and test/editor/browser.test.ts (a bad value typed into the real dialog turns
 // the field red and puts the warning triangle on the node).
 //
 // `core` is what the runtime does with the field (throws on a bad value); fields whose runtime

@@ -1,5 +1,5 @@
 // Several real Node-RED processes running one flow against one redis-server and the simulator,
-// for test/scale-out.test.ts (short) and bench/scale.ts (full sizes). The flow is what
+// for test/system/scale-out.test.ts (short) and bench/scale.ts (full sizes). The flow is what
 // docs/scaling.md describes: a watch electing its ingester through Redis → qumulo-redis-out;
 // qumulo-redis-in (one consumer group across instances) → a function that holds each message
 // HOLD_MS (so consumers have entries pending when one is killed) → qumulo-lock → a recorder that

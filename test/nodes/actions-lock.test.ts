@@ -1,0 +1,209 @@
+// qumulo-lock in a real Node-RED runtime (test helper) against the real simulator over HTTP.
+// Effects are read back from the simulator (sim.lockOf, or the API through the cluster client).
+
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import type { MutationIntent } from '../../core/qumulo/types';
+import type { QumuloClusterNode } from '../../nodes/lib/cluster';
+import { startSim, type TestSim } from '../support/sim';
+import { Collector, clusterNode, eventFor, helper, initHelper, tempDir, treeState } from '../support/actions';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const clusterModule = require('../../nodes/qumulo-cluster');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lockModule = require('../../nodes/qumulo-lock');
+
+describe('qumulo-lock node (simulator, real runtime)', function () {
+  this.timeout(30_000);
+  let sim: TestSim;
+  let userDir: string;
+
+  before(() => {
+    userDir = tempDir('lock-userdir');
+    initHelper(userDir);
+  });
+  after(() => fs.rmSync(userDir, { recursive: true, force: true }));
+
+  beforeEach(async () => {
+    sim = await startSim({
+      files: {
+        'in/a.txt': 'a',
+        'in/b.txt': 'b',
+        'in/held.txt': 'h',
+        'in/sub/': '',
+        'in/long.txt': 'l',
+        ...Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`many/f${i}.txt`, String(i)])),
+      },
+    });
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await sim.stop();
+  });
+
+  async function load(lockProps: Record<string, unknown>) {
+    const cluster = clusterNode(sim);
+    const flow = [
+      { id: 'tab', type: 'tab', label: 'lock' },
+      cluster.node,
+      { id: 'lock', type: 'qumulo-lock', z: 'tab', name: 'lock under test', cluster: 'cluster', x: 100, y: 100, wires: [['out']], ...lockProps },
+      { id: 'out', type: 'helper', z: 'tab', x: 300, y: 100 },
+      { id: 'catch', type: 'catch', z: 'tab', scope: null, uncaught: false, x: 100, y: 200, wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'tab', x: 300, y: 200 },
+    ];
+    await helper.load([clusterModule, lockModule], flow, cluster.credentials);
+    const intents: MutationIntent[] = [];
+    const clusterInstance = helper.getNode('cluster') as unknown as QumuloClusterNode;
+    clusterInstance.client!.addMutationListener((i) => {
+      intents.push(i);
+    });
+    return { lock: helper.getNode('lock'), out: new Collector(helper.getNode('out')), caught: new Collector(helper.getNode('caught')), intents };
+  }
+
+  it('locks a file for a relative retention and reports it; a repeat is skipped without a PATCH', async () => {
+    const { lock, out, intents } = await load({ retention: '30d', legalHold: 'leave', relockThreshold: '1d' });
+    const before = Date.now();
+    const event = eventFor(sim, 'in/a.txt');
+    lock.receive({ payload: event, topic: event.type });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.action, 'lock');
+    assert.equal(msg.result.outcome, 'done', msg.result.detail);
+    assert.deepEqual(msg.payload, event, 'the event is passed on unchanged');
+    const lockState = sim.sim.lockOf('in/a.txt');
+    assert.equal(lockState.legal_hold, false);
+    const until = new Date(lockState.retention_period!).getTime();
+    assert.ok(until >= before + 30 * 86400_000 && until <= Date.now() + 30 * 86400_000 + 1000, lockState.retention_period!);
+    assert.equal(msg.result.retentionPeriod, lockState.retention_period);
+    assert.equal(intents.filter((i) => i.kind === 'lock').length, 1);
+    assert.equal(typeof msg.result.durationMs, 'number');
+
+    lock.receive({ payload: eventFor(sim, 'in/a.txt', 'child_extra_attrs_changed') });
+    const [again] = await out.next(1);
+    assert.equal(again.result.outcome, 'skipped');
+    assert.match(again.result.detail, /already locked until/);
+    assert.equal(intents.filter((i) => i.kind === 'lock').length, 1, 'no second PATCH');
+    assert.equal(sim.sim.lockOf('in/a.txt').retention_period, lockState.retention_period);
+  });
+
+  it('an empty re-lock threshold means the dialog\'s and the docs\' default, 1d (only 0 re-locks every time)', async () => {
+    const { lock, out, intents } = await load({ retention: '30d', legalHold: 'leave', relockThreshold: '' });
+    lock.receive({ payload: eventFor(sim, 'in/a.txt') });
+    assert.equal((await out.next(1))[0].result.outcome, 'done');
+    await new Promise((r) => setTimeout(r, 1_100)); // the requested end moves on by a second
+    lock.receive({ payload: eventFor(sim, 'in/a.txt', 'child_extra_attrs_changed') });
+    const [again] = await out.next(1);
+    assert.equal(again.result.outcome, 'skipped', again.result.detail);
+    assert.equal(intents.filter((i) => i.kind === 'lock').length, 1, 'an empty threshold re-locked a lock one second older');
+  });
+
+  it('sets a legal hold together with an absolute date, then extends to a later date only', async () => {
+    const { lock, out } = await load({ retention: '2031-01-01', legalHold: 'on' });
+    lock.receive({ payload: eventFor(sim, 'in/held.txt') });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.outcome, 'done', msg.result.detail);
+    assert.deepEqual(sim.sim.lockOf('in/held.txt'), { legal_hold: true, retention_period: '2031-01-01T00:00:00Z' });
+    await helper.unload();
+    const second = await load({ retention: '2032-06-30T12:00:00Z', legalHold: 'leave' });
+    second.lock.receive({ payload: eventFor(sim, 'in/held.txt') });
+    const [ext] = await second.out.next(1);
+    assert.equal(ext.result.outcome, 'done', ext.result.detail);
+    assert.equal(sim.sim.lockOf('in/held.txt').retention_period, '2032-06-30T12:00:00Z');
+    await helper.unload();
+    const shorter = await load({ retention: '2031-06-01', legalHold: 'leave' });
+    shorter.lock.receive({ payload: eventFor(sim, 'in/held.txt') });
+    const [skip] = await shorter.out.next(1);
+    assert.equal(skip.result.outcome, 'skipped', 'a shorter retention never shortens the lock');
+    assert.equal(sim.sim.lockOf('in/held.txt').retention_period, '2032-06-30T12:00:00Z');
+  });
+
+  it('skips directories without a request and reports vanished files as skipped', async () => {
+    const { lock, out, intents } = await load({ retention: '1y' });
+    lock.receive({ payload: eventFor(sim, 'in/sub', 'child_dir_added') });
+    lock.receive({ payload: eventFor(sim, 'in/sub', 'child_acl_changed') }); // type says nothing: attributes do
+    const [dirByType, dirByAttrs] = await out.next(2);
+    assert.equal(dirByType.result.outcome, 'skipped');
+    assert.match(dirByType.result.detail, /directories cannot be locked/);
+    assert.equal(dirByAttrs.result.outcome, 'skipped');
+    assert.match(dirByAttrs.result.detail, /directories cannot be locked/);
+    const gone = eventFor(sim, 'in/b.txt', 'child_data_written');
+    fs.rmSync(sim.disk('in/b.txt'));
+    lock.receive({ payload: { ...gone, fileId: null } });
+    const [vanished] = await out.next(1);
+    assert.equal(vanished.result.outcome, 'skipped');
+    assert.match(vanished.result.detail, /no longer exists/);
+    assert.equal(intents.length, 0, 'the read found nothing: no lock was asked for');
+    // A file reported as just added is locked without a prior read: its PATCH finds it gone.
+    lock.receive({ payload: { ...gone, type: 'child_file_added', fileId: null } });
+    const [vanishedAdded] = await out.next(1);
+    assert.equal(vanishedAdded.result.outcome, 'skipped');
+    assert.match(vanishedAdded.result.detail, /no longer exists/);
+    assert.equal(intents.length, 1);
+  });
+
+  it('handles messages concurrently up to the cluster limit, and retries 5xx answers', async () => {
+    const { lock, out } = await load({ retention: '1d' });
+    const client = (helper.getNode('cluster') as unknown as QumuloClusterNode).client!;
+    sim.sim.faults.latencyMs = 5;
+    sim.sim.faults.errorRate = 0.03; // ~12 of ~400 requests answered 503
+    let maxRunning = 0;
+    const sampler = setInterval(() => (maxRunning = Math.max(maxRunning, client.limiter.running)), 1);
+    const retriesBefore = client.stats.retries;
+    for (let i = 0; i < 200; i++) lock.receive({ payload: eventFor(sim, `many/f${i}.txt`) });
+    const results = await out.next(200, 30_000);
+    clearInterval(sampler);
+    assert.deepEqual([...new Set(results.map((m) => m.result.outcome))], ['done']);
+    for (let i = 0; i < 200; i += 37) assert.notEqual(sim.sim.lockOf(`many/f${i}.txt`).retention_period, null);
+    assert.ok(maxRunning > 1, `requests ran concurrently (max ${maxRunning} at once)`);
+    assert.ok(maxRunning <= 8, `never more than the cluster's limit of 8 (max ${maxRunning})`);
+    assert.ok(client.stats.retries > retriesBefore, 'injected 503s were retried');
+  });
+
+  it('does not retry 4xx answers', async () => {
+    const { lock, out } = await load({ retention: '1d' });
+    const client = (helper.getNode('cluster') as unknown as QumuloClusterNode).client!;
+    await client.whoAmI(); // logged in: the next request is the GET alone
+    const retriesBefore = client.stats.retries;
+    const requestsBefore = sim.sim.stats.requests;
+    lock.receive({ payload: { ...eventFor(sim, 'in/a.txt'), path: '/in/missing.txt', fileId: null } });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.outcome, 'skipped');
+    assert.equal(client.stats.retries, retriesBefore);
+    assert.equal(sim.sim.stats.requests - requestsBefore, 1, 'one GET, answered 404, not repeated');
+  });
+
+  it('dry-run reports what it would do and touches nothing', async () => {
+    const before = treeState(sim.root);
+    const { lock, out, intents } = await load({ retention: '7y', legalHold: 'on', dryRun: true });
+    lock.receive({ payload: eventFor(sim, 'in/long.txt') });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.outcome, 'dry-run');
+    assert.equal(msg.result.dryRun, true);
+    assert.match(msg.result.detail, /^would lock until \d{4}-.*Z and set legal hold$/);
+    assert.deepEqual(sim.sim.lockOf('in/long.txt'), { legal_hold: false, retention_period: null });
+    assert.equal(intents.length, 0);
+    assert.deepEqual(treeState(sim.root), before);
+  });
+
+  it('a failure goes to done(err) (a Catch node sees it) and the result is still emitted', async () => {
+    const { lock, out, caught } = await load({ retention: '2031-01-01' });
+    // The client refuses paths with NUL before sending anything.
+    const event = { ...eventFor(sim, 'in/a.txt'), path: '/in/a\u0000.txt', fileId: null };
+    lock.receive({ payload: event });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.outcome, 'failed');
+    assert.ok(msg.result.error?.message);
+    const [err] = await caught.next(1);
+    assert.ok((err as unknown as { error: { message: string } }).error.message.endsWith(msg.result.detail));
+    assert.equal((err as unknown as { error: { source: { id: string } } }).error.source.id, 'lock');
+  });
+
+  it('rejects an invalid configuration with a red status and failed results', async () => {
+    const { lock, out } = await load({ retention: '6m' });
+    lock.receive({ payload: eventFor(sim, 'in/a.txt') });
+    const [msg] = await out.next(1);
+    assert.equal(msg.result.outcome, 'failed');
+    assert.match(msg.result.detail, /ambiguous/);
+  });
+});

@@ -1,0 +1,39 @@
+// Short versions of bench:latency and bench:soak (the full runs are benches, not tests): the
+// scripts run end to end — cluster process, redis-server, Node-RED with both pipelines — lock
+// every file they create and print what the README quotes. No figure is asserted: timing on a
+// shared machine is not a test result.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+
+const BENCH_DIR = path.resolve(__dirname, '..', '..', 'bench');
+
+function runBench(script: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(BENCH_DIR, script), ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('bench:latency and bench:soak, short versions', function () {
+  this.timeout(90_000);
+
+  it('bench:latency locks every file through both pipelines and prints p50/p95/p99/max per rate', async () => {
+    const { code, stdout, stderr } = await runBench('latency.js', [], { BENCH_SECONDS: '1', BENCH_RATES: '100' });
+    assert.equal(code, 0, stderr + stdout);
+    for (const pipeline of ['plain', 'redis']) {
+      assert.match(stdout, new RegExp(`${pipeline} +100 files/s × 1 s: p50 [\\d.]+ ms, p95 [\\d.]+ ms, p99 [\\d.]+ ms, max [\\d.]+ ms`));
+    }
+    assert.equal((stdout.match(/100 files, results \{[^}]*"done":100[,}]/g) ?? []).length, 2, stdout);
+  });
+
+  it('bench:soak takes its duration as an argument, locks every file and prints the RSS slope and p99 per minute', async () => {
+    const { code, stdout, stderr } = await runBench('soak.js', ['2'], { BENCH_RATE: '100' });
+    assert.equal(code, 0, stderr + stdout);
+    assert.match(stdout, /minute  1: \d+ locks, p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    assert.match(stdout, /200 files created, 200 locked/);
+    assert.match(stdout, /RSS slope -?[\d.]+ MB\/min/);
+  });
+});
