@@ -11,7 +11,7 @@
 // not move leadership needlessly.
 //
 // Keys share a hash tag, so both live in one Redis Cluster slot.
-import { durationMs, parseDuration } from '../time/duration';
+import { durationSetting } from '../time/duration';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '../redis/connection';
@@ -268,13 +268,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** The watch dialog's lease time in ms ("15s" when empty): 1 s to 10 min; throws with the user's message. */
 export function parseLeaseTime(value: unknown): number {
-  const text = String(value ?? '').trim() || '15s';
-  let ms: number;
-  try {
-    ms = durationMs(parseDuration(text), new Date());
-  } catch (err) {
-    throw new Error(`lease: ${(err as Error).message}`);
-  }
-  if (ms < 1_000 || ms > 600_000) throw new Error(`lease: between 1 s and 10 min, not ${JSON.stringify(text)}`);
+  const ms = durationSetting(value, '15s', 'lease');
+  if (ms < 1_000 || ms > 600_000) throw new Error(`lease: between 1 s and 10 min, not ${JSON.stringify(String(value ?? '').trim() || '15s')}`);
   return ms;
 }

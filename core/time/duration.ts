@@ -168,3 +168,13 @@ export function parseQumuloTimestamp(text: string | null | undefined): Date | nu
 export function durationMs(parts: DurationParts, from: Date): number {
   return addDuration(from, parts).getTime() - from.getTime();
 }
+
+/** A duration field in ms ("15min", "2d"); empty gives `fallback`; throws naming the field. */
+export function durationSetting(value: unknown, fallback: string, what: string): number {
+  const text = String(value ?? '').trim() || fallback;
+  try {
+    return durationMs(parseDuration(text), new Date());
+  } catch (err) {
+    throw new Error(`${what}: ${(err as Error).message}`);
+  }
+}

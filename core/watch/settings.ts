@@ -6,7 +6,7 @@ import { NOTIFICATION_TYPES, type NotificationType, isNotificationType } from '.
 import type { CheckpointSettings } from '../heal/healer';
 import { isFileId, normalizeAbsolutePath } from '../qumulo/refs';
 import { flag } from '../settings';
-import { durationMs, parseDuration } from '../time/duration';
+import { durationSetting } from '../time/duration';
 import type { RegistryOptions } from './registry';
 
 /** The dialog's fields that shape the watch (the node's cluster, Redis and name aside). */
@@ -30,16 +30,6 @@ export interface WatchSettings {
 export interface HealSettings {
   checkpoints: CheckpointSettings;
   toleranceMs: number;
-}
-
-/** A duration field in ms ("15min", "2d"); empty gives `fallback`; throws naming the field. */
-export function durationSetting(value: unknown, fallback: string, what: string): number {
-  const text = String(value ?? '').trim() || fallback;
-  try {
-    return durationMs(parseDuration(text), new Date());
-  } catch (err) {
-    throw new Error(`${what}: ${(err as Error).message}`);
-  }
 }
 
 /** The watched directory: a file id as given, else a normalized absolute path ("/" when empty); throws when invalid. */
