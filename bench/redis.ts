@@ -20,12 +20,20 @@
 //    costs when each side has the machine to itself; the two-process layout is the same work
 //    with everything at once. Each gives a ceiling: CPUs × 1 s / CPU per event.
 // A yardstick (plain ioredis pipelined XADD) runs before and after, to show how busy the machine is.
+// 4. BENCH_OVERHEAD=1 runs only this (issue 20's "metrics + audit add ≤ 5 % to one-process"): the
+//    one-process layout with a bench "stamp" node after qumulo-redis-in that puts a lock result on
+//    each message and calls the lock node's metric hooks (its result, its one REST request), as an
+//    action node would; with metrics and a qumulo-audit node after the stamp, and without either
+//    (QUMULO_FLOW_METRICS=off, no audit node). Node-RED CPU per event (process CPU time, which a busy
+//    neighbour barely moves, unlike throughput) for BENCH_PAIRS pairs (8) of runs alternated
+//    (plain, observed, then observed, plain …): the median of the pairs' ratios, with their spread.
 //
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
 // BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
 // messages the source keeps in flight, sent and not yet done() by the node after it),
 // BENCH_LAYOUTS (comma-separated subset, e.g. "one process"; the CPU budget needs producer alone and two processes),
-// BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_OVERHEAD (1: part 4 only), BENCH_PAIRS (8).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,6 +109,31 @@ const SOURCE_JS = `module.exports = function (RED) {
   RED.nodes.registerType('bench-event-source', BenchSource);
 };
 `;
+/**
+ * For BENCH_OVERHEAD: what an action node adds that the audit node reads, without a cluster: a lock
+ * result on the message, and the lock node's metric hooks (no-ops with QUMULO_FLOW_METRICS=off).
+ */
+const STAMP_JS = `module.exports = function (RED) {
+  const metrics = require(process.env.BENCH_METRICS_MODULE);
+  function BenchStamp(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    node.on('input', (msg, send, done) => {
+      const event = msg.payload;
+      msg.result = { action: 'lock', path: event.path, outcome: 'done', detail: 'locked until 2027-01-01T00:00:00Z', durationMs: 1, fileId: event.fileId, retention: '2027-01-01T00:00:00Z', legalHold: false };
+      metrics.observeRest('PATCH', '/v1/files/' + encodeURIComponent(event.fileId) + '/file-lock', 200, 0.001);
+      metrics.recordActionResult(node.id, 'bench-cluster', msg.result, event);
+      send(msg);
+      done();
+    });
+  }
+  RED.nodes.registerType('bench-stamp', BenchStamp);
+};
+`;
+const STAMP_HTML = `<script type="text/javascript">
+  RED.nodes.registerType('bench-stamp', { category: 'bench', defaults: {}, inputs: 1, outputs: 1 });
+</script>
+`;
 const SOURCE_HTML = `<script type="text/javascript">
   RED.nodes.registerType('bench-event-source', { category: 'bench', defaults: {}, inputs: 0, outputs: 1 });
 </script>
@@ -110,6 +143,8 @@ function writeSourceNode(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-nodes-'));
   fs.writeFileSync(path.join(dir, 'bench-event-source.js'), SOURCE_JS);
   fs.writeFileSync(path.join(dir, 'bench-event-source.html'), SOURCE_HTML);
+  fs.writeFileSync(path.join(dir, 'bench-stamp.js'), STAMP_JS);
+  fs.writeFileSync(path.join(dir, 'bench-stamp.html'), STAMP_HTML);
   return dir;
 }
 
@@ -333,6 +368,84 @@ async function yardstick(redis: Redis): Promise<void> {
   );
 }
 
+/** One run of the one-process layout for BENCH_OVERHEAD: plain (no metrics, no audit) or observed. */
+async function overheadRun(server: RedisServer, redis: Redis, observed: boolean, run: number, nodesDir: string): Promise<{ cpu: number; rate: number }> {
+  const prefix = `overhead${run}${observed ? 'o' : 'p'}:`;
+  const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-overhead-audit-'));
+  const stamp = { id: 'stamp', type: 'bench-stamp', z: 'tab', x: 350, y: 200, wires: [[observed ? 'audit' : 'sink']] };
+  const audit = { id: 'audit', type: 'qumulo-audit', z: 'tab', x: 500, y: 200, directory: auditDir, retentionDays: '', wires: [['sink']] };
+  const flows = [tab, redisConfig(server.url, prefix), sourceNode(['out']), outNode, { ...inNode, wires: [['stamp']] }, stamp, ...(observed ? [audit] : []), sinkNode('sink')];
+  const nr = await NodeRedProcess.start({
+    env: {
+      BENCH_EVENTS: String(EVENTS),
+      BENCH_BURST: String(BURST),
+      BENCH_WINDOW: String(WINDOW),
+      BENCH_METRICS_MODULE: path.join(REPO_ROOT, 'dist', 'core', 'metrics'),
+      QUMULO_FLOW_METRICS: observed ? 'on' : 'off',
+    },
+    nodeArgs: NODE_ARGS,
+    settings: { nodesDir: [REPO_ROOT, nodesDir] },
+    flows,
+  });
+  try {
+    const cpuBefore = nr.cpuSeconds();
+    const end = await waitDrained(redis, prefix + 'events', EVENTS);
+    const cpu = nr.cpuSeconds() - cpuBefore;
+    const span = await streamSpan(redis, prefix + 'events');
+    const rate = EVENTS / ((end - span.first) / 1000);
+    if (observed) {
+      const lines = fs.readdirSync(auditDir).reduce((n, name) => n + fs.readFileSync(path.join(auditDir, name), 'utf8').split('\n').length - 1, 0);
+      if (lines < EVENTS) throw new Error(`observed run ${run}: ${lines} audit records for ${EVENTS} events`);
+    }
+    return { cpu: microsPerEntry(cpu, EVENTS), rate };
+  } finally {
+    await nr.stop();
+    await redis.del(prefix + 'events');
+    fs.rmSync(auditDir, { recursive: true, force: true });
+  }
+}
+
+/** BENCH_OVERHEAD: metrics + audit against neither, alternated in pairs; the median ratio of Node-RED CPU per event. */
+async function overhead(server: RedisServer, redis: Redis, nodesDir: string): Promise<void> {
+  const pairs = Math.max(1, Number(process.env.BENCH_PAIRS ?? 8));
+  console.log(`overhead of metrics + audit on one process (${EVENTS} events per run, ${pairs} pairs, alternated):`);
+  const ratios: number[] = [];
+  const plain: number[] = [];
+  const observed: number[] = [];
+  const rates = { plain: [] as number[], observed: [] as number[] };
+  await overheadRun(server, redis, false, 0, nodesDir); // warm-up (disk cache, Redis)
+  for (let pair = 1; pair <= pairs; pair++) {
+    // Alternate which goes first, so a trend in the machine's load hits both alike.
+    const order = pair % 2 === 1 ? [false, true] : [true, false];
+    const figures: Record<string, { cpu: number; rate: number }> = {};
+    for (const isObserved of order) figures[isObserved ? 'observed' : 'plain'] = await overheadRun(server, redis, isObserved, pair, nodesDir);
+    const ratio = figures.observed.cpu / figures.plain.cpu;
+    ratios.push(ratio);
+    plain.push(figures.plain.cpu);
+    observed.push(figures.observed.cpu);
+    rates.plain.push(figures.plain.rate);
+    rates.observed.push(figures.observed.rate);
+    console.log(
+      `  pair ${pair}: plain ${figures.plain.cpu.toFixed(2)} µs/event (${Math.round(figures.plain.rate).toLocaleString('en-US')}/s), ` +
+        `metrics + audit ${figures.observed.cpu.toFixed(2)} µs/event (${Math.round(figures.observed.rate).toLocaleString('en-US')}/s): ratio ${ratio.toFixed(3)}; load ${os.loadavg()[0].toFixed(1)}`,
+    );
+  }
+  const sorted = ratios.slice().sort((a, b) => a - b);
+  const quartile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))];
+  const medianRatio = median(ratios);
+  console.log(
+    `  Node-RED CPU per event, medians: plain ${median(plain).toFixed(2)} µs, metrics + audit ${median(observed).toFixed(2)} µs ` +
+      `(+${(median(observed) - median(plain)).toFixed(2)} µs per event, one audit record each)`,
+  );
+  console.log(
+    `  ratio metrics + audit / plain: median ${medianRatio.toFixed(3)} (+${((medianRatio - 1) * 100).toFixed(1)} %), quartiles ${quartile(0.25).toFixed(3)}–${quartile(0.75).toFixed(3)}, ` +
+      `range ${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)}; goal ≤ 1.05: ${medianRatio <= 1.05 ? `met, by ${((1.05 - medianRatio) * 100).toFixed(1)} points` : 'NOT met'}`,
+  );
+  console.log(
+    `  throughput, medians (noisy on a shared machine): plain ${Math.round(median(rates.plain)).toLocaleString('en-US')}/s, metrics + audit ${Math.round(median(rates.observed)).toLocaleString('en-US')}/s`,
+  );
+}
+
 async function main(): Promise<void> {
   console.log(`Redis transport benchmark — ${ranOn()}, redis-server ${redisServerVersion()}, events ${EVENTS}, burst ${BURST}/tick, window ${WINDOW}, runs ${RUNS}, backlog ${BACKLOG}`);
   const server = await startRedisServer({ own: true });
@@ -340,6 +453,11 @@ async function main(): Promise<void> {
   const nodesDir = writeSourceNode();
   try {
     await yardstick(redis);
+    if (process.env.BENCH_OVERHEAD === '1') {
+      await overhead(server, redis, nodesDir);
+      await yardstick(redis);
+      return;
+    }
     const runs = new Map<Layout, RunFigures[]>(LAYOUTS.map((layout) => [layout, []]));
     // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
     for (let run = 1; run <= RUNS; run++) {

@@ -101,6 +101,19 @@ export class FastHistogram {
     cell.count++;
   }
 
+  /** Sum and count of the observations per value of one label (the sidebar's mean ages). */
+  totalsBy(label: string): Map<string, { sum: number; count: number }> {
+    const out = new Map<string, { sum: number; count: number }>();
+    for (const cell of this.cells.values()) {
+      const key = cell.labels[label] ?? '';
+      const entry = out.get(key) ?? { sum: 0, count: 0 };
+      entry.sum += cell.sum;
+      entry.count += cell.count;
+      out.set(key, entry);
+    }
+    return out;
+  }
+
   /** Observations of the series with these labels (tests). */
   countOf(filter: Record<string, string> = {}): number {
     let total = 0;

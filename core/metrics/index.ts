@@ -46,6 +46,14 @@ export const guardDecisions = new FastCounter('qumulo_flow_guard_decisions_total
 export const actions = new FastCounter('qumulo_flow_actions_total', 'Action results, per node, action and outcome (done/skipped/failed/dry-run)', ['node', 'action', 'outcome', 'cluster'], registry);
 export const eventToAction = new FastHistogram('qumulo_flow_event_to_action_seconds', 'Time from the arrival of an event at the watch to the end of its action', ['action'], LATENCY_BUCKETS, registry);
 
+export const watchEventAge = new FastHistogram(
+  'qumulo_flow_watch_event_age_seconds',
+  'Age of an event when its action finished (arrival at the watch to the end of the action), per watch node (its id where the watch runs in this process, else the event\'s watchId)',
+  ['node'],
+  LATENCY_BUCKETS,
+  registry,
+);
+
 export const restRequests = new FastCounter('qumulo_flow_rest_requests_total', 'Qumulo REST requests (each attempt), per endpoint template, method and status (error = no answer)', ['endpoint', 'method', 'status'], registry);
 export const restLatency = new FastHistogram('qumulo_flow_rest_request_seconds', 'Qumulo REST request latency, per endpoint template and method', ['endpoint', 'method'], REST_BUCKETS, registry);
 
@@ -72,6 +80,17 @@ export const allStopActive = new Gauge({
 
 export function countWatchEvent(node: string, type: string): void {
   if (metricsEnabled) watchEvents.add([node, type]);
+}
+
+/** A watch's events carry its watchId; this maps it back to the watch node (bounded: one per watch). */
+const watchNodes = new Map<string, string>();
+const MAX_WATCHES = 1000;
+
+/** Called by the watch node as it sends an event: lets an action's result name the watch node. */
+export function noteWatchNode(watchId: unknown, node: string): void {
+  if (!metricsEnabled || typeof watchId !== 'string' || watchNodes.get(watchId) === node) return;
+  if (watchNodes.size >= MAX_WATCHES && !watchNodes.has(watchId)) return;
+  watchNodes.set(watchId, node);
 }
 
 export function countWatchReconnect(node: string): void {
@@ -130,13 +149,19 @@ export interface ActionResultLike {
 }
 
 /** An action node's result for one input message (and the event's age, when it has one). */
-export function recordActionResult(node: string, cluster: string, result: ActionResultLike, event?: { receivedAt?: unknown } | null): void {
+export function recordActionResult(node: string, cluster: string, result: ActionResultLike, event?: { receivedAt?: unknown; watchId?: unknown } | null): void {
   if (!metricsEnabled) return;
   // A message that joined another's action (per-file coalescing) is counted as such, not twice as done.
   const joined = result.joined === true;
   actions.add([node, result.action, joined ? 'joined' : result.outcome, cluster]);
   const receivedAt = event?.receivedAt;
-  if (typeof receivedAt === 'number' && receivedAt > 0) eventToAction.observe([result.action], Math.max(0, Date.now() - receivedAt) / 1000);
+  if (typeof receivedAt === 'number' && receivedAt > 0) {
+    const age = Math.max(0, Date.now() - receivedAt) / 1000;
+    eventToAction.observe([result.action], age);
+    // Per watch too (the sidebar's lag): a joined message's event waited as long as any other.
+    const watchId = event?.watchId;
+    if (typeof watchId === 'string') watchEventAge.observe([watchNodes.get(watchId) ?? watchId], age);
+  }
   if (result.outcome === 'failed' && !joined) recent.noteError(node, `${result.action} failed: ${result.error?.message ?? result.detail ?? 'error'}`, result.path);
 }
 

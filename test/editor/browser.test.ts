@@ -550,7 +550,14 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         writing = false;
         await writer;
       }
-      assert.ok((await watchRow.locator('svg.qumulo-sidebar-spark polyline').count()) === 1, 'a sparkline');
+      assert.ok((await watchRow.locator('svg.qumulo-sidebar-spark polyline').count()) >= 1, 'a sparkline');
+      // Per-watch lag: the full pipeline's watch (deployed in 3) shows its events' age at their
+      // actions and the backlog of the Redis stream it feeds.
+      const pipelineWatch = EXAMPLES.find((e) => /full pipeline/i.test(e.name))?.flow?.find((n) => n.type === 'qumulo-watch');
+      assert.ok(pipelineWatch, 'the full pipeline example has a watch');
+      const lagRow = page.locator(`.qumulo-sidebar-watch[data-id="${pipelineWatch.id}"]`);
+      await waitUntil(async () => /lag: events [\d.]+ m?s old/.test((await lagRow.locator('.qumulo-sidebar-age').textContent().catch(() => null)) ?? ''), UI_TIMEOUT, 'the pipeline watch to show its lag', 300);
+      assert.match((await lagRow.locator('.qumulo-sidebar-watch-stream').first().textContent()) ?? '', /: pending \d+ · not delivered (\d+|\?)/);
       // The canary: the all-stop fires and the sidebar shows it with a Reset button.
       fs.writeFileSync(path.join(dir, 'canary-sidebar.txt'), 'decoy\n');
       const stopped = page.locator('.qumulo-sidebar-cluster.qumulo-sidebar-stopped');
