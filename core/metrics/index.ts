@@ -16,7 +16,12 @@ export { FastCounter, FastHistogram } from './fast';
 export { recent } from './recent';
 export type { RecentError, RecentTrip } from './recent';
 
-export const metricsEnabled = !/^(off|false|0|no)$/i.test(process.env.QUMULO_FLOW_METRICS ?? '');
+export let metricsEnabled = !/^(off|false|0|no)$/i.test(process.env.QUMULO_FLOW_METRICS ?? '');
+
+/** Turns the hooks on or off at run time (bench:redis alternates it within one process to measure them). */
+export function setMetricsEnabled(on: boolean): void {
+  metricsEnabled = on;
+}
 
 /** The one registry of this process: what GET /qumulo-flow/metrics serves. */
 export const registry = new Registry();
