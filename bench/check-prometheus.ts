@@ -3,18 +3,21 @@
 //
 // 1. Starts the simulator, a redis-server and a Node-RED process (adminAuth on, the metrics token
 //    set) with a pipeline: watch → redis-out; redis-in → loop guard → filter → lock → audit, plus
-//    an all-stop node; creates PDF and text files so the pipeline locks the PDFs.
-// 2. Pipes the endpoint's output through `promtool check metrics`.
-// 3. Runs the prometheus binary (by PID, temp storage, a free loopback port) with the scrape config
+//    an all-stop node; an anonymous scrape must get 401.
+// 2. Runs the prometheus binary (by PID, temp storage, a free loopback port) with the scrape config
 //    docs/observability.md documents — taken from the doc as it is, only the target, the token file
-//    and `scheme` (http on loopback) filled in, and a 2 s scrape interval so the check is quick.
-// 4. Waits until the target is up, then runs every PromQL expression of
-//    docker/grafana/qumulo-flow-dashboard.json ($job = the scrape job, $__rate_interval = 1m) and
-//    the job variable's label_values query through the HTTP API, and prints what each returns.
+//    and `scheme` (http on loopback) filled in, and a 2 s scrape interval so the check is quick —
+//    and waits until the target is up.
+// 3. Creates PDF and text files in two rounds (a labelled series appears with its first increment,
+//    which rate() cannot see), so the pipeline locks the PDFs while Prometheus scrapes.
+// 4. Pipes the endpoint's output through `promtool check metrics`.
+// 5. Runs every PromQL expression of docker/grafana/qumulo-flow-dashboard.json ($job = the scrape
+//    job, $__rate_interval = 1m) and the job variable's label_values query through the HTTP API,
+//    and prints what each returns.
 // Fails (exit 1) when prometheus or promtool is missing, the scrape fails, promtool finds a
 // problem, or an expression returns an error or no data — except the expressions of series that
 // only exist after their first event (reconnects, gaps, healing, dead letters, failures, trips),
-// which must then be named by the dashboard as such; they are listed separately.
+// which this run has none of: they are listed separately.
 //
 // Environment: PROMETHEUS_BIN, PROMTOOL_BIN (default: on PATH; Debian: apt-get install prometheus).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
     if (anonymous.status !== 401) problems.push(`an anonymous scrape got HTTP ${anonymous.status}, not 401`);
     console.log(`  Node-RED ${nr.url} (adminAuth on): anonymous scrape → HTTP ${anonymous.status}`);
 
-    // 3. Prometheus with the documented scrape config.
+    // 2. Prometheus with the documented scrape config.
     const tokenFile = path.join(work, 'qumulo-flow-token');
     fs.writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
     const target = `127.0.0.1:${nr.port}`;
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
     });
     const job = health.labels.job;
     console.log(`  target up (job="${job}")`);
-    // The pipeline runs while Prometheus scrapes, so rate() sees the increases.
+    // 3. The pipeline runs while Prometheus scrapes, so rate() sees the increases.
     let scrapeText = '';
     const client = new QumuloClient(sim.clientOptions());
     try {
@@ -198,13 +201,13 @@ async function main(): Promise<void> {
     // A few scrapes after the run, so rate() over 1m has points before and after its increases.
     await sleep(7000);
 
-    // 2. promtool's linter on the endpoint's output.
+    // 4. promtool's linter on the endpoint's output.
     const lint = spawnSync(promtoolBin, ['check', 'metrics'], { input: scrapeText, encoding: 'utf8' });
     const lintText = `${lint.stdout}${lint.stderr}`.trim();
     console.log(`  promtool check metrics: exit ${lint.status}${lintText ? `\n${lintText.replace(/^/gm, '    ')}` : ' (no findings)'}`);
     if (lint.status !== 0) problems.push(`promtool check metrics: ${lintText}`);
 
-    // 4. Every dashboard expression.
+    // 5. Every dashboard expression.
     const expressions = dashboardExpressions();
     const eventOnly: string[] = [];
     for (const { title, expr } of expressions) {
