@@ -168,7 +168,10 @@ const METER_JS = `module.exports = function (RED) {
         blocks.push({ observed, micros: used.user + used.system, events: block });
         setMode(!observed);
       }
-      if (count === total) node.log('bench meter: ' + JSON.stringify(blocks));
+      if (count === total) {
+        require('fs').writeFileSync(process.env.BENCH_METER_FILE, JSON.stringify(blocks));
+        node.log('bench meter: done');
+      }
     });
   }
   RED.nodes.registerType('bench-meter', BenchMeter);
@@ -513,6 +516,7 @@ async function overhead(server: RedisServer, redis: Redis, nodesDir: string): Pr
 async function alternation(server: RedisServer, redis: Redis, withAudit: boolean, nodesDir: string, total: number, block: number): Promise<void> {
   const prefix = `alternate${withAudit ? 'a' : 'm'}:`;
   const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-overhead-audit-'));
+  const meterFile = path.join(auditDir, 'meter.json');
   const flows = [
     tab,
     redisConfig(server.url, prefix),
@@ -536,6 +540,7 @@ async function alternation(server: RedisServer, redis: Redis, withAudit: boolean
       BENCH_WINDOW: String(WINDOW),
       BENCH_BLOCK: String(block),
       BENCH_ALT_AUDIT: withAudit ? '1' : '0',
+      BENCH_METER_FILE: meterFile,
       BENCH_METRICS_MODULE: path.join(REPO_ROOT, 'dist', 'core', 'metrics'),
     },
     nodeArgs: NODE_ARGS,
@@ -544,10 +549,9 @@ async function alternation(server: RedisServer, redis: Redis, withAudit: boolean
   });
   try {
     const deadline = Date.now() + 15 * 60_000;
-    let match: RegExpExecArray | null = null;
-    while (!(match = /bench meter: (\[.*\])/.exec(nr.output())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    if (!match) throw new Error(`no meter report:\n${nr.output()}`);
-    const blocks = JSON.parse(match[1]) as Array<{ observed: boolean; micros: number; events: number }>;
+    while (!fs.existsSync(meterFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (!fs.existsSync(meterFile)) throw new Error(`no meter report:\n${nr.output()}`);
+    const blocks = JSON.parse(fs.readFileSync(meterFile, 'utf8')) as Array<{ observed: boolean; micros: number; events: number }>;
     const ratios: number[] = [];
     // Each on-block against the mean of the off-blocks either side of it: a drift over the run
     // (the stream and the heap grow) cancels out instead of counting against the later block.

@@ -27,10 +27,17 @@ export class FastCounter {
       registers: [registry],
       collect() {
         this.reset();
-        for (const cell of cells.values()) if (cell.value > 0) this.inc(cell.labels, cell.value);
+        // Zero cells too: a declared series is scraped at 0 before its first increment, so rate()
+        // and increase() see that increment (a series that appears at 1 looks like no change).
+        for (const cell of cells.values()) this.inc(cell.labels, cell.value);
         if (self.overflow && self.overflow.value > 0) this.inc(self.overflow.labels, self.overflow.value);
       },
     });
+  }
+
+  /** Creates the series of these label values at 0 if it is not there yet. */
+  declare(values: string[]): void {
+    this.add(values, 0);
   }
 
   /** Adds n to the series of these label values (in labelNames order). */

@@ -81,6 +81,24 @@ export const allStopActive = new Gauge({
   },
 });
 
+/**
+ * Creates a node's event-only series at 0 (reconnects, gaps, healing for a watch; the verdicts for
+ * a loop guard), so the first such event shows in rate()/increase() and in alerts on them: a
+ * series that first appears with the value 1 looks to Prometheus like no increase at all.
+ * Called for the deployed nodes before each scrape.
+ */
+export function declareNodeSeries(type: string, node: string): void {
+  if (!metricsEnabled) return;
+  if (type === 'qumulo-watch') {
+    watchReconnects.inc({ node }, 0);
+    watchGaps.inc({ node }, 0);
+    healFiles.inc({ node }, 0);
+    for (const outcome of ['healed', 'failed']) healRuns.inc({ node, outcome }, 0);
+  } else if (type === 'qumulo-loop-guard') {
+    for (const verdict of ['passed', 'suppressed', 'tripped']) guardDecisions.declare([node, verdict]);
+  }
+}
+
 // ----- hooks (one call at each place a result already exists) ----------------------------------
 
 export function countWatchEvent(node: string, type: string): void {

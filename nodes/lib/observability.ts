@@ -15,7 +15,7 @@ import type { Node, NodeAPI } from 'node-red';
 import type { NextFunction, Request, Response } from 'express';
 import { AllStopStore } from '../../core/allstop/allstop';
 import { clusterIdentity } from '../../core/qumulo/identity';
-import { actions, guardDecisions, recent, registry, setAllStopSource, watchEvents, watchEventAge, redisRead, redisAcked, redisDeadLettered } from '../../core/metrics';
+import { actions, declareNodeSeries, guardDecisions, recent, registry, setAllStopSource, watchEvents, watchEventAge, redisRead, redisAcked, redisDeadLettered } from '../../core/metrics';
 import { writerSettings } from '../../core/redis/node-settings';
 import { RateSampler } from '../../core/metrics/sampler';
 import { exportAudit, toCsv } from '../../core/audit';
@@ -169,6 +169,7 @@ export function registerObservability(RED: NodeAPI): void {
   };
 
   RED.httpAdmin.get('/qumulo-flow/metrics', adminGuard, metricsAccess, (_req: Request, res: Response) => {
+    for (const type of ['qumulo-watch', 'qumulo-loop-guard']) for (const node of deployedOfType(RED, type)) declareNodeSeries(type, node.id);
     registry.metrics().then(
       (text) => {
         res.set('Content-Type', registry.contentType);

@@ -146,6 +146,11 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'passed' }), total);
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'suppressed' }), PDFS.length);
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'tripped' }), 0);
+    // Event-only series of deployed nodes are there at 0 before their first event (so Prometheus'
+    // increase() counts that first trip, gap or reconnect).
+    for (const series of ['qumulo_flow_guard_decisions_total{node="obs-guard",verdict="tripped"} 0', 'qumulo_flow_watch_gaps_total{node="obs-watch"} 0', 'qumulo_flow_watch_reconnects_total{node="obs-watch"} 0']) {
+      assert.ok(text.split('\n').includes(series), `${series} not in the scrape`);
+    }
     assert.equal(value(families, 'qumulo_flow_rule_matches_total', { node: 'obs-filter', rule: 'pdf-arrives' }), PDFS.length);
     assert.equal(value(families, 'qumulo_flow_filter_events_total', { node: 'obs-filter', result: 'unmatched' }), OTHERS.length);
     assert.equal(value(families, 'qumulo_flow_actions_total', { node: 'obs-lock', action: 'lock', outcome: 'done', cluster: `127.0.0.1:${sim.port}` }), PDFS.length);
