@@ -27,14 +27,19 @@
 //    (on, no audit node), metrics + audit (a qumulo-audit node after the stamp: one audit record per
 //    event, as if every event were acted on). Node-RED CPU per event (process CPU time, which a
 //    busy neighbour moves far less than throughput) in BENCH_PAIRS rounds (8), the order rotated
-//    each round: the median of each round's ratio to plain, with quartiles and range.
+//    each round: the median of each round's ratio to plain, with quartiles and range. Runs vary by
+//    ±15 % even in CPU per event, so first, and better: inside one process, metrics switched on and
+//    off every BENCH_BLOCK events (10,000) of BENCH_ALT_EVENTS (400,000) — bench:redis's own flow,
+//    then with the stamp and the audit node (the route around or through it switched too); each
+//    on-block's CPU against the mean of the off-blocks either side (BENCH_SHOW_BLOCKS=1 prints them).
 //
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
 // BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
 // messages the source keeps in flight, sent and not yet done() by the node after it),
 // BENCH_LAYOUTS (comma-separated subset, e.g. "one process"; the CPU budget needs producer alone and two processes),
 // BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
-// BENCH_OVERHEAD (1: part 4 only), BENCH_PAIRS (8).
+// BENCH_OVERHEAD (1: part 4 only), BENCH_PAIRS (8; 0 = only the in-process alternation),
+// BENCH_ALT_EVENTS (400000), BENCH_BLOCK (10000), BENCH_SHOW_BLOCKS (1: print each block).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
