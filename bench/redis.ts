@@ -20,12 +20,26 @@
 //    costs when each side has the machine to itself; the two-process layout is the same work
 //    with everything at once. Each gives a ceiling: CPUs × 1 s / CPU per event.
 // A yardstick (plain ioredis pipelined XADD) runs before and after, to show how busy the machine is.
+// 4. BENCH_OVERHEAD=1 runs only this (issue 20's "metrics + audit add ≤ 5 % to one-process"): the
+//    one-process layout with a bench "stamp" node after qumulo-redis-in that puts a lock result on
+//    each message and calls the lock node's metric hooks (its result, its one REST request), as an
+//    action node would. Three variants: plain (QUMULO_FLOW_METRICS=off, no audit node), metrics
+//    (on, no audit node), metrics + audit (a qumulo-audit node after the stamp: one audit record per
+//    event, as if every event were acted on). Node-RED CPU per event (process CPU time, which a
+//    busy neighbour moves far less than throughput) in BENCH_PAIRS rounds (8), the order rotated
+//    each round: the median of each round's ratio to plain, with quartiles and range. Runs vary by
+//    ±15 % even in CPU per event, so first, and better: inside one process, metrics switched on and
+//    off every BENCH_BLOCK events (10,000) of BENCH_ALT_EVENTS (400,000) — bench:redis's own flow,
+//    then with the stamp and the audit node (the route around or through it switched too); each
+//    on-block's CPU against the mean of the off-blocks either side (BENCH_SHOW_BLOCKS=1 prints them).
 //
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
 // BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
 // messages the source keeps in flight, sent and not yet done() by the node after it),
 // BENCH_LAYOUTS (comma-separated subset, e.g. "one process"; the CPU budget needs producer alone and two processes),
-// BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
+// BENCH_OVERHEAD (1: part 4 only), BENCH_PAIRS (8; 0 = only the in-process alternation),
+// BENCH_ALT_EVENTS (400000), BENCH_BLOCK (10000), BENCH_SHOW_BLOCKS (1: print each block).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -101,6 +115,81 @@ const SOURCE_JS = `module.exports = function (RED) {
   RED.nodes.registerType('bench-event-source', BenchSource);
 };
 `;
+/**
+ * For BENCH_OVERHEAD: what an action node adds that the audit node reads, without a cluster: a lock
+ * result on the message, and the lock node's metric hooks (no-ops with QUMULO_FLOW_METRICS=off).
+ */
+const STAMP_JS = `module.exports = function (RED) {
+  const metrics = require(process.env.BENCH_METRICS_MODULE);
+  function BenchStamp(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    node.on('input', (msg, send, done) => {
+      const event = msg.payload;
+      msg.result = { action: 'lock', path: event.path, outcome: 'done', detail: 'locked until 2027-01-01T00:00:00Z', durationMs: 1, fileId: event.fileId, retention: '2027-01-01T00:00:00Z', legalHold: false };
+      metrics.observeRest('PATCH', '/v1/files/' + encodeURIComponent(event.fileId) + '/file-lock', 200, 0.001);
+      metrics.recordActionResult(node.id, 'bench-cluster', msg.result, event);
+      // Output 1 leads through the audit node, output 2 around it (the in-process alternation
+      // switches between them with globalThis.qfBenchAudit).
+      if (globalThis.qfBenchAudit === false) send([null, msg]);
+      else send([msg, null]);
+      done();
+    });
+  }
+  RED.nodes.registerType('bench-stamp', BenchStamp);
+};
+`;
+/**
+ * For BENCH_OVERHEAD's in-process alternation: the flow's end. Every BENCH_BLOCK events it takes
+ * the process's CPU time for the block just done and flips the mode (metrics on/off, and with
+ * BENCH_ALT_AUDIT=1 the stamp's route through the audit node or around it); at the end it logs
+ * the blocks as one JSON line.
+ */
+const METER_JS = `module.exports = function (RED) {
+  const metrics = require(process.env.BENCH_METRICS_MODULE);
+  function BenchMeter(config) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const total = Number(process.env.BENCH_EVENTS);
+    const block = Number(process.env.BENCH_BLOCK);
+    const withAudit = process.env.BENCH_ALT_AUDIT === '1';
+    let observed = false;
+    const setMode = (on) => {
+      observed = on;
+      metrics.setMetricsEnabled(on);
+      globalThis.qfBenchAudit = withAudit && on;
+    };
+    setMode(false);
+    let count = 0;
+    let cpu = null;
+    const blocks = [];
+    node.on('input', (msg, send, done) => {
+      done();
+      count++;
+      if (count === block) cpu = process.cpuUsage(); // the first block warms up, unmeasured
+      else if (count % block === 0 && cpu) {
+        const used = process.cpuUsage(cpu);
+        cpu = process.cpuUsage();
+        blocks.push({ observed, micros: used.user + used.system, events: block });
+        setMode(!observed);
+      }
+      if (count === total) {
+        require('fs').writeFileSync(process.env.BENCH_METER_FILE, JSON.stringify(blocks));
+        node.log('bench meter: done');
+      }
+    });
+  }
+  RED.nodes.registerType('bench-meter', BenchMeter);
+};
+`;
+const METER_HTML = `<script type="text/javascript">
+  RED.nodes.registerType('bench-meter', { category: 'bench', defaults: {}, inputs: 1, outputs: 0 });
+</script>
+`;
+const STAMP_HTML = `<script type="text/javascript">
+  RED.nodes.registerType('bench-stamp', { category: 'bench', defaults: {}, inputs: 1, outputs: 2 });
+</script>
+`;
 const SOURCE_HTML = `<script type="text/javascript">
   RED.nodes.registerType('bench-event-source', { category: 'bench', defaults: {}, inputs: 0, outputs: 1 });
 </script>
@@ -110,6 +199,10 @@ function writeSourceNode(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-nodes-'));
   fs.writeFileSync(path.join(dir, 'bench-event-source.js'), SOURCE_JS);
   fs.writeFileSync(path.join(dir, 'bench-event-source.html'), SOURCE_HTML);
+  fs.writeFileSync(path.join(dir, 'bench-stamp.js'), STAMP_JS);
+  fs.writeFileSync(path.join(dir, 'bench-stamp.html'), STAMP_HTML);
+  fs.writeFileSync(path.join(dir, 'bench-meter.js'), METER_JS);
+  fs.writeFileSync(path.join(dir, 'bench-meter.html'), METER_HTML);
   return dir;
 }
 
@@ -333,6 +426,161 @@ async function yardstick(redis: Redis): Promise<void> {
   );
 }
 
+type Variant = 'plain' | 'metrics' | 'metrics + audit';
+const VARIANTS: Variant[] = ['plain', 'metrics', 'metrics + audit'];
+
+/**
+ * One run of the one-process layout for BENCH_OVERHEAD: plain (QUMULO_FLOW_METRICS=off, no audit
+ * node), metrics (on, no audit node: what bench:redis itself runs, since it has no actions to
+ * audit), or metrics + audit (a qumulo-audit node after the stamp: an audit record per event).
+ */
+async function overheadRun(server: RedisServer, redis: Redis, variant: Variant, run: number, nodesDir: string): Promise<{ cpu: number; rate: number }> {
+  const audited = variant === 'metrics + audit';
+  const prefix = `overhead${run}${VARIANTS.indexOf(variant)}:`;
+  const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-overhead-audit-'));
+  const stamp = { id: 'stamp', type: 'bench-stamp', z: 'tab', x: 350, y: 200, wires: [[audited ? 'audit' : 'sink'], []] };
+  const audit = { id: 'audit', type: 'qumulo-audit', z: 'tab', x: 500, y: 200, directory: auditDir, retentionDays: '', wires: [['sink']] };
+  const flows = [tab, redisConfig(server.url, prefix), sourceNode(['out']), outNode, { ...inNode, wires: [['stamp']] }, stamp, ...(audited ? [audit] : []), sinkNode('sink')];
+  const nr = await NodeRedProcess.start({
+    env: {
+      BENCH_EVENTS: String(EVENTS),
+      BENCH_BURST: String(BURST),
+      BENCH_WINDOW: String(WINDOW),
+      BENCH_METRICS_MODULE: path.join(REPO_ROOT, 'dist', 'core', 'metrics'),
+      QUMULO_FLOW_METRICS: variant === 'plain' ? 'off' : 'on',
+    },
+    nodeArgs: NODE_ARGS,
+    settings: { nodesDir: [REPO_ROOT, nodesDir] },
+    flows,
+  });
+  try {
+    const cpuBefore = nr.cpuSeconds();
+    const end = await waitDrained(redis, prefix + 'events', EVENTS);
+    const cpu = nr.cpuSeconds() - cpuBefore;
+    const span = await streamSpan(redis, prefix + 'events');
+    const rate = EVENTS / ((end - span.first) / 1000);
+    if (audited) {
+      const lines = fs.readdirSync(auditDir).reduce((n, name) => n + fs.readFileSync(path.join(auditDir, name), 'utf8').split('\n').length - 1, 0);
+      if (lines < EVENTS) throw new Error(`audited run ${run}: ${lines} audit records for ${EVENTS} events`);
+    }
+    return { cpu: microsPerEntry(cpu, EVENTS), rate };
+  } finally {
+    await nr.stop();
+    await redis.del(prefix + 'events');
+    fs.rmSync(auditDir, { recursive: true, force: true });
+  }
+}
+
+/** BENCH_OVERHEAD: metrics, and metrics + audit, against neither, in rounds; median ratios of Node-RED CPU per event. */
+async function overhead(server: RedisServer, redis: Redis, nodesDir: string): Promise<void> {
+  const rounds = Math.max(1, Number(process.env.BENCH_PAIRS ?? 8));
+  console.log(`overhead on one process (${EVENTS} events per run, ${rounds} rounds of ${VARIANTS.join(' / ')}, order rotated each round):`);
+  const cpu = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+  const rates = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+  const ratios = { metrics: [] as number[], 'metrics + audit': [] as number[] };
+  await overheadRun(server, redis, 'metrics + audit', 0, nodesDir); // warm-up (disk cache, Redis)
+  for (let round = 1; round <= rounds; round++) {
+    // Rotate the order, so a trend in the machine's load hits every variant alike.
+    const order = VARIANTS.map((_, k) => VARIANTS[(k + round) % VARIANTS.length]);
+    const figures = new Map<Variant, { cpu: number; rate: number }>();
+    for (const variant of order) figures.set(variant, await overheadRun(server, redis, variant, round, nodesDir));
+    for (const variant of VARIANTS) {
+      cpu.get(variant)!.push(figures.get(variant)!.cpu);
+      rates.get(variant)!.push(figures.get(variant)!.rate);
+    }
+    const plain = figures.get('plain')!.cpu;
+    ratios.metrics.push(figures.get('metrics')!.cpu / plain);
+    ratios['metrics + audit'].push(figures.get('metrics + audit')!.cpu / plain);
+    console.log(
+      `  round ${round}: ` +
+        VARIANTS.map((v) => `${v} ${figures.get(v)!.cpu.toFixed(2)} µs/event (${Math.round(figures.get(v)!.rate).toLocaleString('en-US')}/s)`).join(', ') +
+        `; ratios ${ratios.metrics[round - 1].toFixed(3)} / ${ratios['metrics + audit'][round - 1].toFixed(3)}; load ${os.loadavg()[0].toFixed(1)}`,
+    );
+  }
+  const plainCpu = median(cpu.get('plain')!);
+  console.log(`  Node-RED CPU per event, medians: ${VARIANTS.map((v) => `${v} ${median(cpu.get(v)!).toFixed(2)} µs`).join(', ')}`);
+  for (const variant of ['metrics', 'metrics + audit'] as const) {
+    const sorted = ratios[variant].slice().sort((a, b) => a - b);
+    const quartile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))];
+    const m = median(ratios[variant]);
+    console.log(
+      `  ${variant} / plain: median ratio ${m.toFixed(3)} (${m >= 1 ? '+' : ''}${((m - 1) * 100).toFixed(1)} %, ${(median(cpu.get(variant)!) - plainCpu).toFixed(2)} µs per event), ` +
+        `quartiles ${quartile(0.25).toFixed(3)}–${quartile(0.75).toFixed(3)}, range ${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)}; ` +
+        `≤ 1.05: ${m <= 1.05 ? `met, by ${((1.05 - m) * 100).toFixed(1)} points` : 'NOT met'}`,
+    );
+  }
+  console.log(`  throughput, medians (noisy on a shared machine): ${VARIANTS.map((v) => `${v} ${Math.round(median(rates.get(v)!)).toLocaleString('en-US')}/s`).join(', ')}`);
+}
+
+/**
+ * BENCH_OVERHEAD, in one process: blocks of BENCH_BLOCK events alternate metrics off and on (and
+ * with `withAudit` the route around or through the audit node), so both modes share the process,
+ * its JIT state and the machine's moment; the ratio of each on-block's CPU to the off-block
+ * before it, median and spread over the run.
+ */
+async function alternation(server: RedisServer, redis: Redis, withAudit: boolean, nodesDir: string, total: number, block: number): Promise<void> {
+  const prefix = `alternate${withAudit ? 'a' : 'm'}:`;
+  const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-overhead-audit-'));
+  const meterFile = path.join(auditDir, 'meter.json');
+  const flows = [
+    tab,
+    redisConfig(server.url, prefix),
+    sourceNode(['out']),
+    outNode,
+    // Metrics alone: bench:redis's own flow (in → the meter as its sink). With the audit: a stamp
+    // (an action's result and metric hooks) and the audit node, or the route around them.
+    { ...inNode, wires: [[withAudit ? 'stamp' : 'meter']] },
+    ...(withAudit
+      ? [
+          { id: 'stamp', type: 'bench-stamp', z: 'tab', x: 350, y: 200, wires: [['audit'], ['meter']] },
+          { id: 'audit', type: 'qumulo-audit', z: 'tab', x: 500, y: 200, directory: auditDir, retentionDays: '', wires: [['meter']] },
+        ]
+      : []),
+    { id: 'meter', type: 'bench-meter', z: 'tab', x: 650, y: 200, wires: [] },
+  ];
+  const nr = await NodeRedProcess.start({
+    env: {
+      BENCH_EVENTS: String(total),
+      BENCH_BURST: String(BURST),
+      BENCH_WINDOW: String(WINDOW),
+      BENCH_BLOCK: String(block),
+      BENCH_ALT_AUDIT: withAudit ? '1' : '0',
+      BENCH_METER_FILE: meterFile,
+      BENCH_METRICS_MODULE: path.join(REPO_ROOT, 'dist', 'core', 'metrics'),
+    },
+    nodeArgs: NODE_ARGS,
+    settings: { nodesDir: [REPO_ROOT, nodesDir] },
+    flows,
+  });
+  try {
+    const deadline = Date.now() + 15 * 60_000;
+    while (!fs.existsSync(meterFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (!fs.existsSync(meterFile)) throw new Error(`no meter report:\n${nr.output()}`);
+    const blocks = JSON.parse(fs.readFileSync(meterFile, 'utf8')) as Array<{ observed: boolean; micros: number; events: number }>;
+    const ratios: number[] = [];
+    // Each on-block against the mean of the off-blocks either side of it: a drift over the run
+    // (the stream and the heap grow) cancels out instead of counting against the later block.
+    for (let i = 1; i + 1 < blocks.length; i++) {
+      if (blocks[i].observed && !blocks[i - 1].observed && !blocks[i + 1].observed) ratios.push(blocks[i].micros / ((blocks[i - 1].micros + blocks[i + 1].micros) / 2));
+    }
+    const perEvent = (observed: boolean) => median(blocks.filter((b) => b.observed === observed).map((b) => b.micros / b.events));
+    const sorted = ratios.slice().sort((a, b) => a - b);
+    const quartile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))];
+    const m = median(ratios);
+    const what = withAudit ? 'action hooks + audit record per event' : 'metrics (bench:redis flow)';
+    if (process.env.BENCH_SHOW_BLOCKS === '1') console.log(`  blocks (µs/event, * = on): ${blocks.map((b) => `${(b.micros / b.events).toFixed(1)}${b.observed ? '*' : ''}`).join(' ')}`);
+    console.log(
+      `  ${what.padEnd(32)} ${ratios.length} on-blocks of ${block.toLocaleString('en-US')} events: off ${perEvent(false).toFixed(2)} µs/event, on ${perEvent(true).toFixed(2)} µs/event; ` +
+        `ratio to the off-blocks either side: median ${m.toFixed(3)} (${m >= 1 ? '+' : ''}${((m - 1) * 100).toFixed(1)} %), quartiles ${quartile(0.25).toFixed(3)}–${quartile(0.75).toFixed(3)}, range ${sorted[0].toFixed(3)}–${sorted[sorted.length - 1].toFixed(3)}; ` +
+        `≤ 1.05: ${m <= 1.05 ? `met, by ${((1.05 - m) * 100).toFixed(1)} points` : 'NOT met'}; load ${os.loadavg()[0].toFixed(1)}`,
+    );
+  } finally {
+    await nr.stop();
+    await redis.del(prefix + 'events');
+    fs.rmSync(auditDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`Redis transport benchmark — ${ranOn()}, redis-server ${redisServerVersion()}, events ${EVENTS}, burst ${BURST}/tick, window ${WINDOW}, runs ${RUNS}, backlog ${BACKLOG}`);
   const server = await startRedisServer({ own: true });
@@ -340,6 +588,16 @@ async function main(): Promise<void> {
   const nodesDir = writeSourceNode();
   try {
     await yardstick(redis);
+    if (process.env.BENCH_OVERHEAD === '1') {
+      const total = Number(process.env.BENCH_ALT_EVENTS ?? 400_000);
+      const block = Number(process.env.BENCH_BLOCK ?? 10_000);
+      console.log(`overhead on one process, alternating in the process (${total.toLocaleString('en-US')} events, blocks of ${block.toLocaleString('en-US')}, first block unmeasured):`);
+      await alternation(server, redis, false, nodesDir, total, block);
+      await alternation(server, redis, true, nodesDir, total, block);
+      if (process.env.BENCH_PAIRS !== '0') await overhead(server, redis, nodesDir);
+      await yardstick(redis);
+      return;
+    }
     const runs = new Map<Layout, RunFigures[]>(LAYOUTS.map((layout) => [layout, []]));
     // Interleaved (run 1 of each layout, then run 2 …) so a busy moment hits every layout alike.
     for (let run = 1; run <= RUNS; run++) {

@@ -23,7 +23,7 @@ import type { QumuloEvent } from '../core/event';
 import { fenceOf, watchRegistry } from '../core/watch/registry';
 import { WatchFeed } from '../core/watch/feed';
 import { isRecursive, parseHealSettings, parseTypes, watchRef, watchTuning, type HealSettings, type WatchSettings } from '../core/watch/settings';
-import { countHeal, countWatchEvent, countWatchGap, countWatchReconnect } from '../core/metrics';
+import { countHeal, countWatchEvent, countWatchGap, countWatchReconnect, noteWatchNode } from '../core/metrics';
 import { getCluster } from './lib/cluster';
 import { electionFor } from './lib/election';
 import { whenFlowsRun } from './lib/lifecycle';
@@ -88,6 +88,7 @@ export = function register(RED: NodeAPI): void {
       // null (no marker, so no restart healing) only in runtimes without a userDir (unit tests).
       stateDirectory: stateDirectory(RED, null),
       sendEvent: (event, resent) => {
+        noteWatchNode(event.watchId, node.id); // so the per-watch event age (sidebar, metrics) names this node
         const msg = { _msgid: sends.nextId(), payload: event, topic: event.type } as NodeMessage & { _msgid: string; redelivered?: number; lease?: unknown };
         if (resent) msg.redelivered = resent;
         const fence = fenceOf(event);

@@ -27,10 +27,17 @@ export class FastCounter {
       registers: [registry],
       collect() {
         this.reset();
-        for (const cell of cells.values()) if (cell.value > 0) this.inc(cell.labels, cell.value);
+        // Zero cells too: a declared series is scraped at 0 before its first increment, so rate()
+        // and increase() see that increment (a series that appears at 1 looks like no change).
+        for (const cell of cells.values()) this.inc(cell.labels, cell.value);
         if (self.overflow && self.overflow.value > 0) this.inc(self.overflow.labels, self.overflow.value);
       },
     });
+  }
+
+  /** Creates the series of these label values at 0 if it is not there yet. */
+  declare(values: string[]): void {
+    this.add(values, 0);
   }
 
   /** Adds n to the series of these label values (in labelNames order). */
@@ -99,6 +106,19 @@ export class FastHistogram {
     cell.counts[i]++;
     cell.sum += value;
     cell.count++;
+  }
+
+  /** Sum and count of the observations per value of one label (the sidebar's mean ages). */
+  totalsBy(label: string): Map<string, { sum: number; count: number }> {
+    const out = new Map<string, { sum: number; count: number }>();
+    for (const cell of this.cells.values()) {
+      const key = cell.labels[label] ?? '';
+      const entry = out.get(key) ?? { sum: 0, count: 0 };
+      entry.sum += cell.sum;
+      entry.count += cell.count;
+      out.set(key, entry);
+    }
+    return out;
   }
 
   /** Observations of the series with these labels (tests). */

@@ -16,7 +16,12 @@ export { FastCounter, FastHistogram } from './fast';
 export { recent } from './recent';
 export type { RecentError, RecentTrip } from './recent';
 
-export const metricsEnabled = !/^(off|false|0|no)$/i.test(process.env.QUMULO_FLOW_METRICS ?? '');
+export let metricsEnabled = !/^(off|false|0|no)$/i.test(process.env.QUMULO_FLOW_METRICS ?? '');
+
+/** Turns the hooks on or off at run time (bench:redis alternates it within one process to measure them). */
+export function setMetricsEnabled(on: boolean): void {
+  metricsEnabled = on;
+}
 
 /** The one registry of this process: what GET /qumulo-flow/metrics serves. */
 export const registry = new Registry();
@@ -46,6 +51,14 @@ export const guardDecisions = new FastCounter('qumulo_flow_guard_decisions_total
 export const actions = new FastCounter('qumulo_flow_actions_total', 'Action results, per node, action and outcome (done/skipped/failed/dry-run)', ['node', 'action', 'outcome', 'cluster'], registry);
 export const eventToAction = new FastHistogram('qumulo_flow_event_to_action_seconds', 'Time from the arrival of an event at the watch to the end of its action', ['action'], LATENCY_BUCKETS, registry);
 
+export const watchEventAge = new FastHistogram(
+  'qumulo_flow_watch_event_age_seconds',
+  'Age of an event when its action finished (arrival at the watch to the end of the action), per watch node (its id where the watch runs in this process, else the event\'s watchId)',
+  ['node'],
+  LATENCY_BUCKETS,
+  registry,
+);
+
 export const restRequests = new FastCounter('qumulo_flow_rest_requests_total', 'Qumulo REST requests (each attempt), per endpoint template, method and status (error = no answer)', ['endpoint', 'method', 'status'], registry);
 export const restLatency = new FastHistogram('qumulo_flow_rest_request_seconds', 'Qumulo REST request latency, per endpoint template and method', ['endpoint', 'method'], REST_BUCKETS, registry);
 
@@ -68,10 +81,39 @@ export const allStopActive = new Gauge({
   },
 });
 
+/**
+ * Creates a node's event-only series at 0 (reconnects, gaps, healing for a watch; the verdicts for
+ * a loop guard), so the first such event shows in rate()/increase() and in alerts on them: a
+ * series that first appears with the value 1 looks to Prometheus like no increase at all.
+ * Called for the deployed nodes before each scrape.
+ */
+export function declareNodeSeries(type: string, node: string): void {
+  if (!metricsEnabled) return;
+  if (type === 'qumulo-watch') {
+    watchReconnects.inc({ node }, 0);
+    watchGaps.inc({ node }, 0);
+    healFiles.inc({ node }, 0);
+    for (const outcome of ['healed', 'failed']) healRuns.inc({ node, outcome }, 0);
+  } else if (type === 'qumulo-loop-guard') {
+    for (const verdict of ['passed', 'suppressed', 'tripped']) guardDecisions.declare([node, verdict]);
+  }
+}
+
 // ----- hooks (one call at each place a result already exists) ----------------------------------
 
 export function countWatchEvent(node: string, type: string): void {
   if (metricsEnabled) watchEvents.add([node, type]);
+}
+
+/** A watch's events carry its watchId; this maps it back to the watch node (bounded: one per watch). */
+const watchNodes = new Map<string, string>();
+const MAX_WATCHES = 1000;
+
+/** Called by the watch node as it sends an event: lets an action's result name the watch node. */
+export function noteWatchNode(watchId: unknown, node: string): void {
+  if (!metricsEnabled || typeof watchId !== 'string' || watchNodes.get(watchId) === node) return;
+  if (watchNodes.size >= MAX_WATCHES && !watchNodes.has(watchId)) return;
+  watchNodes.set(watchId, node);
 }
 
 export function countWatchReconnect(node: string): void {
@@ -130,13 +172,19 @@ export interface ActionResultLike {
 }
 
 /** An action node's result for one input message (and the event's age, when it has one). */
-export function recordActionResult(node: string, cluster: string, result: ActionResultLike, event?: { receivedAt?: unknown } | null): void {
+export function recordActionResult(node: string, cluster: string, result: ActionResultLike, event?: { receivedAt?: unknown; watchId?: unknown } | null): void {
   if (!metricsEnabled) return;
   // A message that joined another's action (per-file coalescing) is counted as such, not twice as done.
   const joined = result.joined === true;
   actions.add([node, result.action, joined ? 'joined' : result.outcome, cluster]);
   const receivedAt = event?.receivedAt;
-  if (typeof receivedAt === 'number' && receivedAt > 0) eventToAction.observe([result.action], Math.max(0, Date.now() - receivedAt) / 1000);
+  if (typeof receivedAt === 'number' && receivedAt > 0) {
+    const age = Math.max(0, Date.now() - receivedAt) / 1000;
+    eventToAction.observe([result.action], age);
+    // Per watch too (the sidebar's lag): a joined message's event waited as long as any other.
+    const watchId = event?.watchId;
+    if (typeof watchId === 'string') watchEventAge.observe([watchNodes.get(watchId) ?? watchId], age);
+  }
   if (result.outcome === 'failed' && !joined) recent.noteError(node, `${result.action} failed: ${result.error?.message ?? result.detail ?? 'error'}`, result.path);
 }
 

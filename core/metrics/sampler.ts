@@ -3,6 +3,7 @@
 // computed from the very numbers the metrics endpoint serves.
 
 import type { Counter } from 'prom-client';
+import type { FastHistogram } from './fast';
 
 export interface SeriesSpec {
   /** Name of the series group in the snapshot, e.g. `watchEvents`. */
@@ -10,6 +11,21 @@ export interface SeriesSpec {
   counter: Counter<string>;
   /** The label that identifies one series (the other labels are summed). */
   by: string;
+}
+
+/** A histogram whose mean per interval the sidebar shows (e.g. event age per watch). */
+export interface MeanSpec {
+  name: string;
+  histogram: FastHistogram;
+  by: string;
+}
+
+export interface MeanSeries {
+  key: string;
+  /** Observations so far. */
+  count: number;
+  /** Mean of each interval's observations, oldest first (null: none in that interval). */
+  means: Array<number | null>;
 }
 
 export interface RateSeries {
@@ -24,10 +40,14 @@ export class RateSampler {
   private times: number[] = [];
   private timer: NodeJS.Timeout | null = null;
 
+  /** Per mean spec and key: [sum, count] at each sample. */
+  private readonly meanHistory = new Map<string, Map<string, Array<[number, number]>>>();
+
   constructor(
     private readonly specs: SeriesSpec[],
     readonly intervalMs = 2000,
     private readonly points = 60,
+    private readonly meanSpecs: MeanSpec[] = [],
   ) {}
 
   private first: Promise<void> | null = null;
@@ -68,6 +88,20 @@ export class RateSampler {
       for (const [key, series] of group) if (!totals.has(key)) series.push(series[series.length - 1] ?? 0);
       for (const series of group.values()) if (series.length > this.points + 1) series.splice(0, series.length - this.points - 1);
     }
+    for (const spec of this.meanSpecs) {
+      const totals = spec.histogram.totalsBy(spec.by);
+      let group = this.meanHistory.get(spec.name);
+      if (!group) this.meanHistory.set(spec.name, (group = new Map()));
+      for (const [key, { sum, count }] of totals) {
+        let series = group.get(key);
+        // Histograms start empty in this process: a key first seen at the first sample gets the
+        // mean of everything observed since the start as its first interval.
+        if (!series) group.set(key, (series = (this.times.length > 0 ? this.times : [0]).map((): [number, number] => [0, 0])));
+        series.push([sum, count]);
+      }
+      for (const [key, series] of group) if (!totals.has(key)) series.push(series[series.length - 1] ?? [0, 0]);
+      for (const series of group.values()) if (series.length > this.points + 1) series.splice(0, series.length - this.points - 1);
+    }
     this.times.push(now);
     if (this.times.length > this.points + 1) this.times.splice(0, this.times.length - this.points - 1);
   }
@@ -85,6 +119,22 @@ export class RateSampler {
         rates.push(Math.round(((totals[i] - totals[i - 1]) / seconds) * 100) / 100);
       }
       out.push({ key, total: totals[totals.length - 1] ?? 0, rates });
+    }
+    return out;
+  }
+
+  /** Every series of a mean group: the mean of each interval's observations. */
+  means(name: string): MeanSeries[] {
+    const group = this.meanHistory.get(name);
+    if (!group) return [];
+    const out: MeanSeries[] = [];
+    for (const [key, points] of group) {
+      const means: Array<number | null> = [];
+      for (let i = 1; i < points.length; i++) {
+        const count = points[i][1] - points[i - 1][1];
+        means.push(count > 0 ? Math.round(((points[i][0] - points[i - 1][0]) / count) * 1e4) / 1e4 : null);
+      }
+      out.push({ key, count: points[points.length - 1]?.[1] ?? 0, means });
     }
     return out;
   }

@@ -15,7 +15,8 @@ import type { Node, NodeAPI } from 'node-red';
 import type { NextFunction, Request, Response } from 'express';
 import { AllStopStore } from '../../core/allstop/allstop';
 import { clusterIdentity } from '../../core/qumulo/identity';
-import { actions, guardDecisions, recent, registry, setAllStopSource, watchEvents, redisRead, redisAcked, redisDeadLettered } from '../../core/metrics';
+import { actions, declareNodeSeries, guardDecisions, recent, registry, setAllStopSource, watchEvents, watchEventAge, redisRead, redisAcked, redisDeadLettered } from '../../core/metrics';
+import { writerSettings } from '../../core/redis/node-settings';
 import { RateSampler } from '../../core/metrics/sampler';
 import { exportAudit, toCsv } from '../../core/audit';
 import { adminGuard } from './admin-guard';
@@ -33,13 +34,62 @@ const registered = new WeakSet<object>();
 /** Most records one export returns (about 120 MB of JSON): a bigger range is cut, with X-Audit-Truncated. */
 const MAX_EXPORT_RECORDS = 200_000;
 
-export const sampler = new RateSampler([
-  { name: 'watchEvents', counter: watchEvents.counter, by: 'node' },
-  { name: 'actions', counter: actions.counter, by: 'node' },
-  { name: 'clusterActions', counter: actions.counter, by: 'cluster' },
-  { name: 'redisRead', counter: redisRead.counter, by: 'stream' },
-  { name: 'redisAcked', counter: redisAcked.counter, by: 'stream' },
-]);
+export const sampler = new RateSampler(
+  [
+    { name: 'watchEvents', counter: watchEvents.counter, by: 'node' },
+    { name: 'actions', counter: actions.counter, by: 'node' },
+    { name: 'clusterActions', counter: actions.counter, by: 'cluster' },
+    { name: 'redisRead', counter: redisRead.counter, by: 'stream' },
+    { name: 'redisAcked', counter: redisAcked.counter, by: 'stream' },
+  ],
+  2000,
+  60,
+  [{ name: 'watchAge', histogram: watchEventAge, by: 'node' }],
+);
+
+/** How far downstream of a watch the sidebar looks for the qumulo-redis-out nodes its events go to. */
+const MAX_HOPS = 8;
+
+interface FlowNodeConfig {
+  id: string;
+  type: string;
+  wires?: string[][];
+  redis?: string;
+  stream?: string;
+}
+
+/**
+ * The Redis stream keys a watch node's events are appended to: the qumulo-redis-out nodes reachable
+ * over its wires (through a guard, a filter …), each key as its Redis config node resolves it.
+ */
+function streamsOfWatch(RED: NodeAPI, configs: Map<string, FlowNodeConfig>, watchId: string): string[] {
+  const streams = new Set<string>();
+  const seen = new Set<string>([watchId]);
+  let frontier = [watchId];
+  for (let hop = 0; hop < MAX_HOPS && frontier.length > 0; hop++) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      for (const port of configs.get(id)?.wires ?? []) {
+        for (const target of port ?? []) {
+          if (seen.has(target)) continue;
+          seen.add(target);
+          const config = configs.get(target);
+          if (!config) continue;
+          if (config.type === 'qumulo-redis-out') {
+            const redis = config.redis ? (RED.nodes.getNode(config.redis) as (Node & { connection?: { key(name: string): string } | null }) | null) : null;
+            try {
+              if (redis?.connection) streams.add(redis.connection.key(writerSettings(config as Parameters<typeof writerSettings>[0]).stream));
+            } catch {
+              // invalid settings: the node itself reports them
+            }
+          } else next.push(target);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return [...streams];
+}
 
 /** The metrics token from settings.js or the environment ('' = none). */
 function metricsToken(RED: NodeAPI): string {
@@ -119,6 +169,7 @@ export function registerObservability(RED: NodeAPI): void {
   };
 
   RED.httpAdmin.get('/qumulo-flow/metrics', adminGuard, metricsAccess, (_req: Request, res: Response) => {
+    for (const type of ['qumulo-watch', 'qumulo-loop-guard']) for (const node of deployedOfType(RED, type)) declareNodeSeries(type, node.id);
     registry.metrics().then(
       (text) => {
         res.set('Content-Type', registry.contentType);
@@ -132,6 +183,40 @@ export function registerObservability(RED: NodeAPI): void {
   RED.httpAdmin.get('/qumulo-flow/observability', adminGuard, readPermission, (_req: Request, res: Response) => {
     sampler.start().then(() => sendState(res), (err: Error) => res.status(500).json({ error: `observability: ${err.message}` }));
   });
+
+  /**
+   * Per watch node: its event rate, and its lag — the mean age of its events when their actions
+   * finished (qumulo_flow_watch_event_age_seconds, per sample interval) and the pending / not yet
+   * delivered entries of the Redis streams its events go to (qumulo_flow_redis_pending / _lag).
+   */
+  const watchRows = (redisStreams: Map<string, Record<string, unknown>>): Array<Record<string, unknown>> => {
+    const configs = new Map<string, FlowNodeConfig>();
+    RED.nodes.eachNode((config: FlowNodeConfig) => {
+      configs.set(config.id, config);
+    });
+    const rates = new Map(sampler.series('watchEvents').map((series) => [series.key, series]));
+    const ages = new Map(sampler.means('watchAge').map((series) => [series.key, series]));
+    const keys = [...new Set([...rates.keys(), ...ages.keys(), ...[...configs.values()].filter((c) => c.type === 'qumulo-watch').map((c) => c.id)])];
+    return keys.map((key) => {
+      const rate = rates.get(key);
+      const age = ages.get(key);
+      const means = age?.means ?? [];
+      const lastAge = [...means].reverse().find((m) => m !== null) ?? null;
+      const streams = configs.get(key)?.type === 'qumulo-watch' ? streamsOfWatch(RED, configs, key) : [];
+      return {
+        ...nodeLabel(RED, key),
+        total: rate?.total ?? 0,
+        rates: rate?.rates ?? [],
+        ageSeconds: lastAge,
+        ages: means.map((m) => m ?? 0),
+        aged: age?.count ?? 0,
+        redis: streams.map((stream) => {
+          const row = redisStreams.get(stream);
+          return { stream, group: row?.group ?? null, pending: row?.pending ?? null, lag: row?.lag ?? null };
+        }),
+      };
+    });
+  };
 
   const sendState = (res: Response): void => {
     const store = allStopStore();
@@ -167,7 +252,7 @@ export function registerObservability(RED: NodeAPI): void {
         actions: clusterRates.get(c.key)?.total ?? 0,
         rates: clusterRates.get(c.key)?.rates ?? [],
       })),
-      watches: sampler.series('watchEvents').map((s) => ({ ...nodeLabel(RED, s.key), total: s.total, rates: s.rates })),
+      watches: watchRows(redisStreams),
       actions: sampler.series('actions').map((s) => ({ ...nodeLabel(RED, s.key), total: s.total, rates: s.rates, failed: actions.sum({ node: s.key, outcome: 'failed' }) })),
       redis: [...redisStreams.values()],
       guards: [...guardTotals.entries()].map(([id, totals]) => ({ ...nodeLabel(RED, id), ...totals })),

@@ -540,7 +540,8 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
           async () => {
             const text = (await watchRow.locator('.qumulo-sidebar-rate').textContent().catch(() => null)) ?? '';
             if (text) rates.add(text);
-            return rates.size >= 2 && [...rates].some((r) => parseFloat(r) > 0);
+            // (a sparkline needs two samples: the first rates seen may come from one)
+            return rates.size >= 2 && [...rates].some((r) => parseFloat(r) > 0) && (await watchRow.locator('svg.qumulo-sidebar-spark polyline').count()) >= 1;
           },
           UI_TIMEOUT,
           'the watch rate in the sidebar to move',
@@ -550,7 +551,15 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         writing = false;
         await writer;
       }
-      assert.ok((await watchRow.locator('svg.qumulo-sidebar-spark polyline').count()) === 1, 'a sparkline');
+      assert.ok((await watchRow.locator('svg.qumulo-sidebar-spark polyline').count()) >= 1, 'a sparkline');
+      // Per-watch lag: the full pipeline's watch (deployed in 3) shows its events' age at their
+      // actions and the backlog of the Redis stream it feeds.
+      const pipelineWatch = EXAMPLES.find((e) => /full pipeline/i.test(e.name))?.flow?.find((n) => n.type === 'qumulo-watch');
+      assert.ok(pipelineWatch, 'the full pipeline example has a watch');
+      const lagRow = page.locator(`.qumulo-sidebar-watch[data-id="${pipelineWatch.id}"]`);
+      await waitUntil(async () => /lag: events [\d.]+ m?s old/.test((await lagRow.locator('.qumulo-sidebar-age').textContent().catch(() => null)) ?? ''), UI_TIMEOUT, 'the pipeline watch to show its lag', 300);
+      // (the consumer reads its group's backlog every few seconds: numbers once it has)
+      await waitUntil(async () => /: pending \d+ · not delivered (\d+|\?)/.test((await lagRow.locator('.qumulo-sidebar-watch-stream').first().textContent().catch(() => null)) ?? ''), UI_TIMEOUT, 'the pipeline watch to show its stream backlog', 300);
       // The canary: the all-stop fires and the sidebar shows it with a Reset button.
       fs.writeFileSync(path.join(dir, 'canary-sidebar.txt'), 'decoy\n');
       const stopped = page.locator('.qumulo-sidebar-cluster.qumulo-sidebar-stopped');

@@ -146,6 +146,11 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'passed' }), total);
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'suppressed' }), PDFS.length);
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'tripped' }), 0);
+    // Event-only series of deployed nodes are there at 0 before their first event (so Prometheus'
+    // increase() counts that first trip, gap or reconnect).
+    for (const series of ['qumulo_flow_guard_decisions_total{node="obs-guard",verdict="tripped"} 0', 'qumulo_flow_watch_gaps_total{node="obs-watch"} 0', 'qumulo_flow_watch_reconnects_total{node="obs-watch"} 0']) {
+      assert.ok(text.split('\n').includes(series), `${series} not in the scrape`);
+    }
     assert.equal(value(families, 'qumulo_flow_rule_matches_total', { node: 'obs-filter', rule: 'pdf-arrives' }), PDFS.length);
     assert.equal(value(families, 'qumulo_flow_filter_events_total', { node: 'obs-filter', result: 'unmatched' }), OTHERS.length);
     assert.equal(value(families, 'qumulo_flow_actions_total', { node: 'obs-lock', action: 'lock', outcome: 'done', cluster: `127.0.0.1:${sim.port}` }), PDFS.length);
@@ -181,7 +186,9 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
   });
 
   it('serves the sidebar the same numbers, and resets an all-stop only for users who may reset it', async () => {
-    type State = { watches: Array<{ id: string; total: number }>; actions: Array<{ id: string; total: number }>; clusters: Array<{ key: string; allStop: { active: boolean } }> };
+    type State = {
+      watches: Array<{ id: string; total: number; ageSeconds: number | null; ages: number[]; aged: number; redis: Array<{ stream: string; group: string | null; pending: number | null; lag: number | null }> }>;
+      actions: Array<{ id: string; total: number }>; clusters: Array<{ key: string; allStop: { active: boolean } }> };
     const read = () => runtime.request<State>('GET', '/qumulo-flow/observability', undefined, { Authorization: `Bearer ${viewerToken}` });
     // The sidebar's numbers are sampled every 2 s (sooner only on the first request of the
     // process): another spec may have started the sampler, so wait for a sample after the run.
@@ -189,14 +196,30 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     await waitUntil(
       async () => {
         state = await read();
-        return state.status === 200 && state.body.actions.find((a) => a.id === 'obs-lock')?.total === PDFS.length;
+        // The consumer reads its group's backlog (XINFO) at its maintenance tick, up to 5 s in.
+        return (
+          state.status === 200 &&
+          state.body.actions.find((a) => a.id === 'obs-lock')?.total === PDFS.length &&
+          state.body.watches.find((w) => w.id === 'obs-watch')?.redis[0]?.pending !== null
+        );
       },
-      10_000,
+      15_000,
       'a sample with the pipeline run',
       250,
     );
     assert.equal(state.status, 200, state.text);
-    assert.equal(state.body.watches.find((w) => w.id === 'obs-watch')?.total, PDFS.length * 2 + OTHERS.length);
+    const watch = state.body.watches.find((w) => w.id === 'obs-watch');
+    assert.equal(watch?.total, PDFS.length * 2 + OTHERS.length);
+    // Per-watch lag from the metrics' own numbers: the age of the watch's events at their actions
+    // (qumulo_flow_watch_event_age_seconds{node="obs-watch"}) and its stream's Redis backlog.
+    const text = (await scrape()).text;
+    const ageCount = Number(/^qumulo_flow_watch_event_age_seconds_count\{node="obs-watch"\} (\d+)$/m.exec(text)?.[1]);
+    const ageSum = Number(/^qumulo_flow_watch_event_age_seconds_sum\{node="obs-watch"\} ([\d.e+-]+)$/m.exec(text)?.[1]);
+    assert.equal(ageCount, PDFS.length, 'one age per lock, named by the watch node');
+    assert.equal(watch?.aged, ageCount);
+    assert.ok(typeof watch?.ageSeconds === 'number' && watch.ageSeconds > 0 && watch.ageSeconds <= ageSum, `sidebar age ${watch?.ageSeconds}, metrics sum ${ageSum}`);
+    assert.ok(watch!.ages.some((age) => age > 0), 'an age sparkline');
+    assert.deepEqual(watch?.redis, [{ stream: `${prefix}${stream}`, group: 'obs', pending: 0, lag: 0 }]);
     assert.equal(state.body.actions.find((a) => a.id === 'obs-lock')?.total, PDFS.length);
     const key = `127.0.0.1:${sim.port}`;
     assert.equal(state.body.clusters.find((c) => c.key === key)?.allStop.active, false);

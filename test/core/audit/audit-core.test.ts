@@ -42,6 +42,40 @@ describe('audit core (core/audit)', () => {
     assert.deepEqual(auditRecordsOf({ payload: {} }, 'a'), []);
   });
 
+  it('group commit: results arriving one at a time in separate turns share a write, each called back only once its record is in the file, within the window', async () => {
+    const log = new AuditLog({ dir, groupCommitMs: 20 });
+    const fileText = () => fs.readdirSync(dir).map((name) => fs.readFileSync(path.join(dir, name), 'utf8')).join('');
+    // A first record after a quiet spell goes out at once (in the next turn, no window to wait).
+    const firstAt = Date.now();
+    await log.append(auditRecordsOf(lockMessage(1), 'a'));
+    assert.ok(Date.now() - firstAt < 15, `a lone record waited ${Date.now() - firstAt} ms`);
+    assert.equal(log.writes, 1);
+    // Then ten results, each in a turn of its own about 1 ms apart, not waiting for each other.
+    const waits: number[] = [];
+    const written = await new Promise<number[]>((resolve, reject) => {
+      let left = 10;
+      for (let i = 2; i <= 11; i++) {
+        setTimeout(() => {
+          const records = auditRecordsOf(lockMessage(i), 'a');
+          const appendedAt = Date.now();
+          log.appendThen(records, (err) => {
+            if (err) return reject(err);
+            waits.push(Date.now() - appendedAt);
+            // Called back only once its own record can be read from the file.
+            if (!fileText().includes(records[1].id)) reject(new Error(`record ${i} called back before it was written`));
+            if (--left === 0) resolve(waits);
+          });
+        }, i - 2);
+      }
+    });
+    assert.equal(written.length, 10);
+    assert.ok(log.writes - 1 <= 3, `10 records one at a time took ${log.writes - 1} writes`);
+    // The window bounds the wait (timer slack allowed on a loaded machine).
+    assert.ok(Math.max(...waits) < 20 + 40, `waits ${waits.join(', ')} ms`);
+    await log.close();
+    assert.equal(fileText().trim().split('\n').length, 22);
+  });
+
   it('appends to day files, continues the day after a restart, rolls over by size, and deletes days past the retention', async () => {
     let now = new Date('2026-12-06T23:59:59Z');
     fs.writeFileSync(path.join(dir, 'audit-2025-01-01.jsonl'), '{}\n');
