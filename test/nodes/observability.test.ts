@@ -38,6 +38,12 @@ function value(families: Family[], name: string, labels: Record<string, string> 
     .reduce((sum, m) => sum + Number(m.value ?? m.count ?? 0), 0);
 }
 
+/** Whether a family has a sample whose labels include `labels` (value() reads a missing one as 0). */
+function has(families: Family[], name: string, labels: Record<string, string>): boolean {
+  const family = families.find((f) => f.name === name);
+  return family !== undefined && family.metrics.some((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+}
+
 describe('observability: metrics endpoint, sidebar state, audit export (issue 20)', function () {
   this.timeout(60_000);
   let sim: TestSim;
@@ -127,6 +133,7 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
         return (
           value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'suppressed' }) === PDFS.length &&
           value(families, 'qumulo_flow_redis_acked_total', { stream: `${prefix}${stream}` }) === PDFS.length * 2 + OTHERS.length &&
+          has(families, 'qumulo_flow_redis_pending', { stream: `${prefix}${stream}` }) &&
           value(families, 'qumulo_flow_redis_pending', { stream: `${prefix}${stream}` }) === 0
         );
       },
@@ -142,6 +149,7 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     assert.equal(value(families, 'qumulo_flow_redis_read_total', { stream: s, group: 'obs' }), total + PDFS.length);
     assert.equal(value(families, 'qumulo_flow_redis_acked_total', { stream: s, group: 'obs' }), total + PDFS.length);
     assert.equal(value(families, 'qumulo_flow_redis_dead_lettered_total', { stream: s }), 0);
+    assert.ok(has(families, 'qumulo_flow_redis_lag', { stream: s }), 'no lag sample for the stream');
     assert.equal(value(families, 'qumulo_flow_redis_lag', { stream: s }), 0);
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'passed' }), total);
     assert.equal(value(families, 'qumulo_flow_guard_decisions_total', { node: 'obs-guard', verdict: 'suppressed' }), PDFS.length);
