@@ -24,16 +24,20 @@ import { clearSinks, sendTo, sinkMessages, startRuntimeReady, waitFor, writeSink
 import { ranOn } from './ran-on';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
+/** Locked through the same node first, so the measured run sees warm code and open connections. */
+const WARMUP_FILES = Number(process.env.BENCH_WARMUP_FILES ?? 5000);
 const SERIAL_FILES = Number(process.env.BENCH_SERIAL_FILES ?? 300);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 /** BENCH_PROFILE=file.cpuprofile: CPU profile of the Node-RED process during the node phase only. */
 const PROFILE = process.env.BENCH_PROFILE;
+/** BENCH_HEAP_PROFILE=1 (with BENCH_PROFILE=file.heapprofile): sampled allocations instead of CPU. */
+const HEAP_PROFILE = process.env.BENCH_HEAP_PROFILE === '1';
 const BURST_FILES = Number(process.env.BENCH_BURST_FILES ?? 500);
 const BURST_CHUNKS = 10;
 
-function post<T>(session: Session, method: string): Promise<T> {
-  return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result as T))));
+function post<T>(session: Session, method: string, params: object = {}): Promise<T> {
+  return new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
 }
 
 const name = (prefix: string, i: number) => `${prefix}/f${String(i).padStart(5, '0')}.dat`;
@@ -91,9 +95,10 @@ function eventOf(rel: string, type: QumuloEvent['type'] = 'child_file_added', se
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-bench-'));
-  for (const dir of ['node', 'serial', 'burst']) fs.mkdirSync(path.join(root, dir));
+  for (const dir of ['warmup', 'node', 'serial', 'burst']) fs.mkdirSync(path.join(root, dir));
   for (let i = 0; i < BURST_FILES; i++) fs.writeFileSync(path.join(root, name('burst', i)), 'x'.repeat(BURST_CHUNKS));
   for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name('node', i)), 'x');
+  for (let i = 0; i < WARMUP_FILES; i++) fs.writeFileSync(path.join(root, name('warmup', i)), 'x');
   for (let i = 0; i < SERIAL_FILES; i++) fs.writeFileSync(path.join(root, name('serial', i)), 'x');
   const sim = await startSimProcess(root);
   const stopSim = () =>
@@ -127,17 +132,31 @@ async function main(): Promise<void> {
     extraNodesDirs: [sinkDir],
   });
   try {
+    const clusterClient = (runtime.RED as unknown as { nodes: { getNode(id: string): { client: QumuloClient } } }).nodes.getNode('cluster').client;
+    await clusterClient.whoAmI(); // logged in before the clock starts
+    const results = sinkMessages('sink');
+    // ---- warm-up: the same node, other files; measured too (a freshly started process) ----
+    const warmCpuBefore = process.cpuUsage();
+    const startedWarm = process.hrtime.bigint();
+    for (let i = 0; i < WARMUP_FILES; i++) sendTo(runtime.RED, 'lock', { payload: eventOf(name('warmup', i)) });
+    await waitFor(() => results.length >= WARMUP_FILES, `${WARMUP_FILES} warm-up lock results`, 600_000);
+    const warmSeconds = Number(process.hrtime.bigint() - startedWarm) / 1e9;
+    const warmCpu = process.cpuUsage(warmCpuBefore);
+    results.length = 0;
     // ---- through the node, in Node-RED ----
     const events = Array.from({ length: FILES }, (_, i) => eventOf(name('node', i)));
-    const results = sinkMessages('sink');
     const session = PROFILE ? new Session() : null;
     if (session) {
       session.connect();
-      await post(session, 'Profiler.enable');
-      await post(session, 'Profiler.start');
+      if (HEAP_PROFILE) {
+        await post(session, 'HeapProfiler.enable');
+        // Every allocation sampled, also what the garbage collector has freed by the end.
+        await post(session, 'HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      } else {
+        await post(session, 'Profiler.enable');
+        await post(session, 'Profiler.start');
+      }
     }
-    const clusterClient = (runtime.RED as unknown as { nodes: { getNode(id: string): { client: QumuloClient } } }).nodes.getNode('cluster').client;
-    await clusterClient.whoAmI(); // logged in before the clock starts
     const requestsBefore = clusterClient.stats.requests;
     const cpuBefore = process.cpuUsage();
     const simCpuBefore = childCpuSeconds(sim.child.pid);
@@ -147,7 +166,7 @@ async function main(): Promise<void> {
     const nodeSeconds = Number(process.hrtime.bigint() - startedNode) / 1e9;
     const cpu = process.cpuUsage(cpuBefore);
     if (session && PROFILE) {
-      const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
+      const { profile } = await post<{ profile: unknown }>(session, HEAP_PROFILE ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
       fs.writeFileSync(PROFILE, JSON.stringify(profile));
       session.disconnect();
     }
@@ -202,7 +221,10 @@ async function main(): Promise<void> {
     const requestsPerLock = nodeRequests / FILES;
     const burstPerFile = burstRequests / Math.max(1, burstLocked);
     console.log(`qumulo-flow lock benchmark — ${ranOn()} (simulator in its own process, +${LATENCY_MS} ms per REST answer; machine shared: figures vary with other load)`);
-    console.log(`  through qumulo-lock in Node-RED: ${FILES} files in ${nodeSeconds.toFixed(2)} s = ${nodeRate.toFixed(0)} locks/s (cluster max concurrency ${CONCURRENCY})`);
+    if (WARMUP_FILES > 0) {
+      console.log(`  warm-up (first ${WARMUP_FILES} locks after start: code not yet optimised, connections opening): ${(WARMUP_FILES / warmSeconds).toFixed(0)} locks/s, ${((warmCpu.user + warmCpu.system) / WARMUP_FILES).toFixed(0)} µs CPU per lock`);
+    }
+    console.log(`  through qumulo-lock in Node-RED${WARMUP_FILES > 0 ? ' after the warm-up' : ''}: ${FILES} files in ${nodeSeconds.toFixed(2)} s = ${nodeRate.toFixed(0)} locks/s (cluster max concurrency ${CONCURRENCY})`);
     console.log(`    outcomes ${JSON.stringify(outcomes)}, locked on the simulator: ${lockedOnSim}/${FILES}; ${cpuNote}`);
     console.log(`    Node-RED CPU per lock: ${cpuPerLockUs.toFixed(0)} µs (whole process: runtime, node, client, HTTP; the bench's own sending included)`);
     console.log(`    REST requests per lock: ${requestsPerLock.toFixed(2)} (${nodeRequests} for ${FILES} files just added); ceiling at ${CONCURRENCY} in flight × ${LATENCY_MS} ms: ${Math.round((CONCURRENCY * 1000) / LATENCY_MS / Math.max(1, requestsPerLock))} locks/s`);
