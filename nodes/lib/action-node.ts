@@ -27,6 +27,7 @@ import {
   type ApplyTo,
   type LegalHoldChoice,
   type LockOptions,
+  type RunOutcome,
 } from '../../core/actions';
 import { getCluster, type QumuloClusterNode } from './cluster';
 import { finishAfterSettled } from './lifecycle';
@@ -289,21 +290,25 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       if (key !== null && !running) sharedByFile.set(key, shared);
       const ctx: ActionContext = { client, dryRun, origin, signal: controller.signal, beforeMutation };
       const lead: PendingInput = { msg, send, done };
-      const work = runAction(spec.action, action, msg.payload, ctx)
-        .then(({ result, error }) => {
-          if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+      // One promise and one handler per action (not then + catch + finally): this runs per message.
+      const settle = (outcome: RunOutcome | undefined, failed?: unknown): void => {
+        inflight.delete(work);
+        if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+        try {
+          if (!outcome) throw failed;
+          const { result, error } = outcome;
           finishMessage(lead, result, error);
           const leadId = typeof msg._msgid === 'string' ? msg._msgid : null;
           for (const input of shared.joined) finishMessage(input, joinedResult(result, leadId, input.arrived), error);
-        })
-        .catch((err: unknown) => {
-          // Only a throwing send()/done() lands here: never leave an input without completion.
-          if (key !== null && sharedByFile.get(key) === shared) sharedByFile.delete(key);
+        } catch (err) {
+          // A throwing send()/done() (or runAction itself): never leave an input without completion.
           const failure = err instanceof Error ? err : new Error(String(err));
-          for (const input of [lead, ...shared.joined]) if (!input.finished) input.done(failure);
-        });
+          if (!lead.finished) lead.done(failure);
+          for (const input of shared.joined) if (!input.finished) input.done(failure);
+        }
+      };
+      const work: Promise<void> = runAction(spec.action, action, msg.payload, ctx).then(settle, (err: unknown) => settle(undefined, err));
       inflight.add(work);
-      void work.finally(() => inflight.delete(work));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
