@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Agent, Pool, type Dispatcher } from 'undici';
@@ -113,6 +114,65 @@ function nodeHttp(port: number): Candidate {
   };
 }
 
+/**
+ * Not a client: the floor. One request string per write on 64 raw keep-alive sockets, answers
+ * split by Content-Length only (no chunked encoding, no TLS, no errors handled) — what the kernel
+ * and the event loop cost per request whatever the HTTP library.
+ */
+function rawSocketFloor(port: number): Candidate {
+  const idle: net.Socket[] = [];
+  const waiters: Array<(s: net.Socket) => void> = [];
+  const all: net.Socket[] = [];
+  const take = (): Promise<net.Socket> => {
+    let s = idle.pop();
+    while (s && (s.destroyed || !s.writable)) s = idle.pop();
+    if (s) return Promise.resolve(s);
+    if (all.length < CONCURRENCY) {
+      const sock = net.connect(port, '127.0.0.1');
+      sock.setNoDelay(true);
+      all.push(sock);
+      // The server closes idle keep-alive sockets (5 s): forget them.
+      sock.once('close', () => {
+        all.splice(all.indexOf(sock), 1);
+        const at = idle.indexOf(sock);
+        if (at >= 0) idle.splice(at, 1);
+      });
+      return new Promise((resolve) => sock.once('connect', () => resolve(sock)));
+    }
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+  const give = (s: net.Socket): void => {
+    const w = waiters.shift();
+    if (w) w(s);
+    else idle.push(s);
+  };
+  return {
+    name: 'raw socket floor (not a client: no chunked/TLS/errors)',
+    send: async (p, body, token) => {
+      const sock = await take();
+      return new Promise((resolve, reject) => {
+        let buf = '';
+        const onData = (chunk: Buffer): void => {
+          buf += chunk.toString('latin1');
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const m = /content-length: *(\d+)/i.exec(buf.slice(0, end));
+          const len = m ? Number(m[1]) : 0;
+          if (buf.length < end + 4 + len) return;
+          sock.off('data', onData);
+          sock.off('error', reject);
+          give(sock);
+          resolve({ status: Number(buf.slice(9, 12)), text: Buffer.from(buf.slice(end + 4, end + 4 + len), 'latin1').toString('utf8') });
+        };
+        sock.on('data', onData);
+        sock.once('error', reject);
+        sock.write(`PATCH ${p} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nconnection: keep-alive\r\naccept: application/json\r\ncontent-type: application/json\r\nauthorization: Bearer ${token}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+    },
+    close: async () => all.forEach((s) => s.destroy()),
+  };
+}
+
 async function runCandidate(c: Candidate, token: string): Promise<{ cpuUs: number; seconds: number }> {
   let next = 0;
   const body = JSON.stringify({ retention_period: '2099-01-01T00:00:00Z' });
@@ -155,6 +215,7 @@ async function main(): Promise<void> {
     undiciRequest('undici Pool.request (64 connections)', new Pool(origin, { connections: CONCURRENCY })),
     undiciDispatch('undici Pool.dispatch, 16 connections × pipelining 4', new Pool(origin, { connections: Math.ceil(CONCURRENCY / 4), pipelining: 4 }), origin),
     nodeHttp(sim.port),
+    rawSocketFloor(sim.port),
   ];
   const candidates = make();
   const results = new Map<string, Array<{ cpuUs: number; seconds: number }>>();
