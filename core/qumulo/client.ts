@@ -562,14 +562,17 @@ export class QumuloClient {
 
   private async sendOnce(method: string, path: string, spec: RequestSpec, token: string | undefined): Promise<{ status: number; text: string }> {
     this.stats.requests++;
-    const headers: Record<string, string> = token ? { Accept: 'application/json', Authorization: 'Bearer ' + token } : { Accept: 'application/json' };
+    let headers: Record<string, string>;
     let body: string | Buffer | undefined;
     if (spec.raw) {
+      headers = token ? { Accept: 'application/json', Authorization: 'Bearer ' + token } : { Accept: 'application/json' };
       headers['Content-Type'] = 'application/octet-stream';
       body = spec.raw;
-    } else if (spec.json !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(spec.json);
+    } else {
+      // The common headers are built once per token, not per request (undici only reads them).
+      const json = spec.json !== undefined;
+      headers = this.headersFor(token, json);
+      if (json) body = JSON.stringify(spec.json);
     }
     // The per-attempt timeout is undici's own headers/body timeout (its cheap shared timer wheel),
     // not a setTimeout + AbortController per request, and the answer is collected by a plain
@@ -590,6 +593,25 @@ export class QumuloClient {
     } finally {
       observeRest(method, path, answered, (performance.now() - started) / 1000);
     }
+  }
+
+  private headersToken: string | undefined = undefined;
+  private readonly plainHeaders: Record<string, string> = Object.freeze({ Accept: 'application/json' }) as Record<string, string>;
+  private readonly plainJsonHeaders: Record<string, string> = Object.freeze({ Accept: 'application/json', 'Content-Type': 'application/json' }) as Record<string, string>;
+  private tokenHeaders: Record<string, string> = this.plainHeaders;
+  private tokenJsonHeaders: Record<string, string> = this.plainJsonHeaders;
+
+  /** Frozen, shared header objects for the current token (rebuilt when the token changes). */
+  private headersFor(token: string | undefined, json: boolean): Record<string, string> {
+    if (!token) return json ? this.plainJsonHeaders : this.plainHeaders;
+    if (token !== this.headersToken) {
+      // Flattened once here instead of undici flattening 'Bearer ' + token on every request.
+      const authorization = Buffer.from('Bearer ' + token, 'utf8').toString('utf8');
+      this.tokenHeaders = Object.freeze({ Accept: 'application/json', Authorization: authorization }) as Record<string, string>;
+      this.tokenJsonHeaders = Object.freeze({ Accept: 'application/json', Authorization: authorization, 'Content-Type': 'application/json' }) as Record<string, string>;
+      this.headersToken = token;
+    }
+    return json ? this.tokenJsonHeaders : this.tokenHeaders;
   }
 
   private backoff(attempt: number, signal?: AbortSignal): Promise<void> {
