@@ -9,7 +9,14 @@
 // locked yet, so each lock is ONE request (the PATCH; the answer says if it was locked already).
 // A second phase, the burst, sends what a watch reports for BENCH_BURST_FILES (500) files each
 // written in 10 chunks (added, then 10 × data written + size changed = 21 events per file) and
-// counts the REST requests per locked file. BENCH_PROFILE=file.cpuprofile profiles phase one.
+// counts the REST requests per locked file. BENCH_PROFILE=file.cpuprofile profiles the first
+// measured run (BENCH_HEAP_PROFILE=1: sampled allocations instead).
+// Before the measured runs, BENCH_WARMUP_FILES (5000) other files go through the same node (the
+// first locks after a start pay for compiling the code and opening connections; printed too);
+// then BENCH_RUNS (3) runs of BENCH_FILES, median reported: the machine is shared and one run's
+// figures move with the other load. CPU per lock is this whole process's CPU (process.cpuUsage).
+// The bench prints both ceilings — concurrency × latency / requests per lock, and one Node-RED
+// thread's CPU — and which of them applies.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector';
@@ -24,16 +31,22 @@ import { clearSinks, sendTo, sinkMessages, startRuntimeReady, waitFor, writeSink
 import { ranOn } from './ran-on';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
+/** Locked through the same node first, so the measured run sees warm code and open connections. */
+const WARMUP_FILES = Number(process.env.BENCH_WARMUP_FILES ?? 5000);
+/** Measured runs of BENCH_FILES each (other files each time); the median is the figure (shared machine). */
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const SERIAL_FILES = Number(process.env.BENCH_SERIAL_FILES ?? 300);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 /** BENCH_PROFILE=file.cpuprofile: CPU profile of the Node-RED process during the node phase only. */
 const PROFILE = process.env.BENCH_PROFILE;
+/** BENCH_HEAP_PROFILE=1 (with BENCH_PROFILE=file.heapprofile): sampled allocations instead of CPU. */
+const HEAP_PROFILE = process.env.BENCH_HEAP_PROFILE === '1';
 const BURST_FILES = Number(process.env.BENCH_BURST_FILES ?? 500);
 const BURST_CHUNKS = 10;
 
-function post<T>(session: Session, method: string): Promise<T> {
-  return new Promise((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result as T))));
+function post<T>(session: Session, method: string, params: object = {}): Promise<T> {
+  return new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
 }
 
 const name = (prefix: string, i: number) => `${prefix}/f${String(i).padStart(5, '0')}.dat`;
@@ -91,9 +104,10 @@ function eventOf(rel: string, type: QumuloEvent['type'] = 'child_file_added', se
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-bench-'));
-  for (const dir of ['node', 'serial', 'burst']) fs.mkdirSync(path.join(root, dir));
+  for (const dir of ['warmup', 'serial', 'burst', ...Array.from({ length: RUNS }, (_, r) => `node${r}`)]) fs.mkdirSync(path.join(root, dir));
   for (let i = 0; i < BURST_FILES; i++) fs.writeFileSync(path.join(root, name('burst', i)), 'x'.repeat(BURST_CHUNKS));
-  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name('node', i)), 'x');
+  for (let r = 0; r < RUNS; r++) for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name(`node${r}`, i)), 'x');
+  for (let i = 0; i < WARMUP_FILES; i++) fs.writeFileSync(path.join(root, name('warmup', i)), 'x');
   for (let i = 0; i < SERIAL_FILES; i++) fs.writeFileSync(path.join(root, name('serial', i)), 'x');
   const sim = await startSimProcess(root);
   const stopSim = () =>
@@ -127,41 +141,66 @@ async function main(): Promise<void> {
     extraNodesDirs: [sinkDir],
   });
   try {
-    // ---- through the node, in Node-RED ----
-    const events = Array.from({ length: FILES }, (_, i) => eventOf(name('node', i)));
-    const results = sinkMessages('sink');
-    const session = PROFILE ? new Session() : null;
-    if (session) {
-      session.connect();
-      await post(session, 'Profiler.enable');
-      await post(session, 'Profiler.start');
-    }
     const clusterClient = (runtime.RED as unknown as { nodes: { getNode(id: string): { client: QumuloClient } } }).nodes.getNode('cluster').client;
     await clusterClient.whoAmI(); // logged in before the clock starts
-    const requestsBefore = clusterClient.stats.requests;
-    const cpuBefore = process.cpuUsage();
-    const simCpuBefore = childCpuSeconds(sim.child.pid);
-    const startedNode = process.hrtime.bigint();
-    for (const event of events) sendTo(runtime.RED, 'lock', { payload: event });
-    await waitFor(() => results.length >= FILES, `${FILES} lock results`, 600_000);
-    const nodeSeconds = Number(process.hrtime.bigint() - startedNode) / 1e9;
-    const cpu = process.cpuUsage(cpuBefore);
-    if (session && PROFILE) {
-      const { profile } = await post<{ profile: unknown }>(session, 'Profiler.stop');
-      fs.writeFileSync(PROFILE, JSON.stringify(profile));
-      session.disconnect();
-    }
-    const simCpu = childCpuSeconds(sim.child.pid) - simCpuBefore;
-    const nodeRequests = clusterClient.stats.requests - requestsBefore;
-    const cpuPerLockUs = (cpu.user + cpu.system) / FILES;
-    const cpuNote = `Node-RED process ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU, simulator process ${simCpu.toFixed(1)} s CPU`;
+    const results = sinkMessages('sink');
+    // ---- warm-up: the same node, other files; measured too (a freshly started process) ----
+    const warmCpuBefore = process.cpuUsage();
+    const startedWarm = process.hrtime.bigint();
+    for (let i = 0; i < WARMUP_FILES; i++) sendTo(runtime.RED, 'lock', { payload: eventOf(name('warmup', i)) });
+    await waitFor(() => results.length >= WARMUP_FILES, `${WARMUP_FILES} warm-up lock results`, 600_000);
+    const warmSeconds = Number(process.hrtime.bigint() - startedWarm) / 1e9;
+    const warmCpu = process.cpuUsage(warmCpuBefore);
+    results.length = 0;
+    // ---- through the node, in Node-RED: RUNS runs of FILES files, all sent at once ----
+    const runs: Array<{ seconds: number; cpuUs: number; simCpuS: number; requests: number }> = [];
+    const loadBefore = os.loadavg()[0];
     const outcomes: Record<string, number> = {};
-    for (const m of results) outcomes[m.result.outcome] = (outcomes[m.result.outcome] ?? 0) + 1;
-    // Read every lock back from the simulator.
-    const checkClient = new QumuloClient(clientOptions({ maxConcurrency: 32 }));
-    const locks = await Promise.all(events.map((e) => checkClient.getAttributes(e.path, { retrieveLock: true })));
-    await checkClient.close();
-    const lockedOnSim = locks.filter((a) => a.lock?.retention_period).length;
+    let lockedOnSim = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const events = Array.from({ length: FILES }, (_, i) => eventOf(name(`node${r}`, i)));
+      results.length = 0;
+      const session = PROFILE && r === 0 ? new Session() : null;
+      if (session) {
+        session.connect();
+        if (HEAP_PROFILE) {
+          await post(session, 'HeapProfiler.enable');
+          // Every allocation sampled, also what the garbage collector has freed by the end.
+          await post(session, 'HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        } else {
+          await post(session, 'Profiler.enable');
+          await post(session, 'Profiler.start');
+        }
+      }
+      const requestsBefore = clusterClient.stats.requests;
+      const cpuBefore = process.cpuUsage();
+      const simCpuBefore = childCpuSeconds(sim.child.pid);
+      const startedNode = process.hrtime.bigint();
+      for (const event of events) sendTo(runtime.RED, 'lock', { payload: event });
+      await waitFor(() => results.length >= FILES, `${FILES} lock results`, 600_000);
+      const seconds = Number(process.hrtime.bigint() - startedNode) / 1e9;
+      const cpu = process.cpuUsage(cpuBefore);
+      if (session && PROFILE) {
+        const { profile } = await post<{ profile: unknown }>(session, HEAP_PROFILE ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
+        fs.writeFileSync(PROFILE, JSON.stringify(profile));
+        session.disconnect();
+      }
+      runs.push({ seconds, cpuUs: (cpu.user + cpu.system) / FILES, simCpuS: childCpuSeconds(sim.child.pid) - simCpuBefore, requests: clusterClient.stats.requests - requestsBefore });
+      for (const m of results) outcomes[m.result.outcome] = (outcomes[m.result.outcome] ?? 0) + 1;
+      // Read every lock back from the simulator (not timed).
+      const checkClient = new QumuloClient(clientOptions({ maxConcurrency: 32 }));
+      const locks = await Promise.all(events.map((e) => checkClient.getAttributes(e.path, { retrieveLock: true })));
+      await checkClient.close();
+      lockedOnSim += locks.filter((a) => a.lock?.retention_period).length;
+    }
+    const median = (values: number[]): number => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    };
+    const cpuPerLockUs = median(runs.map((r) => r.cpuUs));
+    const nodeRate = median(runs.map((r) => FILES / r.seconds));
+    const nodeRequests = runs.reduce((sum, r) => sum + r.requests, 0);
+    const cpuNote = `per run: Node-RED CPU ${runs.map((r) => r.cpuUs.toFixed(0)).join(' / ')} µs per lock, simulator process ${runs.map((r) => r.simCpuS.toFixed(1)).join(' / ')} s CPU`;
 
     // ---- burst: each file written in 10 chunks, every event of it reaches the lock node ----
     const burstResults = sinkMessages('sink-burst');
@@ -196,16 +235,28 @@ async function main(): Promise<void> {
     const serialSeconds = Number(process.hrtime.bigint() - startedSerial) / 1e9;
     await serialClient.close();
 
-    const nodeRate = FILES / nodeSeconds;
     const serialRate = SERIAL_FILES / serialSeconds;
     const ratio = nodeRate / serialRate;
-    const requestsPerLock = nodeRequests / FILES;
+    const requestsPerLock = nodeRequests / (FILES * RUNS);
     const burstPerFile = burstRequests / Math.max(1, burstLocked);
     console.log(`qumulo-flow lock benchmark — ${ranOn()} (simulator in its own process, +${LATENCY_MS} ms per REST answer; machine shared: figures vary with other load)`);
-    console.log(`  through qumulo-lock in Node-RED: ${FILES} files in ${nodeSeconds.toFixed(2)} s = ${nodeRate.toFixed(0)} locks/s (cluster max concurrency ${CONCURRENCY})`);
-    console.log(`    outcomes ${JSON.stringify(outcomes)}, locked on the simulator: ${lockedOnSim}/${FILES}; ${cpuNote}`);
-    console.log(`    Node-RED CPU per lock: ${cpuPerLockUs.toFixed(0)} µs (whole process: runtime, node, client, HTTP; the bench's own sending included)`);
-    console.log(`    REST requests per lock: ${requestsPerLock.toFixed(2)} (${nodeRequests} for ${FILES} files just added); ceiling at ${CONCURRENCY} in flight × ${LATENCY_MS} ms: ${Math.round((CONCURRENCY * 1000) / LATENCY_MS / Math.max(1, requestsPerLock))} locks/s`);
+    if (WARMUP_FILES > 0) {
+      console.log(`  warm-up (first ${WARMUP_FILES} locks after start: code not yet optimised, connections opening): ${(WARMUP_FILES / warmSeconds).toFixed(0)} locks/s, ${((warmCpu.user + warmCpu.system) / WARMUP_FILES).toFixed(0)} µs CPU per lock`);
+    }
+    console.log(`  through qumulo-lock in Node-RED${WARMUP_FILES > 0 ? ' after the warm-up' : ''}: ${RUNS} runs of ${FILES} files (all sent at once; cluster max concurrency ${CONCURRENCY})`);
+    console.log(`    locks/s median ${nodeRate.toFixed(0)} (runs ${runs.map((r) => (FILES / r.seconds).toFixed(0)).join(' / ')}); machine load (1-min average) ${loadBefore.toFixed(1)} before, ${os.loadavg()[0].toFixed(1)} after`);
+    console.log(`    Node-RED CPU per lock: median ${cpuPerLockUs.toFixed(0)} µs (whole process: runtime, node, client, HTTP; the bench's own sending included); ${cpuNote}`);
+    console.log(`    outcomes ${JSON.stringify(outcomes)}, locked on the simulator: ${lockedOnSim}/${FILES * RUNS}`);
+    const concurrencyCeiling = (CONCURRENCY * 1000) / LATENCY_MS / Math.max(1, requestsPerLock);
+    const cpuCeiling = 1e6 / cpuPerLockUs;
+    const busyPercent = 100 * median(runs.map((r) => (r.cpuUs * FILES) / 1e6 / r.seconds));
+    console.log(`    REST requests per lock: ${requestsPerLock.toFixed(2)} (${nodeRequests} for ${FILES * RUNS} files just added)`);
+    console.log(
+      `    ceilings: ${CONCURRENCY} in flight × ${LATENCY_MS} ms at ${requestsPerLock.toFixed(2)} requests per lock = ${concurrencyCeiling.toFixed(0)} locks/s; one Node-RED thread at ${cpuPerLockUs.toFixed(0)} µs per lock = ${cpuCeiling.toFixed(0)} locks/s → ` +
+        (cpuCeiling < concurrencyCeiling ? 'the CPU ceiling is the lower one' : 'the concurrency ceiling is the lower one') +
+        `; Node-RED was busy ${busyPercent.toFixed(0)} % of the time` +
+        (busyPercent < 90 ? ' (below 100 %: the round trips, not its CPU, set the pace — the simulator and any other load share the machine\'s CPUs)' : ' (CPU-bound)'),
+    );
     console.log(`  serial client, one file at a time: ${SERIAL_FILES} files in ${serialSeconds.toFixed(2)} s = ${serialRate.toFixed(1)} locks/s (${serialDone} done; same action, same events)`);
     console.log(`  ratio: ${ratio.toFixed(1)}× the serial client (same run)`);
     console.log(`  burst: ${BURST_FILES} files × (added + ${BURST_CHUNKS} chunks × data written + size changed) = ${burstEvents.length} events → ${JSON.stringify(burstOutcomes)}`);
@@ -217,7 +268,7 @@ async function main(): Promise<void> {
       `<= 1.2 requests per locked file in the burst: ${burstPerFile <= 1.2 ? 'met' : 'NOT met'}`,
     ];
     console.log(`  goals: ${goals.join('; ')}`);
-    if (lockedOnSim !== FILES || (outcomes.done ?? 0) !== FILES || burstLocked !== BURST_FILES) process.exitCode = 1;
+    if (lockedOnSim !== FILES * RUNS || (outcomes.done ?? 0) !== FILES * RUNS || burstLocked !== BURST_FILES) process.exitCode = 1;
   } finally {
     await runtime.stop();
     await stopSim();

@@ -107,6 +107,7 @@ export interface FetchInit {
 }
 
 const DEFAULT_PORT = 8000;
+const LOCK_PRIVILEGE_HINT = 'PRIVILEGE_FS_FILE_LOCK_WRITE plus Write-ACL permission on the file';
 const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RETRIES = 3;
@@ -224,7 +225,13 @@ export class QumuloClient {
     };
   }
 
-  private async announce(kind: MutationKind, paths: string[], fileIds: string[], opts: MutationOptions | undefined): Promise<MutationIntent> {
+  /**
+   * Tells the mutation listeners (the loop guard's ledger) what is about to change; a promise only
+   * when a listener returned one, so a mutation on a client nobody listens to costs no intent and
+   * no extra await (--cpu-prof, bench:actions).
+   */
+  private announce(kind: MutationKind, paths: string[], fileIds: string[], opts: MutationOptions | undefined): Promise<unknown> | undefined {
+    if (this.listeners.size === 0) return undefined;
     const intent: MutationIntent = {
       kind,
       paths: unique([...paths, ...(opts?.paths ?? []).map(normalizeAbsolutePath)]),
@@ -232,10 +239,12 @@ export class QumuloClient {
       expectedTypes: [...EXPECTED_ECHOES[kind]] as NotificationType[],
       ...(opts?.origin ? { origin: opts.origin } : {}),
     };
-    if (this.listeners.size > 0) {
-      await Promise.all([...this.listeners].map((listener) => listener(intent)));
+    let pending: Array<void | Promise<void>> | null = null;
+    for (const listener of this.listeners) {
+      const answer = listener(intent);
+      if (answer && typeof (answer as Promise<void>).then === 'function') (pending ??= []).push(answer);
     }
-    return intent;
+    return pending ? Promise.all(pending) : undefined;
   }
 
   // ----- reads -----------------------------------------------------------------------------
@@ -300,11 +309,15 @@ export class QumuloClient {
 
   /** `PATCH /v1/files/{ref}/file-lock`: send only the fields being changed (§4.1). */
   async setFileLock(ref: FileRef, patch: FileLockPatch, opts?: MutationOptions): Promise<FileAttributes> {
-    const target = describeRef(ref);
-    await this.announce('lock', target.paths, target.fileIds, opts);
+    if (this.listeners.size > 0) {
+      const target = describeRef(ref);
+      await this.announce('lock', target.paths, target.fileIds, opts);
+    }
     return this.request('PATCH', `/v1/files/${encodeRef(ref)}/file-lock`, {
-      privilegeHint: 'PRIVILEGE_FS_FILE_LOCK_WRITE plus Write-ACL permission on the file',
-      ...opts,
+      privilegeHint: opts?.privilegeHint ?? LOCK_PRIVILEGE_HINT,
+      retry: opts?.retry,
+      signal: opts?.signal,
+      timeoutMs: opts?.timeoutMs,
       json: patch,
     });
   }
@@ -494,11 +507,16 @@ export class QumuloClient {
       let token: string | undefined;
       let result: { status: number; text: string };
       try {
-        const send = async () => {
-          token = useAuth ? await this.getToken() : undefined;
-          return this.sendOnce(method, path, spec, token);
-        };
-        result = spec.bypassLimiter ? await send() : await this.limiter.run(send);
+        // The limiter slot and the token without a closure or an await when both are at hand
+        // (this runs once per REST request: --cpu-prof, bench:actions).
+        const slot = spec.bypassLimiter ? undefined : this.limiter.acquire();
+        if (slot) await slot;
+        try {
+          token = useAuth ? (this.accessToken ?? this.token ?? (await this.login())) : undefined;
+          result = await this.sendOnce(method, path, spec, token);
+        } finally {
+          if (!spec.bypassLimiter) this.limiter.release();
+        }
       } catch (err) {
         if (spec.signal?.aborted) throw spec.signal.reason ?? err;
         const typed = toTransportError(err, this.origin, spec.timeoutMs ?? this.requestTimeoutMs);
@@ -544,14 +562,17 @@ export class QumuloClient {
 
   private async sendOnce(method: string, path: string, spec: RequestSpec, token: string | undefined): Promise<{ status: number; text: string }> {
     this.stats.requests++;
-    const headers: Record<string, string> = token ? { Accept: 'application/json', Authorization: 'Bearer ' + token } : { Accept: 'application/json' };
+    let headers: Record<string, string>;
     let body: string | Buffer | undefined;
     if (spec.raw) {
+      headers = token ? { Accept: 'application/json', Authorization: 'Bearer ' + token } : { Accept: 'application/json' };
       headers['Content-Type'] = 'application/octet-stream';
       body = spec.raw;
-    } else if (spec.json !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(spec.json);
+    } else {
+      // The common headers are built once per token, not per request (undici only reads them).
+      const json = spec.json !== undefined;
+      headers = this.headersFor(token, json);
+      if (json) body = JSON.stringify(spec.json);
     }
     // The per-attempt timeout is undici's own headers/body timeout (its cheap shared timer wheel),
     // not a setTimeout + AbortController per request, and the answer is collected by a plain
@@ -574,6 +595,25 @@ export class QumuloClient {
     }
   }
 
+  private headersToken: string | undefined = undefined;
+  private readonly plainHeaders: Record<string, string> = Object.freeze({ Accept: 'application/json' }) as Record<string, string>;
+  private readonly plainJsonHeaders: Record<string, string> = Object.freeze({ Accept: 'application/json', 'Content-Type': 'application/json' }) as Record<string, string>;
+  private tokenHeaders: Record<string, string> = this.plainHeaders;
+  private tokenJsonHeaders: Record<string, string> = this.plainJsonHeaders;
+
+  /** Frozen, shared header objects for the current token (rebuilt when the token changes). */
+  private headersFor(token: string | undefined, json: boolean): Record<string, string> {
+    if (!token) return json ? this.plainJsonHeaders : this.plainHeaders;
+    if (token !== this.headersToken) {
+      // Flattened once here instead of undici flattening 'Bearer ' + token on every request.
+      const authorization = Buffer.from('Bearer ' + token, 'utf8').toString('utf8');
+      this.tokenHeaders = Object.freeze({ Accept: 'application/json', Authorization: authorization }) as Record<string, string>;
+      this.tokenJsonHeaders = Object.freeze({ Accept: 'application/json', Authorization: authorization, 'Content-Type': 'application/json' }) as Record<string, string>;
+      this.headersToken = token;
+    }
+    return json ? this.tokenJsonHeaders : this.tokenHeaders;
+  }
+
   private backoff(attempt: number, signal?: AbortSignal): Promise<void> {
     this.stats.retries++;
     const ceiling = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1));
@@ -590,64 +630,112 @@ export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const PRECISE_TIMEOUT_BELOW_MS = 5_000;
 
 /**
+ * Aborts for the requests in flight per caller signal: ONE 'abort' listener per signal (the action
+ * nodes share one signal across all their requests), not an addEventListener/removeEventListener
+ * pair per request, which showed in --cpu-prof (bench:actions).
+ */
+const abortsBySignal = new WeakMap<AbortSignal, Set<TextAnswer>>();
+
+function watchSignal(signal: AbortSignal, answer: TextAnswer): void {
+  let answers = abortsBySignal.get(signal);
+  if (!answers) {
+    const set = new Set<TextAnswer>();
+    answers = set;
+    abortsBySignal.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortsBySignal.delete(signal);
+        for (const pending of set) pending.abort(signal.reason);
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  answers.add(answer);
+}
+
+/**
+ * undici dispatch handler (its plain callback interface) that collects the status and the body as
+ * text, with the byte limit; one object per request instead of a set of closures.
+ */
+class TextAnswer {
+  private status = 0;
+  private size = 0;
+  private readonly chunks: Buffer[] = [];
+  private abortRequest: ((reason?: Error) => void) | null = null;
+  private pendingAbort: Error | null = null;
+  private settled = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly resolve: (value: { status: number; text: string }) => void,
+    private readonly reject: (reason: unknown) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  startTimer(ms: number): void {
+    this.timer = setTimeout(() => this.abort(new DOMException(`request timed out after ${ms} ms`, 'TimeoutError')), ms);
+  }
+
+  /** Caller's signal or own timer: abort now, or as soon as undici hands over its abort. */
+  abort(reason: unknown): void {
+    if (this.settled) return;
+    if (this.abortRequest) this.abortRequest(reason as Error);
+    else this.pendingAbort = reason as Error;
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.pendingAbort) abort(this.pendingAbort);
+  }
+
+  onHeaders(statusCode: number): boolean {
+    if (statusCode >= 200) this.status = statusCode; // 1xx: informational, the real answer follows
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > MAX_RESPONSE_BYTES) {
+      this.abortRequest?.(new QumuloError(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+      return false;
+    }
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const chunks = this.chunks;
+    const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.finish(null, { status: this.status, text });
+  }
+
+  onError(err: Error): void {
+    this.finish(err);
+  }
+
+  private finish(err: unknown, value?: { status: number; text: string }): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.signal) abortsBySignal.get(this.signal)?.delete(this);
+    if (err) this.reject(err);
+    else this.resolve(value!);
+  }
+}
+
+/**
  * One request through undici's dispatcher with a minimal handler: status and the body as text.
- * The caller's signal aborts it (the listener is removed when the request ends, so a long-lived
- * signal does not collect listeners).
+ * The caller's signal aborts it; `ownTimeoutMs` > 0 adds a timer of its own.
  */
 function dispatchText(agent: Agent, options: Dispatcher.DispatchOptions, signal: AbortSignal | undefined, ownTimeoutMs: number): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    let status = 0;
-    let size = 0;
-    const chunks: Buffer[] = [];
-    let abortRequest: ((reason?: Error) => void) | null = null;
-    let settled = false;
-    const onAbort = (): void => abortRequest?.(signal!.reason);
-    let timedOut: Error | null = null;
-    const timer =
-      ownTimeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = new DOMException(`request timed out after ${ownTimeoutMs} ms`, 'TimeoutError');
-            if (abortRequest) abortRequest(timedOut);
-          }, ownTimeoutMs)
-        : null;
-    const finish = (err: unknown, value?: { status: number; text: string }): void => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const handler = {
-      onConnect(abort: (reason?: Error) => void): void {
-        abortRequest = abort;
-        if (signal?.aborted) abort(signal.reason);
-        else if (timedOut) abort(timedOut);
-      },
-      onHeaders(statusCode: number): boolean {
-        if (statusCode >= 200) status = statusCode; // 1xx: informational, the real answer follows
-        return true;
-      },
-      onData(chunk: Buffer): boolean {
-        size += chunk.length;
-        if (size > MAX_RESPONSE_BYTES) {
-          abortRequest?.(new QumuloError(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
-          return false;
-        }
-        chunks.push(chunk);
-        return true;
-      },
-      onComplete(): void {
-        const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
-        finish(null, { status, text });
-      },
-      onError(err: Error): void {
-        finish(err);
-      },
-    };
-    agent.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
+    const answer = new TextAnswer(resolve, reject, signal);
+    if (signal) watchSignal(signal, answer);
+    if (ownTimeoutMs > 0) answer.startTimer(ownTimeoutMs);
+    agent.dispatch(options, answer as unknown as Dispatcher.DispatchHandler);
   });
 }
 

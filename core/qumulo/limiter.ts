@@ -18,7 +18,8 @@ export class ConcurrencyLimiter {
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
-    await this.acquire();
+    const waiting = this.acquire();
+    if (waiting) await waiting;
     try {
       return await task();
     } finally {
@@ -26,15 +27,19 @@ export class ConcurrencyLimiter {
     }
   }
 
-  private acquire(): Promise<void> {
+  /**
+   * Takes a slot: undefined when one was free (no promise, no extra tick), else a promise that
+   * resolves once a slot is handed over. Every acquire must be paired with one release().
+   */
+  acquire(): Promise<void> | undefined {
     if (this.active < this.limit) {
       this.active++;
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private release(): void {
+  release(): void {
     const next = this.waiting.shift();
     // Hand the slot straight to the next waiter so `active` never dips and lets a newcomer cut in.
     if (next) next();

@@ -11,6 +11,8 @@ import { QumuloPathError } from './errors';
 export type FileRef = string;
 
 const FILE_ID = /^\d+$/;
+/** `//`, a trailing `/` (except `/` itself), or a `.`/`..` component; no nested quantifiers (linear). */
+const NEEDS_NORMALIZING = /\/\/|.\/$|\/\.\.?(?:\/|$)/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -26,6 +28,8 @@ export function normalizeAbsolutePath(path: string): string {
   if (typeof path !== 'string' || path.length === 0) throw new QumuloPathError('A path is required');
   if (!path.startsWith('/')) throw new QumuloPathError(`Path must be absolute (start with /): ${JSON.stringify(path)}`);
   if (path.includes('\0')) throw new QumuloPathError(`Path contains NUL: ${JSON.stringify(path)}`);
+  // Already normal (the usual case, once per REST request): no split and join.
+  if (!NEEDS_NORMALIZING.test(path)) return path;
   const parts = path.split('/').filter((p) => p.length > 0);
   for (const part of parts) {
     if (part === '..' || part === '.') throw new QumuloPathError(`Path must not contain "${part}" components: ${JSON.stringify(path)}`);

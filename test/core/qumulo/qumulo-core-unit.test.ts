@@ -33,6 +33,27 @@ describe('core units', () => {
       );
     });
 
+    it('normalizes any absolute path like splitting on / and joining the non-empty parts (the fast path for normal paths included, property)', () => {
+      const reference = (path: string): string => {
+        const parts = path.split('/').filter((p) => p.length > 0);
+        if (parts.some((p) => p === '.' || p === '..')) return 'refused';
+        return '/' + parts.join('/');
+      };
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom('/', '.', 'a', 'b', ' '), { maxLength: 10 }), (chars) => {
+          const path = '/' + chars.join('');
+          let actual: string;
+          try {
+            actual = normalizeAbsolutePath(path);
+          } catch {
+            actual = 'refused';
+          }
+          assert.equal(actual, reference(path), JSON.stringify(path));
+        }),
+        { numRuns: 5000 },
+      );
+    });
+
     it('refuses relative paths, dot components and NUL; other odd characters are legal in names', () => {
       for (const bad of ['relative', '/a/../b', '/a/./b', '/..', '/a\u0000b', '']) assert.throws(() => normalizeAbsolutePath(bad), bad);
       assert.equal(normalizeAbsolutePath('/a\nb/\tc\u202E'), '/a\nb/\tc\u202E');
