@@ -1,7 +1,7 @@
 // HTTP client candidates side by side: the CPU each spends per REST request in this process, against
 // the simulator in its own process (+10 ms per answer), N lock PATCHes with 64 in flight. This is
 // how the client behind QumuloClient was chosen (issue 19); run it again before changing it.
-//   npm run build && node dist/bench/http-clients.js
+//   npm run bench:http-clients
 // Settings (env): BENCH_REQUESTS (4000), BENCH_CONCURRENCY (64), BENCH_LATENCY_MS (10), BENCH_ROUNDS (3:
 // the candidates alternate round by round, so a change in the machine's load hits them all alike).
 
