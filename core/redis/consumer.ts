@@ -140,6 +140,12 @@ const DEFAULTS = {
 /** How much longer than BLOCK a read may take before the connection is considered dead. */
 const WATCHDOG_GRACE_MS = 15_000;
 
+/**
+ * How long an ack waits for others to share its XACK. Nothing waits on it but the in-flight slot
+ * (and the claim idle time is seconds), so a few ms cost nothing and save most of the writes.
+ */
+export const ACK_LINGER_MS = 5;
+
 /** Failure records live this long after the last failure of any entry in the stream. */
 const ERROR_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -178,6 +184,8 @@ export class StreamConsumer {
   private readonly deadLetterMaxLen: number;
   private readonly statsIntervalMs: number;
   private scriptReads: boolean;
+  /** The last read filled its count: more entries are probably waiting (read them by script). */
+  private backlog = true;
   private countOwnPending: boolean;
 
   private readonly inFlight = new Map<string, InFlight>();
@@ -467,22 +475,33 @@ export class StreamConsumer {
     }
   }
 
+  /**
+   * Reads new entries. While there is a backlog (the last read filled its count) the read script
+   * takes them; once caught up, one blocking XREADGROUP waits for the next ones and returns them,
+   * instead of an empty script call first: each call is a socket write that wakes redis-server,
+   * which on a small VM costs more CPU than decoding the full reply.
+   */
   private async readNew(): Promise<void> {
     const count = Math.min(this.batchSize, this.freeSlots());
-    if (this.scriptReads && (await this.readNewByScript(count))) return;
+    if (this.scriptReads && this.backlog) {
+      const read = await this.readNewByScript(count);
+      this.backlog = read >= count;
+      if (read > 0) return;
+    }
     const reply = (await this.onBlockingConnection(() =>
       this.blocking.xreadgroup('GROUP', this.group, this.consumer, 'COUNT', count, 'BLOCK', this.blockMs, 'STREAMS', this.stream, '>'),
     )) as ReadReply;
     const entries = reply?.[0]?.[1];
     if (!entries) return;
+    this.backlog = entries.length >= count;
     for (const [id, fields] of entries) this.handle(id, fields, 1);
   }
 
   /**
-   * Reads up to `count` new entries with the read script; false when there were none (or scripts
-   * are refused), so the caller waits with a blocking read.
+   * Reads up to `count` new entries with the read script; how many it read (0 when there were
+   * none or scripts are refused: the caller then waits with a blocking read).
    */
-  private async readNewByScript(count: number): Promise<boolean> {
+  private async readNewByScript(count: number): Promise<number> {
     let reply: unknown;
     try {
       reply = await this.onBlockingConnection(() => READ_SCRIPT.runBuffer(this.blocking, this.stream, [this.group, this.consumer, count]));
@@ -490,7 +509,7 @@ export class StreamConsumer {
       if (!scriptingRefused(err)) throw err;
       this.scriptReads = false;
       this.handlers.warning?.(`Redis refused the read script (${(err as Error).message}); reading with plain XREADGROUP (more client CPU per entry)`);
-      return false;
+      return 0;
     }
     const list = Buffer.isBuffer(reply) ? unpackReadReply(reply) : [];
     for (let i = 0; i + 1 < list.length; i += 2) {
@@ -502,7 +521,7 @@ export class StreamConsumer {
       const entries = (await this.commands.xrange(this.stream, id, id)) as RawEntry[];
       this.handle(id, entries[0]?.[1] ?? null, 1);
     }
-    return list.length > 0;
+    return list.length / 2;
   }
 
   /**
@@ -613,7 +632,9 @@ export class StreamConsumer {
       promise.catch(() => undefined); // callers that ignore the result must not cause unhandled rejections
       batch = { ids: [], clearErrors: [], promise, resolve, reject };
       this.openBatch = batch;
-      setImmediate(() => this.flushAcks());
+      // Acks of the next few ms go out in the same XACK (results arrive one by one as actions
+      // finish; one XACK each would be a socket write, and a wake-up of redis-server, each).
+      setTimeout(() => this.flushAcks(), ACK_LINGER_MS);
     }
     batch.ids.push(id);
     if (clearError) batch.clearErrors.push(id);
