@@ -31,6 +31,8 @@ interface Buckets {
  */
 export class SlidingCounter {
   private readonly counts = new Map<string, Buckets>();
+  /** Bucket start of the last sweep of idle keys (once per window). */
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly windowMs: number,
@@ -42,6 +44,9 @@ export class SlidingCounter {
   }
 
   add(key: string, at: number, amount = 1): number {
+    // Keys idle for two windows count nothing: dropped once per window, so the map holds the
+    // keys of the last two windows (not every key ever counted until maxKeys).
+    if (at - this.sweptAt >= this.windowMs) this.dropIdle(at);
     let buckets = this.counts.get(key);
     if (buckets === undefined) {
       if (this.counts.size >= this.maxKeys) this.prune(at);
@@ -81,10 +86,15 @@ export class SlidingCounter {
     return buckets.current + buckets.previous * Math.max(0, overlap);
   }
 
+  private dropIdle(at: number): void {
+    this.sweptAt = this.bucketStart(at);
+    const idleBefore = this.sweptAt - this.windowMs;
+    for (const [key, buckets] of this.counts) if (buckets.start < idleBefore) this.counts.delete(key);
+  }
+
   /** Drops keys idle for two windows; if still full, the oldest inserted. */
   private prune(at: number): void {
-    const idleBefore = this.bucketStart(at) - this.windowMs;
-    for (const [key, buckets] of this.counts) if (buckets.start < idleBefore) this.counts.delete(key);
+    this.dropIdle(at);
     if (this.counts.size < this.maxKeys) return;
     const excess = this.counts.size - this.maxKeys + 1;
     let dropped = 0;

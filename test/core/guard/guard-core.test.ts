@@ -340,4 +340,14 @@ describe('guard core: breakers', () => {
     const breaker = new Breaker({ threshold: 0, windowMs: 1_000, cooldownMs: 1_000 });
     assert.equal(breaker.count('k', 1), null, 'threshold 0 disables it');
   });
+
+  it('sliding counter: keys idle for two windows are dropped as the window moves, not kept until the cap', () => {
+    const counter = new SlidingCounter(1_000, 100_000);
+    for (let i = 0; i < 500; i++) counter.add(`old-${i}`, 5_000 + i);
+    counter.add('recent', 6_200);
+    assert.equal(counter.size, 501, 'the previous window still counts');
+    counter.add('new', 7_100);
+    assert.equal(counter.size, 2, 'only the keys of the last two windows are left');
+    assert.equal(counter.count('recent', 7_100), 1 * (1 - 0.1));
+  });
 });
