@@ -140,12 +140,6 @@ const DEFAULTS = {
 /** How much longer than BLOCK a read may take before the connection is considered dead. */
 const WATCHDOG_GRACE_MS = 15_000;
 
-/**
- * How long an ack waits for others to share its XACK. Nothing waits on it but the in-flight slot
- * (and the claim idle time is seconds), so a few ms cost nothing and save most of the writes.
- */
-export const ACK_LINGER_MS = 5;
-
 /** Failure records live this long after the last failure of any entry in the stream. */
 const ERROR_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -632,9 +626,7 @@ export class StreamConsumer {
       promise.catch(() => undefined); // callers that ignore the result must not cause unhandled rejections
       batch = { ids: [], clearErrors: [], promise, resolve, reject };
       this.openBatch = batch;
-      // Acks of the next few ms go out in the same XACK (results arrive one by one as actions
-      // finish; one XACK each would be a socket write, and a wake-up of redis-server, each).
-      setTimeout(() => this.flushAcks(), ACK_LINGER_MS);
+      setImmediate(() => this.flushAcks());
     }
     batch.ids.push(id);
     if (clearError) batch.clearErrors.push(id);
