@@ -52,15 +52,17 @@ async function main(): Promise<void> {
       created += await cluster.run(`redis/m${minute}`, RATE, seconds);
       // Results of this minute's files (and late ones of the last), then a fresh window.
       const latencies = state.latencies;
+      const toWatch = state.toWatch;
       state.latencies = [];
       state.toWatch = [];
       locked += latencies.length;
       const p = percentiles(latencies);
+      const w = percentiles(toWatch);
       const cpu = process.cpuUsage(cpuBefore);
       const lastRss = rss.length > 0 ? rss[rss.length - 1][1] : NaN;
       const cpuUs = cpu.user + cpu.system;
       perMinute.push(
-        `  minute ${String(minute + 1).padStart(2)}: ${latencies.length} locks (${(latencies.length / seconds).toFixed(0)} files/s), p50 ${ms(p.p50)}, p99 ${ms(p.p99)}, max ${ms(p.max)}; RSS ${lastRss.toFixed(0)} MB; Node-RED ${(cpuUs / 1e6 / seconds * 100).toFixed(0)} % of a CPU, ${(cpuUs / Math.max(1, latencies.length)).toFixed(0)} µs CPU per file`,
+        `  minute ${String(minute + 1).padStart(2)}: ${latencies.length} locks (${(latencies.length / seconds).toFixed(0)} files/s), p50 ${ms(p.p50)}, p99 ${ms(p.p99)}, max ${ms(p.max)} (creation → watch node p50 ${ms(w.p50)}, p99 ${ms(w.p99)}); RSS ${lastRss.toFixed(0)} MB; Node-RED ${(cpuUs / 1e6 / seconds * 100).toFixed(0)} % of a CPU, ${(cpuUs / Math.max(1, latencies.length)).toFixed(0)} µs CPU per file`,
       );
       console.error(perMinute[perMinute.length - 1]);
     }
