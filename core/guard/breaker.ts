@@ -31,6 +31,8 @@ interface Buckets {
  */
 export class SlidingCounter {
   private readonly counts = new Map<string, Buckets>();
+  /** Bucket start of the last sweep of idle keys (once per window). */
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly windowMs: number,
@@ -42,9 +44,12 @@ export class SlidingCounter {
   }
 
   add(key: string, at: number, amount = 1): number {
+    // Keys idle for two windows count nothing: dropped once per window, so the map holds the
+    // keys of the last two windows (not every key ever counted until maxKeys).
+    if (at - this.sweptAt >= this.windowMs) this.dropIdle(at);
     let buckets = this.counts.get(key);
     if (buckets === undefined) {
-      if (this.counts.size >= this.maxKeys) this.prune(at);
+      if (this.counts.size >= this.maxKeys) this.prune();
       buckets = { start: this.bucketStart(at), current: 0, previous: 0 };
       this.counts.set(key, buckets);
     }
@@ -81,12 +86,20 @@ export class SlidingCounter {
     return buckets.current + buckets.previous * Math.max(0, overlap);
   }
 
-  /** Drops keys idle for two windows; if still full, the oldest inserted. */
-  private prune(at: number): void {
-    const idleBefore = this.bucketStart(at) - this.windowMs;
+  private dropIdle(at: number): void {
+    this.sweptAt = this.bucketStart(at);
+    const idleBefore = this.sweptAt - this.windowMs;
     for (const [key, buckets] of this.counts) if (buckets.start < idleBefore) this.counts.delete(key);
-    if (this.counts.size < this.maxKeys) return;
-    const excess = this.counts.size - this.maxKeys + 1;
+  }
+
+  /**
+   * Full (idle keys are dropped once per window in add()): drops the oldest inserted tenth, so the
+   * next prune is a tenth of the cap away. Dropping one key per new key used to rescan the whole
+   * map for idle keys on every new key once it was full: at 2,000 actions/s, with 240,000 keys
+   * live in two windows, that cost a millisecond per action and stalled the guard.
+   */
+  private prune(): void {
+    const excess = this.counts.size - this.maxKeys + Math.max(1, Math.floor(this.maxKeys / 10));
     let dropped = 0;
     for (const key of this.counts.keys()) {
       if (dropped++ >= excess) break;

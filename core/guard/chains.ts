@@ -38,8 +38,11 @@ export interface ChainState {
   chainActions: number;
   startedAt: number;
   history: ChainStep[];
-  /** Any of the keys this state is stored under, for housekeeping. */
-  readonly keys: { fileIds: Set<string>; paths: Set<string> };
+  /**
+   * The keys this state is stored under, for housekeeping. Arrays, not Sets: they hold one or
+   * two keys, and a chain is kept for every file acted on lately (tens of thousands).
+   */
+  readonly keys: { fileIds: string[]; paths: string[] };
 }
 
 export interface ChainWindow {
@@ -109,12 +112,12 @@ export class ChainTracker {
         chainActions: 0,
         startedAt: action.at,
         history: [],
-        keys: { fileIds: new Set(), paths: new Set() },
+        keys: { fileIds: [], paths: [] },
       };
     }
     // Index under every id and path of the action, so a rename's destination finds the chain too.
-    for (const id of target.fileIds) this.index(this.byFileId, state.keys.fileIds, id, state);
-    for (const path of target.paths) this.index(this.byPath, state.keys.paths, path, state);
+    for (const id of target.fileIds) this.index(this.byFileId, 'fileIds', id, state);
+    for (const path of target.paths) this.index(this.byPath, 'paths', path, state);
     state.lastActionAt = Math.max(state.lastActionAt, action.at);
     state.actions++;
     // Two events can pass at the same hop when they race the first action (e.g. a peer's change
@@ -168,8 +171,8 @@ export class ChainTracker {
     const byId = this.byFileId.get(event.fileId);
     if (byId !== undefined || this.withoutId.size === 0) return byId;
     const byPath = this.byPath.get(event.path);
-    if (byPath === undefined || byPath.keys.fileIds.size > 0) return undefined;
-    this.index(this.byFileId, byPath.keys.fileIds, event.fileId, byPath);
+    if (byPath === undefined || byPath.keys.fileIds.length > 0) return undefined;
+    this.index(this.byFileId, 'fileIds', event.fileId, byPath);
     return byPath;
   }
 
@@ -181,21 +184,24 @@ export class ChainTracker {
     }
   }
 
-  private index(map: Map<string, ChainState>, keys: Set<string>, key: string, state: ChainState): void {
+  private index(map: Map<string, ChainState>, kind: 'fileIds' | 'paths', key: string, state: ChainState): void {
     const previous = map.get(key);
     if (previous !== undefined && previous !== state) {
       // The path or id now belongs to another chain (e.g. a new file at a renamed-away path).
-      previous.keys.fileIds.delete(key);
-      previous.keys.paths.delete(key);
+      removeKey(previous.keys.fileIds, key);
+      removeKey(previous.keys.paths, key);
       this.classify(previous);
     }
-    map.set(key, state);
-    keys.add(key);
+    if (previous !== state) map.set(key, state);
+    const keys = state.keys[kind];
+    // A literal of the exact size for the first key: push() onto an empty array reserves 17 slots.
+    if (keys.length === 0) state.keys[kind] = [key];
+    else if (!keys.includes(key)) keys.push(key);
     this.classify(state);
   }
 
   private classify(state: ChainState): void {
-    if (state.keys.fileIds.size === 0 && this.byRecency.has(state)) this.withoutId.add(state);
+    if (state.keys.fileIds.length === 0 && this.byRecency.has(state)) this.withoutId.add(state);
     else this.withoutId.delete(state);
   }
 
@@ -207,7 +213,16 @@ export class ChainTracker {
   }
 }
 
+function removeKey(keys: string[], key: string): void {
+  const at = keys.indexOf(key);
+  if (at >= 0) keys.splice(at, 1);
+}
+
 function pushHistory(state: ChainState, limit: number, step: ChainStep): void {
+  if (state.history.length === 0) {
+    state.history = [step]; // exact size (see index)
+    return;
+  }
   state.history.push(step);
   if (state.history.length > limit) state.history.splice(0, state.history.length - limit);
 }

@@ -64,8 +64,13 @@ export interface LedgerEntry {
   readonly origin?: string;
   /** receivedAt of the first recognised echo; starts the settle window. */
   firstEchoAt: number | null;
-  /** Recognised echoes: `watchId \u0000 type` → seq, so each watch consumes each echo type once. */
-  readonly consumed: Map<string, number>;
+  /**
+   * Recognised echoes, so each watch consumes each echo type once: pairs of `watchId \u0000 type`
+   * and seq, flat ([key, seq, key, seq…]). Null until the first echo. Not a Map: most entries see
+   * one or two echoes, and a Map each would cost more than the rest of the entry; the list is
+   * bounded by watches × expected types.
+   */
+  consumed: Array<string | number> | null;
   echoCount: number;
   /** Set when the entry left the ledger (expired or evicted). */
   removed: boolean;
@@ -124,20 +129,20 @@ export class SelfWriteLedger {
       kind: intent.kind,
       paths: intent.paths.slice(),
       fileIds: intent.fileIds.slice(),
-      expectedTypes: new Set(intent.expectedTypes),
+      expectedTypes: internTypes(intent.expectedTypes),
       recordedAt,
       source,
       origin: intent.origin,
       firstEchoAt: null,
-      consumed: new Map(),
+      consumed: null,
       echoCount: 0,
       removed: false,
     };
-    for (const fileId of new Set(entry.fileIds)) pushIndex(this.byFileId, fileId, entry);
-    for (const path of new Set(entry.paths)) {
+    forEachDistinct(entry.fileIds, (fileId) => pushIndex(this.byFileId, fileId, entry));
+    forEachDistinct(entry.paths, (path) => {
       pushIndex(this.byPath, path, entry);
       if (entry.fileIds.length === 0) pushIndex(this.byPathWithoutId, path, entry);
-    }
+    });
     this.queue.push(entry);
     this.stats.recorded++;
     if (source !== LOCAL_SOURCE) this.stats.recordedRemote++;
@@ -164,8 +169,9 @@ export class SelfWriteLedger {
     const found = oldestMatch(viaId, event, window, oldestMatch(viaPath, event, window, null));
     if (found === null) return null;
     const consumeKey = event.watchId + '\u0000' + event.type;
-    if (!found.consumed.has(consumeKey)) {
-      found.consumed.set(consumeKey, event.seq);
+    if (consumedSeq(found, consumeKey) === undefined) {
+      if (found.consumed === null) found.consumed = [consumeKey, event.seq];
+      else found.consumed.push(consumeKey, event.seq);
       found.echoCount++;
       if (found.firstEchoAt === null || event.receivedAt < found.firstEchoAt) found.firstEchoAt = event.receivedAt;
     }
@@ -206,11 +212,11 @@ export class SelfWriteLedger {
 
   private remove(entry: LedgerEntry): void {
     entry.removed = true;
-    for (const fileId of new Set(entry.fileIds)) dropIndex(this.byFileId, fileId, entry);
-    for (const path of new Set(entry.paths)) {
+    forEachDistinct(entry.fileIds, (fileId) => dropIndex(this.byFileId, fileId, entry));
+    forEachDistinct(entry.paths, (path) => {
       dropIndex(this.byPath, path, entry);
       if (entry.fileIds.length === 0) dropIndex(this.byPathWithoutId, path, entry);
-    }
+    });
   }
 }
 
@@ -227,7 +233,8 @@ function matches(entry: LedgerEntry, event: QumuloEvent, window: LedgerMatchWind
   const skew = entry.source === LOCAL_SOURCE ? window.localSkewMs : window.remoteSkewMs;
   if (event.receivedAt < entry.recordedAt - skew) return false; // happened before we acted
   if (event.receivedAt > echoDeadline(entry, window)) return false;
-  const seenSeq = entry.consumed.get(event.watchId + '\u0000' + event.type);
+  if (entry.consumed === null) return true;
+  const seenSeq = consumedSeq(entry, event.watchId + '\u0000' + event.type);
   return seenSeq === undefined || seenSeq === event.seq;
 }
 
@@ -243,6 +250,42 @@ function oldestMatch(
     if (matches(entry, event, window)) return entry;
   }
   return best;
+}
+
+function consumedSeq(entry: LedgerEntry, key: string): number | undefined {
+  const consumed = entry.consumed;
+  if (consumed === null) return undefined;
+  for (let i = 0; i < consumed.length; i += 2) if (consumed[i] === key) return consumed[i + 1] as number;
+  return undefined;
+}
+
+/**
+ * The expected types of an intent as a shared, frozen set: intents of one kind expect the same
+ * types, and a Set per entry would be a third of the entry's memory. Few distinct lists exist
+ * (one per mutation kind), so the cache stays small; past its cap a list gets its own set.
+ */
+const internedTypes = new Map<string, ReadonlySet<NotificationType>>();
+const MAX_INTERNED_TYPE_LISTS = 256;
+
+function internTypes(types: readonly NotificationType[]): ReadonlySet<NotificationType> {
+  const key = types.join(',');
+  let set = internedTypes.get(key);
+  if (set === undefined) {
+    set = new Set(types);
+    if (internedTypes.size < MAX_INTERNED_TYPE_LISTS) internedTypes.set(key, set);
+  }
+  return set;
+}
+
+/** Calls `visit` once per distinct value (no Set for the usual one- or two-element lists). */
+function forEachDistinct(values: readonly string[], visit: (value: string) => void): void {
+  if (values.length > 8) {
+    for (const value of new Set(values)) visit(value);
+    return;
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (values.indexOf(values[i]) === i) visit(values[i]);
+  }
 }
 
 function pushIndex(index: Map<string, LedgerEntry[]>, key: string, entry: LedgerEntry): void {

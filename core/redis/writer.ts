@@ -1,7 +1,10 @@
 // Appends events to streams with few round trips: appends made in the same event-loop turn
 // (a burst from the watch node arrives that way) go out together per stream key, at most
-// `maxBatch` at a time. Each append resolves with its entry id once Redis has answered, so the
-// caller can report "durable" (done()) only then.
+// `maxBatch` at a time, and while one batch is on its way to Redis the next one collects what
+// arrives meanwhile (one call in flight): under load the batches grow with the load instead of
+// the calls, so redis-server is woken (and answers) once per batch, not once per small burst
+// (at 1,000 files/s: 0.1 calls per file instead of ~0.6). Each append resolves with its entry id
+// once Redis has answered, so the caller can report "durable" (done()) only then.
 //
 // A batch goes out as ONE server-side script call that runs the XADDs inside Redis, its entries
 // packed into one binary string (see scripts.ts): inside Node-RED the client's CPU is the
@@ -24,6 +27,11 @@ export interface StreamWriterOptions {
   maxLen?: number;
   /** Most entries per script call / pipeline (default 500). */
   maxBatch?: number;
+  /**
+   * Calls (script calls or pipelines) on their way at once (default 1): appends that arrive while
+   * they are go out together when one is answered.
+   */
+  maxCallsInFlight?: number;
   /** Send batches as one script call (default true); false = pipelined XADDs only. */
   useScript?: boolean;
   /** Told once when Redis refuses the batch script and the writer falls back to plain XADDs. */
@@ -60,6 +68,8 @@ export class StreamWriter {
   private readonly maxLen: number;
   private readonly maxBatch: number;
   private sentUnanswered = 0;
+  private callsInFlight = 0;
+  private readonly maxCallsInFlight: number;
   private idleWaiters: Array<() => void> = [];
   private useScript: boolean;
   private readonly onFallback: ((reason: string) => void) | undefined;
@@ -70,6 +80,7 @@ export class StreamWriter {
   ) {
     this.maxLen = options.maxLen && options.maxLen > 0 ? Math.floor(options.maxLen) : 0;
     this.maxBatch = options.maxBatch && options.maxBatch > 0 ? Math.floor(options.maxBatch) : 500;
+    this.maxCallsInFlight = options.maxCallsInFlight && options.maxCallsInFlight > 0 ? Math.floor(options.maxCallsInFlight) : 1;
     this.useScript = options.useScript !== false;
     this.onFallback = options.onFallback;
   }
@@ -123,7 +134,8 @@ export class StreamWriter {
 
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0) {
+    // The answer to a call in flight flushes what collected meanwhile (see send()).
+    while (this.queue.length > 0 && this.callsInFlight < this.maxCallsInFlight) {
       const batch = this.queue.splice(0, this.maxBatch);
       // One pipeline per stream key (a cluster pipeline must stay within one slot) and fence.
       const first = batch[0];
@@ -145,9 +157,11 @@ export class StreamWriter {
   /** Sends one batch (all for the same stream key). */
   private send(batch: PendingAppend[]): void {
     this.sentUnanswered += batch.length;
+    this.callsInFlight++;
     (this.useScript ? this.sendScript(batch) : this.sendPipeline(batch)).then(
       (replies) => {
         // Settle the counters first: a callback may wait for whenIdle().
+        this.callAnswered();
         this.settled(batch.length);
         countRedisAppended(batch[0].stream, replies.reduce((n: number, r) => (r instanceof Error || r === undefined || r === null ? n : n + 1), 0));
         for (let i = 0; i < batch.length; i++) {
@@ -158,10 +172,17 @@ export class StreamWriter {
         }
       },
       (err: Error) => {
+        this.callAnswered();
         this.settled(batch.length);
         for (const item of batch) item.callback(err);
       },
     );
+  }
+
+  /** A call was answered: what collected while it was on its way goes out now. */
+  private callAnswered(): void {
+    this.callsInFlight--;
+    if (this.queue.length > 0 && !this.scheduled) this.flush();
   }
 
   /** One reply per entry, as Redis gave it (an id, an Error, or nothing); send() reads them. */

@@ -67,7 +67,8 @@ export class WatchFeed {
   /** Heal results wait here while the flows are not running (a deploy is replacing nodes). */
   private readonly heldResults: HealResult[] = [];
   private readonly healing: WatchHealing;
-  private readonly statusThrottle: Throttle<WatchStatusText>;
+  /** null: show the status as it is when the throttle fires (not computed per event). */
+  private readonly statusThrottle: Throttle<WatchStatusText | null>;
   // One hostile stream produced 200,000 errors in 4 s: each reached every Catch node.
   private readonly malformed: RateLimitedReports<MalformedReport>;
 
@@ -78,8 +79,8 @@ export class WatchFeed {
     private readonly resends: WatchResends = watchResends,
   ) {
     const out = options;
-    this.statusThrottle = new Throttle<WatchStatusText>(STATUS_INTERVAL_MS, (shown) => {
-      if (!this.closed) out.status(shown);
+    this.statusThrottle = new Throttle<WatchStatusText | null>(STATUS_INTERVAL_MS, (shown) => {
+      if (!this.closed) out.status(shown ?? this.status());
     });
     // A synthetic message so Catch nodes see it; the stream itself keeps flowing.
     this.malformed = new RateLimitedReports<MalformedReport>(MALFORMED_REPORT_INTERVAL_MS, MALFORMED_REPORT_BURST, (report, suppressed) =>
@@ -173,7 +174,7 @@ export class WatchFeed {
       this.options.observer?.event(event.type);
     }
     this.options.sendEvent(event, resent);
-    this.statusThrottle.push(this.status());
+    this.statusThrottle.push(null);
   }
 
   private onStatus(s: SubscriptionStatus): void {

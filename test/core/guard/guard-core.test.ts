@@ -340,4 +340,26 @@ describe('guard core: breakers', () => {
     const breaker = new Breaker({ threshold: 0, windowMs: 1_000, cooldownMs: 1_000 });
     assert.equal(breaker.count('k', 1), null, 'threshold 0 disables it');
   });
+
+  it('sliding counter: keys idle for two windows are dropped as the window moves, not kept until the cap', () => {
+    const counter = new SlidingCounter(1_000, 100_000);
+    for (let i = 0; i < 500; i++) counter.add(`old-${i}`, 5_000 + i);
+    counter.add('recent', 6_200);
+    assert.equal(counter.size, 501, 'the previous window still counts');
+    counter.add('new', 7_100);
+    assert.equal(counter.size, 2, 'only the keys of the last two windows are left');
+    assert.equal(counter.count('recent', 7_100), 1 * (1 - 0.1));
+  });
+
+  it('sliding counter: once full of live keys, a new key drops the oldest tenth at once (amortised, not a scan per key)', () => {
+    const counter = new SlidingCounter(60_000, 100);
+    for (let i = 0; i < 100; i++) counter.add(`k${i}`, 1_000 + i);
+    assert.equal(counter.size, 100);
+    counter.add('k100', 1_200);
+    assert.equal(counter.size, 91, 'the ten oldest went, the new key came');
+    assert.equal(counter.count('k0', 1_200), 0);
+    assert.equal(counter.count('k10', 1_200), 1);
+    for (let i = 101; i < 110; i++) counter.add(`k${i}`, 1_300);
+    assert.equal(counter.size, 100, 'nine more fit before the next prune');
+  });
 });

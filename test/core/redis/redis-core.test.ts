@@ -408,4 +408,66 @@ describe('redis core: writer and consumer (real redis-server)', function () {
     assert.equal(timedOut.length, 1);
     assert.equal(harness.delivered[1].deliveries, 2);
   });
+  it('writer: appends made while a call is on its way go out together in the next call, in order', async () => {
+    const raw = client();
+    const counted = client();
+    const original = counted.evalsha.bind(counted) as (...args: unknown[]) => Promise<unknown>;
+    let calls = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The first call's answer is held back, so what follows arrives while it is on its way.
+    (counted as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = (...args: unknown[]) => {
+      calls++;
+      const answer = original(...args);
+      return calls === 1 ? held.then(() => answer) : answer;
+    };
+    const writer = new StreamWriter(counted, { maxBatch: 1000 });
+    const ids: Promise<string>[] = [writer.append(prefix + 'events', makeEvent(1))];
+    for (let i = 2; i <= 11; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      ids.push(writer.append(prefix + 'events', makeEvent(i)));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(calls, 1, 'one call in flight: the ten later appends wait for its answer');
+    release();
+    const written = await Promise.all(ids);
+    assert.equal(calls, 2, 'the ten appends that waited went out in one call');
+    const entries = await raw.xrange(prefix + 'events', '-', '+');
+    assert.deepEqual(entries.map((e) => e[0]), written);
+    assert.deepEqual(entries.map((e) => (decodeEvent(e[1]) as QumuloEvent).seq), Array.from({ length: 11 }, (_, i) => i + 1));
+    await writer.whenIdle();
+  });
+
+  it('consumer: once caught up, new entries come with the blocking read (no empty script call first)', async () => {
+    await seed(25);
+    const blocking = client({ blocking: true });
+    const commands = client();
+    const count = { script: 0, xreadgroup: 0 };
+    const wrap = (target: Redis, method: 'callBuffer' | 'xreadgroup', key: keyof typeof count) => {
+      const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+      (target as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        if (args[0] !== 'EVAL') count[key]++; // (EVAL: the script was not cached yet, EVALSHA counted it)
+        return original(...args);
+      };
+    };
+    wrap(blocking, 'callBuffer', 'script');
+    wrap(blocking, 'xreadgroup', 'xreadgroup');
+    const delivered: DeliveredEntry[] = [];
+    const consumer = new StreamConsumer(commands, blocking, { stream: prefix + 'events', group: 'g', consumer: 'c1', batchSize: 10, blockMs: 200, statsIntervalMs: 0 }, {
+      deliver: (entry) => void delivered.push(entry),
+    });
+    consumers.push(consumer);
+    consumer.start();
+    await waitFor(() => delivered.length === 25, 'the backlog delivered');
+    // 10 + 10 + 5: the short read ends the backlog; from then on the blocking read waits.
+    assert.equal(count.script, 3);
+    for (let i = 26; i <= 28; i++) {
+      await seed(1, i);
+      await waitFor(() => delivered.length === i, `entry ${i} delivered`);
+    }
+    assert.equal(count.script, 3, 'no script call while caught up');
+    assert.deepEqual(delivered.map((d) => (d.event as QumuloEvent).seq), Array.from({ length: 28 }, (_, i) => i + 1));
+    await Promise.all(delivered.map((entry) => consumer.ack(entry.id)));
+    assert.equal(Number((await client().xpending(prefix + 'events', 'g'))[0]), 0);
+  });
 });
