@@ -1,6 +1,7 @@
 // Shared by bench:latency and bench:soak: the "cluster" process (bench/latency-cluster.ts), a
 // real redis-server, and an embedded Node-RED runtime with two pipelines that lock every new file:
 //   plain:  qumulo-watch (/plain) → qumulo-lock → latency sink
+//   settle: qumulo-watch (/settle) → qumulo-settle (quiet SETTLE_QUIET_S) → qumulo-lock → sink
 //   redis:  qumulo-watch (/redis) → qumulo-redis-out ⇢ Redis stream ⇢ qumulo-redis-in (ack when
 //           done) → qumulo-filter (rule: new files → lock) → qumulo-loop-guard → qumulo-lock → sink
 // The sink measures creation → lock for every result that locked a file (outcome done, not
@@ -15,6 +16,8 @@ import { startRuntimeReady, tempDir, waitFor } from '../test/support/actions';
 
 export const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+/** The settle pipeline's quiet time (s): a file is locked once no event for it came this long. */
+export const SETTLE_QUIET_S = Number(process.env.BENCH_SETTLE_QUIET ?? 1);
 
 const SINK_JS = `module.exports = function (RED) {
   const { performance } = require('node:perf_hooks');
@@ -119,7 +122,7 @@ export interface Pipelines {
 }
 
 /** The two pipelines in one embedded Node-RED, against the cluster and a fresh redis-server. */
-export async function startPipelines(cluster: Cluster, which: { plain: boolean; redis: boolean }): Promise<Pipelines & { redis: RedisServer | null }> {
+export async function startPipelines(cluster: Cluster, which: { plain: boolean; redis: boolean; settle?: boolean }): Promise<Pipelines & { redis: RedisServer | null }> {
   const redis = which.redis ? await startRedisServer({ own: true }) : null;
   const sinkDir = tempDir('latency-sink');
   fs.writeFileSync(path.join(sinkDir, 'qf-latency-sink.js'), SINK_JS);
@@ -145,6 +148,14 @@ export async function startPipelines(cluster: Cluster, which: { plain: boolean; 
       { id: 'watch-plain', type: 'qumulo-watch', z: 'tab', cluster: 'cluster', path: '/plain', recursive: true, types: ['child_file_added'], heal: false, checkpoints: false, x: 100, y: 60, wires: [['lock-plain']] },
       lock('lock-plain', 'sink-plain', 60),
       { id: 'sink-plain', type: 'qf-latency-sink', z: 'tab', x: 900, y: 60, wires: [] },
+    );
+  }
+  if (which.settle) {
+    flows.push(
+      { id: 'watch-settle', type: 'qumulo-watch', z: 'tab', cluster: 'cluster', path: '/settle', recursive: true, types: ['child_file_added', 'child_data_written', 'child_size_changed'], heal: false, checkpoints: false, x: 100, y: 110, wires: [['settle']] },
+      { id: 'settle', type: 'qumulo-settle', z: 'tab', quietSeconds: SETTLE_QUIET_S, maxPending: 100000, x: 300, y: 110, wires: [['lock-settle']] },
+      lock('lock-settle', 'sink-settle', 110),
+      { id: 'sink-settle', type: 'qf-latency-sink', z: 'tab', x: 900, y: 110, wires: [] },
     );
   }
   if (redis) {

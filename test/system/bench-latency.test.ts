@@ -20,13 +20,15 @@ function runBench(script: string, args: string[], env: Record<string, string>): 
 describe('bench:latency and bench:soak, short versions', function () {
   this.timeout(90_000);
 
-  it('bench:latency locks every file through both pipelines and prints p50/p95/p99/max per rate', async () => {
-    const { code, stdout, stderr } = await runBench('latency.js', [], { BENCH_SECONDS: '1', BENCH_RATES: '100' });
+  it('bench:latency locks every file through the three pipelines and prints p50/p95/p99/max per rate', async () => {
+    const { code, stdout, stderr } = await runBench('latency.js', [], { BENCH_SECONDS: '1', BENCH_RATES: '100', BENCH_SETTLE_QUIET: '0.2' });
     assert.equal(code, 0, stderr + stdout);
-    for (const pipeline of ['plain', 'redis']) {
+    for (const pipeline of ['plain', 'redis', 'settle']) {
       assert.match(stdout, new RegExp(`${pipeline} +100 files/s × 1 s: p50 [\\d.]+ ms, p95 [\\d.]+ ms, p99 [\\d.]+ ms, max [\\d.]+ ms`));
     }
-    assert.equal((stdout.match(/100 files, results \{[^}]*"done":100[,}]/g) ?? []).length, 2, stdout);
+    // The settle pipeline's goal is its quiet time + 50 ms, whatever the rate.
+    assert.match(stdout, /settle +100 files\/s × 1 s: .* p99 goal \(<= 250 ms\)/);
+    assert.equal((stdout.match(/100 files, results \{[^}]*"done":100[,}]/g) ?? []).length, 3, stdout);
   });
 
   it('bench:soak takes its duration as an argument, locks every file and prints the RSS slope and p99 per minute', async () => {
