@@ -18,7 +18,6 @@
 // The bench prints both ceilings — concurrency × latency / requests per lock, and one Node-RED
 // thread's CPU — and which of them applies.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Session } from 'node:inspector';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +28,7 @@ import { parseRetentionSpec } from '../core/time/duration';
 import { QumuloClient, type QumuloClientOptions } from '../core/qumulo/client';
 import { clearSinks, sendTo, sinkMessages, startRuntimeReady, waitFor, writeSinkNode } from '../test/support/actions';
 import { ranOn } from './ran-on';
+import { startSimProcess } from './sim-process';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 /** Locked through the same node first, so the measured run sees warm code and open connections. */
@@ -50,26 +50,6 @@ function post<T>(session: Session, method: string, params: object = {}): Promise
 }
 
 const name = (prefix: string, i: number) => `${prefix}/f${String(i).padStart(5, '0')}.dat`;
-
-/**
- * The simulator runs as its own process (`dist/sim/cli.js`), as it would be a separate cluster:
- * in-process it would share one event loop with Node-RED and measure the simulator as much as us.
- */
-async function startSimProcess(root: string): Promise<{ child: ChildProcess; port: number }> {
-  const cli = path.resolve(__dirname, '..', 'sim', 'cli.js');
-  const child = spawn(process.execPath, [cli, '--root', root, '--port', '0', '--latency-ms', String(LATENCY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited (${code}) before listening: ${out}`)));
-  });
-  child.stdout!.resume();
-  return { child, port };
-}
 
 /** CPU seconds (user + system) a child process has used so far, from /proc (Linux). */
 function childCpuSeconds(pid: number | undefined): number {
@@ -109,7 +89,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < RUNS; r++) for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name(`node${r}`, i)), 'x');
   for (let i = 0; i < WARMUP_FILES; i++) fs.writeFileSync(path.join(root, name('warmup', i)), 'x');
   for (let i = 0; i < SERIAL_FILES; i++) fs.writeFileSync(path.join(root, name('serial', i)), 'x');
-  const sim = await startSimProcess(root);
+  const sim = await startSimProcess(root, LATENCY_MS);
   const stopSim = () =>
     new Promise<void>((resolve) => {
       if (sim.child.exitCode !== null) return resolve();

@@ -5,7 +5,6 @@
 // Settings (env): BENCH_REQUESTS (4000), BENCH_CONCURRENCY (64), BENCH_LATENCY_MS (10), BENCH_ROUNDS (3:
 // the candidates alternate round by round, so a change in the machine's load hits them all alike).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -14,28 +13,13 @@ import * as path from 'node:path';
 import { Agent, Pool, type Dispatcher } from 'undici';
 import { QumuloClient } from '../core/qumulo/client';
 import { ranOn } from './ran-on';
+import { startSimProcess } from './sim-process';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FILES = 500;
-
-async function startSim(root: string): Promise<{ child: ChildProcess; port: number }> {
-  const cli = path.resolve(__dirname, '..', 'sim', 'cli.js');
-  const child = spawn(process.execPath, [cli, '--root', root, '--port', '0', '--latency-ms', String(LATENCY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`simulator exited (${code}): ${out}`)));
-  });
-  child.stdout!.resume();
-  return { child, port };
-}
 
 type Send = (path: string, body: string, token: string) => Promise<{ status: number; text: string }>;
 
@@ -195,7 +179,7 @@ async function runCandidate(c: Candidate, token: string): Promise<{ cpuUs: numbe
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-http-'));
   for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, `f${i}.dat`), 'x');
-  const sim = await startSim(root);
+  const sim = await startSimProcess(root, LATENCY_MS);
   process.once('exit', () => sim.child.kill('SIGTERM'));
   const origin = `http://127.0.0.1:${sim.port}`;
   const qc = new QumuloClient({ host: '127.0.0.1', port: sim.port, protocol: 'http', username: 'admin', password: 'admin', maxConcurrency: CONCURRENCY });
