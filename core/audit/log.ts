@@ -127,13 +127,7 @@ export class AuditLog {
 
   /** Appends records; resolves once they are in the file (and on disk with fsync). */
   append(records: AuditRecord[]): Promise<void> {
-    if (records.length === 0) return Promise.resolve();
-    let line = '';
-    for (const record of records) line += JSON.stringify(record) + '\n';
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ line, callback: (err) => (err ? reject(err) : resolve()) });
-      this.schedule();
-    });
+    return new Promise<void>((resolve, reject) => this.appendThen(records, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Appends records and calls back once they are written (or with the error): no promise per call. */
