@@ -176,9 +176,12 @@ export class QumuloClient {
 
   /** The current bearer token, logging in first when needed (single-flight). */
   async getToken(): Promise<string> {
-    if (this.accessToken) return this.accessToken;
-    if (this.token) return this.token;
-    return this.login();
+    return this.tokenAtHand() ?? this.login();
+  }
+
+  /** The access token or the session's token when there is one, without logging in. */
+  private tokenAtHand(): string | undefined {
+    return this.accessToken || this.token || undefined;
   }
 
   /** Logs in now. Concurrent callers share one login request. */
@@ -512,7 +515,7 @@ export class QumuloClient {
         const slot = spec.bypassLimiter ? undefined : this.limiter.acquire();
         if (slot) await slot;
         try {
-          token = useAuth ? (this.accessToken ?? this.token ?? (await this.login())) : undefined;
+          token = useAuth ? (this.tokenAtHand() ?? (await this.login())) : undefined;
           result = await this.sendOnce(method, path, spec, token);
         } finally {
           if (!spec.bypassLimiter) this.limiter.release();
