@@ -15,7 +15,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { type Chromium, type ConsoleProblems, DOC_IMAGES, type NpmStart, launchChromium, screenshot, startNpmStart, watchConsole } from '../support/browser';
+import { type Chromium, type ConsoleProblems, DOC_IMAGES, type NpmStart, dialogReady, launchChromium, screenshot, startNpmStart, watchConsole } from '../support/browser';
 import { FIELD_CASES } from '../support/field-cases';
 import { type RedisServer, startRedisServer } from '../support/redis-server';
 import { type Example, type FlowNode, type TestSmtp, IRREVERSIBLE_ACTIONS, REPO_ROOT, bundleTypes, configTypes, readPackage, startSmtp, validate, waitUntil } from '../support/shipping';
@@ -231,14 +231,14 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       if (!spec || !fields) continue;
       if (spec.config) {
         await page.evaluate(([type, id]) => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', type, id), [node.type, node.id]);
-        await page.locator('#node-config-dialog-ok').waitFor();
+        await dialogReady(page, '#node-config-dialog-ok');
         await fillFields('node-config-input-', fields);
         await page.locator('#node-config-dialog-ok').click();
         await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
       } else {
         await showTab(String(node.z));
         await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${node.id}"] .red-ui-flow-node`).first().dblclick();
-        await page.locator('#node-dialog-ok').waitFor();
+        await dialogReady(page, '#node-dialog-ok');
         await fillFields('node-input-', fields);
         await page.locator('#node-dialog-ok').click();
         await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
@@ -362,7 +362,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       // protocol select included).
       const before = await page.evaluate(() => JSON.stringify((window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node('qf-cluster'), ['host', 'port', 'protocol', 'ca']));
       await page.evaluate(() => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', 'qumulo-cluster', 'qf-cluster'));
-      await page.locator('#node-config-dialog-ok').waitFor();
+      await dialogReady(page, '#node-config-dialog-ok');
       await page.locator('#node-config-input-host').waitFor({ state: 'attached' });
       await screenshot(page, 'dialog-shared-cluster');
       await page.locator('#node-config-dialog-ok').click();
@@ -460,7 +460,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       if (tabId) await showTab(tabId);
       for (const node of pipeline.flow.filter((n) => n.dryRun === true && IRREVERSIBLE_ACTIONS.includes(n.type))) {
         await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${node.id}"] .red-ui-flow-node`).first().dblclick();
-        await page.locator('#node-dialog-ok').waitFor();
+        await dialogReady(page, '#node-dialog-ok');
         await page.locator('#node-input-dryRun').uncheck();
         await page.locator('#node-dialog-ok').click();
         await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
@@ -655,7 +655,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         return nodeId;
       }, workspace);
       await page.evaluate((nodeId) => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, i: string): void } } }).RED.editor.editConfig('', 'qumulo-redis', nodeId), id);
-      await page.locator('#node-config-dialog-ok').waitFor();
+      await dialogReady(page, '#node-config-dialog-ok');
       await page.locator('#node-config-input-url').fill(redis.url);
       await page.locator('#qumulo-redis-test').click();
       const result = page.locator('#qumulo-redis-test-result');
@@ -698,7 +698,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
 
     async function openDialog(id: string): Promise<void> {
       await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).first().dblclick();
-      await page.locator('#node-dialog-ok').waitFor();
+      await dialogReady(page, '#node-dialog-ok');
       // It is this node's dialog (not a neighbour's): the editor's title names its type.
       const type = (await editorNodes()).find((n) => n.id === id)!.type;
       const def = validate.editorDefinitions(REPO_ROOT, 'dist').types[type];
@@ -754,7 +754,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       const before = new Set((await editorNodes()).map((n) => n.id));
       await openDialog(id);
       await page.locator(`#node-input-btn-${property}-add`).click();
-      await page.locator('#node-config-dialog-ok').waitFor();
+      await dialogReady(page, '#node-config-dialog-ok');
       const form = page.locator('#node-config-dialog-edit-form');
       await form.locator('[id^="node-config-input-"]').first().waitFor({ state: 'attached' });
       assert.ok((await form.locator('[id^="node-config-input-"]').count()) > 0, `${type}: config dialog has no inputs`);
@@ -851,7 +851,7 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
         } else {
           await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).first().dblclick();
         }
-        await page.locator(ok).waitFor();
+        await dialogReady(page, ok);
         const field = page.locator(`#${prefix}${c.field}`);
         await field.waitFor({ state: 'attached' });
         if (await field.isVisible()) {

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { normalizeNotification } from '../../core/event';
 import type { NotificationType } from '../../core/event';
 import { compileRuleSet, ruleSetFromDocument } from '../../core/rules';
-import { launchChromium, screenshot, watchConsole } from '../support/browser';
+import { dialogReady, launchChromium, screenshot, watchConsole } from '../support/browser';
 import type { Chromium, ConsoleProblems } from '../support/browser';
 import { startRuntime } from '../support/runtime';
 import type { EmbeddedRuntime, FlowNode } from '../support/runtime';
@@ -83,7 +83,7 @@ describe('qumulo-filter dialog in a real browser', function () {
       const RED = (window as unknown as { RED: { editor: { edit(n: unknown): void }; nodes: { node(id: string): unknown } } }).RED;
       RED.editor.edit(RED.nodes.node('f1'));
     });
-    await page.locator('#node-dialog-ok').waitFor();
+    await dialogReady(page, '#node-dialog-ok');
     const rules = page.locator('#qumulo-filter-rules > li');
     assert.equal(await rules.count(), 1);
     assert.equal(await rules.nth(0).locator('.qumulo-filter-rule-name').inputValue(), 'pdfs');
@@ -180,7 +180,7 @@ describe('qumulo-filter dialog in a real browser', function () {
       const RED = (window as unknown as { RED: { editor: { edit(n: unknown): void }; nodes: { node(id: string): unknown } } }).RED;
       RED.editor.edit(RED.nodes.node('f1'));
     });
-    await page.locator('#node-dialog-ok').waitFor();
+    await dialogReady(page, '#node-dialog-ok');
     await page.locator('#node-input-source').selectOption('file');
     assert.equal(await page.locator('#node-input-file').isVisible(), true);
     assert.equal(await page.locator('#qumulo-filter-rules').isVisible(), false);

@@ -94,6 +94,20 @@ export function watchConsole(page: Page): ConsoleProblems {
   };
 }
 
+/**
+ * Waits for a node or config dialog to be ready for typing: its Done button (`ok`), then the tray's own
+ * first focus, which Node-RED gives 150 ms after opening. Typed before that, a value can lose the focus
+ * mid-fill and never fire the change that validates it.
+ */
+export async function dialogReady(page: Page, ok: string): Promise<void> {
+  await page.locator(ok).waitFor();
+  await page.waitForFunction(() => {
+    const trays = document.querySelectorAll('#red-ui-editor-stack .red-ui-tray');
+    const top = trays[trays.length - 1];
+    return !!top && top.contains(document.activeElement);
+  }, undefined, { timeout: 5_000 });
+}
+
 export interface NpmStart {
   /** Editor URL, e.g. http://127.0.0.1:PORT/ */
   url: string;
