@@ -1,3 +1,4 @@
 export * from './log';
 export * from './record';
 export * from './export';
+export * from './recorder';

@@ -79,11 +79,15 @@ function deliveryKey(msg: MessageLike): string {
 
 /**
  * The audit records of a message: one per entry of msg.results (every action node it passed, in
- * order), or msg.result alone. The id hashes the delivery, the position and the action, so the
- * same message recorded twice (a redelivery, or two audit nodes in a row) yields the same ids.
+ * order), or msg.result alone; from position `from` on (an action node recording its own result
+ * passes the last position). The id hashes the delivery, the position and the action, so the
+ * same message recorded twice (a redelivery, two audit nodes in a row, or an action node's own
+ * record and an audit node after it) yields the same ids.
  */
-export function auditRecordsOf(msg: MessageLike, node: string, now = new Date()): AuditRecord[] {
-  const results = Array.isArray(msg.results) && msg.results.length > 0 ? msg.results : msg.result && typeof msg.result === 'object' ? [msg.result] : [];
+export function auditRecordsOf(msg: MessageLike, node: string, now = new Date(), from = 0): AuditRecord[] {
+  const all = Array.isArray(msg.results) && msg.results.length > 0 ? msg.results : msg.result && typeof msg.result === 'object' ? [msg.result] : [];
+  const start = Math.max(0, Math.min(from, all.length));
+  const results = start === 0 ? all : all.slice(start);
   if (results.length === 0) return [];
   const event = (msg.payload && typeof msg.payload === 'object' ? msg.payload : {}) as Record<string, unknown>;
   const rules = Array.isArray(msg.rules) ? msg.rules.map((r) => text((r as { name?: unknown })?.name ?? r)).filter((n) => n.length > 0) : [];
@@ -91,12 +95,12 @@ export function auditRecordsOf(msg: MessageLike, node: string, now = new Date())
   const key = deliveryKey(msg);
   const time = isoTime(now);
   const instance = instanceName();
-  return results.map((raw, index) => {
+  return results.map((raw, offset) => {
     const result = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
     const action = text(result.action, 'unknown');
     const error = result.error as { message?: unknown } | undefined;
     return {
-      id: sha256Hex(`${key}\u0000${index}\u0000${action}`).slice(0, 32),
+      id: sha256Hex(`${key}\u0000${start + offset}\u0000${action}`).slice(0, 32),
       time,
       action,
       outcome: text(result.outcome, 'unknown'),

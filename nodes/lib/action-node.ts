@@ -7,7 +7,8 @@
 // for a file whose action is still running join it (per-file coalescing, see sharedByFile).
 // Every input yields exactly one output message (`msg.result`, appended to `msg.results`), also
 // on failure — the audit trail needs it — and failures additionally go to done(err), which
-// Node-RED turns into node.error(err, msg) so Catch nodes see them.
+// Node-RED turns into node.error(err, msg) so Catch nodes see them. With the audit option on,
+// the result's audit record is written first: the message moves on (and is done) only after it.
 
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,10 +39,13 @@ import { recordActionResult } from '../../core/metrics';
 import { AllStopStore } from '../../core/allstop/allstop';
 import { clusterIdentity } from '../../core/qumulo/identity';
 import { durationMs, parseDuration, parseRetentionSpec } from '../../core/time/duration';
+import { AuditLog, ResultRecorder } from '../../core/audit';
 
 export interface ActionNodeConfig extends NodeDef {
   cluster?: string;
   dryRun?: boolean | string;
+  /** Record each result in the audit trail (the default audit directory) before passing it on. */
+  audit?: boolean | string;
 }
 
 export interface ActionNodeSpec<C extends ActionNodeConfig> {
@@ -70,6 +74,11 @@ export function allStopFor(RED: NodeAPI, cluster: QumuloClusterNode): { store: A
 /** Where the all-stop state and the audit trail live: Node-RED's user directory, else ~/.node-red. */
 export function userStateDirectory(RED: NodeAPI): string {
   return stateDirectory(RED, path.join(os.homedir(), '.node-red'));
+}
+
+/** The audit trail's directory when none is configured (qumulo-audit's default, and the action nodes' audit option). */
+export function defaultAuditDirectory(RED: NodeAPI): string {
+  return path.join(userStateDirectory(RED), 'qumulo-flow-audit');
 }
 
 /** Short clock text for status dots: "14:03" today, else the date. */
@@ -176,6 +185,8 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
     }
     const allStop = cluster && action ? allStopFor(RED, cluster) : null;
+    // Shared with every other user of the directory (qumulo-audit nodes included): one file, one group commit.
+    const recorder = isTrue(config.audit) ? new ResultRecorder(AuditLog.acquire({ dir: defaultAuditDirectory(RED) }), node.id) : null;
 
     const describe = (): StatusDot => {
       if (configError) return status.error(configError);
@@ -243,6 +254,17 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
       recordActionResult(node.id, allStop?.key ?? '', result, input.msg.payload);
       attachResult(input.msg, result);
+      if (recorder) {
+        recorder.recordNewest(input.msg, (auditError) => {
+          // Not recorded: still passed on (the action happened), but done(err) so a Catch node
+          // sees it and a Redis entry stays pending, to be redelivered and recorded then.
+          deliver(input, error ?? (auditError ? new Error(`${spec.type}: the audit record was not written: ${auditError.message}`) : undefined));
+        });
+      } else {
+        deliver(input, error);
+      }
+    };
+    const deliver = (input: PendingInput, error: Error | undefined): void => {
       input.send(input.msg);
       statusThrottle.push(null);
       input.finished = true;
@@ -329,13 +351,16 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
     node.on('close', (removed: boolean, done: () => void) => {
       // Everything accepted is started now (into the client's own queue), so close waits for it.
       while (waiting.length > 0) waiting.shift()!();
-      finishAfterSettled(inflight, CLOSE_WAIT_MS, () => {
+      // Results are recorded after their action settles: wait for those writes too.
+      const work = recorder ? [Promise.allSettled(inflight).then(() => recorder.settled())] : inflight;
+      finishAfterSettled(work, CLOSE_WAIT_MS, () => {
         closed = true;
         statusThrottle.cancel();
         unsubscribe?.();
         cluster?.deregister(node);
         if (removed) node.status({});
-        done();
+        if (recorder) void AuditLog.release(recorder.log).finally(() => done());
+        else done();
       });
     });
   }

@@ -10,7 +10,6 @@
 // route only. The token is compared in constant time and never logged.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
-import * as path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import type { NextFunction, Request, Response } from 'express';
 import { AllStopStore } from '../../core/allstop/allstop';
@@ -20,15 +19,13 @@ import { writerSettings } from '../../core/redis/node-settings';
 import { RateSampler } from '../../core/metrics/sampler';
 import { exportAudit, toCsv } from '../../core/audit';
 import { adminGuard } from './admin-guard';
-import { userStateDirectory } from './action-node';
+import { defaultAuditDirectory, userStateDirectory } from './action-node';
 import type { QumuloClusterNode } from './cluster';
 
 /** Directories the deployed qumulo-audit nodes write to (the export reads these and the default). */
 export const auditDirectories = new Map<string, string>();
 
-export function defaultAuditDirectory(RED: NodeAPI): string {
-  return path.join(userStateDirectory(RED), 'qumulo-flow-audit');
-}
+export { defaultAuditDirectory };
 
 const registered = new WeakSet<object>();
 /** Most records one export returns (about 120 MB of JSON): a bigger range is cut, with X-Audit-Truncated. */

@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { auditRecordsOf } from '../../core/audit';
 import type { MutationIntent } from '../../core/qumulo/types';
 import type { QumuloClusterNode } from '../../nodes/lib/cluster';
 import { startSim, type TestSim } from '../support/sim';
@@ -184,6 +186,51 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     assert.deepEqual(sim.sim.lockOf('in/long.txt'), { legal_hold: false, retention_period: null });
     assert.equal(intents.length, 0);
     assert.deepEqual(treeState(sim.root), before);
+  });
+
+  it('with the audit option, each result (a joined one too) is in the audit trail before the message moves on, with the ids a qumulo-audit node would give', async () => {
+    const auditDir = path.join(process.env.QUMULO_FLOW_STATE_DIR || userDir, 'qumulo-flow-audit');
+    const recordsOnDisk = (): Array<{ id: string; action: string; outcome: string; path: string; node: string; eventSeq: number | null }> =>
+      fs.existsSync(auditDir)
+        ? fs.readdirSync(auditDir).flatMap((name) => fs.readFileSync(path.join(auditDir, name), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)))
+        : [];
+    const already = recordsOnDisk().length;
+    const { lock, out } = await load({ retention: '30d', legalHold: 'leave', audit: true });
+    // What was in the file at the moment each message arrived downstream.
+    const onDiskWhenArrived: number[] = [];
+    helper.getNode('out').on('input', () => onDiskWhenArrived.push(recordsOnDisk().length - already));
+    const a = eventFor(sim, 'in/a.txt');
+    lock.receive({ payload: a });
+    lock.receive({ payload: { ...a, seq: a.seq + 1, type: 'child_data_written' } }); // joins the lock in flight
+    lock.receive({ payload: eventFor(sim, 'in/b.txt') });
+    const msgs = await out.next(3);
+    assert.deepEqual(msgs.map((m) => m.result.outcome).sort(), ['done', 'done', 'done']);
+    assert.equal(msgs.filter((m) => m.result.joined === true).length, 1, 'the second a.txt input joined the first');
+    assert.ok(onDiskWhenArrived.every((count, i) => count >= i + 1), `a message arrived before its record was written: ${onDiskWhenArrived.join(', ')}`);
+    const records = recordsOnDisk().slice(already);
+    assert.equal(records.length, 3);
+    assert.deepEqual(new Set(records.map((r) => r.id)), new Set(msgs.map((m) => auditRecordsOf(m, 'any')[0].id)), 'the ids a qumulo-audit node after it would write');
+    assert.ok(records.every((r) => r.action === 'lock' && r.outcome === 'done' && r.node === 'lock'));
+    assert.deepEqual(records.map((r) => r.path).sort(), ['/in/a.txt', '/in/a.txt', '/in/b.txt']);
+  });
+
+  it('with the audit option and an audit directory that cannot be written, the result still goes on and a Catch node gets the error', async () => {
+    const stateDir = tempDir('lock-audit-broken');
+    fs.writeFileSync(path.join(stateDir, 'qumulo-flow-audit'), 'a file where the directory should be');
+    const saved = process.env.QUMULO_FLOW_STATE_DIR;
+    process.env.QUMULO_FLOW_STATE_DIR = stateDir;
+    try {
+      const { lock, out, caught } = await load({ retention: '30d', legalHold: 'leave', audit: true });
+      lock.receive({ payload: eventFor(sim, 'in/a.txt') });
+      const [msg] = await out.next(1);
+      assert.equal(msg.result.outcome, 'done', 'the lock itself happened');
+      const [error] = await caught.next(1);
+      assert.match(String((error as { error?: { message?: string } }).error?.message), /audit record was not written/);
+    } finally {
+      if (saved === undefined) delete process.env.QUMULO_FLOW_STATE_DIR;
+      else process.env.QUMULO_FLOW_STATE_DIR = saved;
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 
   it('a failure goes to done(err) (a Catch node sees it) and the result is still emitted', async () => {
