@@ -17,6 +17,10 @@
 // figures move with the other load. CPU per lock is this whole process's CPU (process.cpuUsage).
 // The bench prints both ceilings — concurrency × latency / requests per lock, and one Node-RED
 // thread's CPU — and which of them applies.
+// BENCH_AUDIT=1 adds what the audit option costs per lock (issue 20: ≤ 10 µs per action): after
+// the measured runs, BENCH_AUDIT_PAIRS (6) pairs of runs of BENCH_FILES through the same lock
+// node's twin with "record each result in the audit trail" on and off, the order swapped each
+// pair; the median of the pairs' differences in CPU per lock, and every record counted on disk.
 
 import { Session } from 'node:inspector';
 import * as fs from 'node:fs';
@@ -44,6 +48,8 @@ const PROFILE = process.env.BENCH_PROFILE;
 const HEAP_PROFILE = process.env.BENCH_HEAP_PROFILE === '1';
 const BURST_FILES = Number(process.env.BENCH_BURST_FILES ?? 500);
 const BURST_CHUNKS = 10;
+const AUDIT = process.env.BENCH_AUDIT === '1';
+const AUDIT_PAIRS = Math.max(1, Number(process.env.BENCH_AUDIT_PAIRS ?? 6));
 
 function post<T>(session: Session, method: string, params: object = {}): Promise<T> {
   return new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result as T))));
@@ -82,9 +88,16 @@ function eventOf(rel: string, type: QumuloEvent['type'] = 'child_file_added', se
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+}
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-bench-'));
-  for (const dir of ['warmup', 'serial', 'burst', ...Array.from({ length: RUNS }, (_, r) => `node${r}`)]) fs.mkdirSync(path.join(root, dir));
+  const auditDirs = AUDIT ? Array.from({ length: AUDIT_PAIRS * 2 }, (_, r) => `audit${r}`) : [];
+  for (const dir of ['warmup', 'serial', 'burst', ...Array.from({ length: RUNS }, (_, r) => `node${r}`), ...auditDirs]) fs.mkdirSync(path.join(root, dir));
+  for (const dir of auditDirs) for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name(dir, i)), 'x');
   for (let i = 0; i < BURST_FILES; i++) fs.writeFileSync(path.join(root, name('burst', i)), 'x'.repeat(BURST_CHUNKS));
   for (let r = 0; r < RUNS; r++) for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(root, name(`node${r}`, i)), 'x');
   for (let i = 0; i < WARMUP_FILES; i++) fs.writeFileSync(path.join(root, name('warmup', i)), 'x');
@@ -116,6 +129,13 @@ async function main(): Promise<void> {
       { id: 'sink', type: 'qf-test-sink', z: 'tab', x: 300, y: 100, wires: [] },
       { id: 'lock-burst', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '1d', legalHold: 'leave', relockThreshold: '1d', x: 100, y: 200, wires: [['sink-burst']] },
       { id: 'sink-burst', type: 'qf-test-sink', z: 'tab', x: 300, y: 200, wires: [] },
+      ...(AUDIT
+        ? [
+            { id: 'lock-plain', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '1d', legalHold: 'leave', relockThreshold: '1d', x: 100, y: 300, wires: [['sink-pairs']] },
+            { id: 'lock-audited', type: 'qumulo-lock', z: 'tab', cluster: 'cluster', retention: '1d', legalHold: 'leave', relockThreshold: '1d', audit: true, x: 100, y: 400, wires: [['sink-pairs']] },
+            { id: 'sink-pairs', type: 'qf-test-sink', z: 'tab', x: 300, y: 350, wires: [] },
+          ]
+        : []),
     ],
     credentials: { cluster: { username: 'admin', password: 'admin' } },
     extraNodesDirs: [sinkDir],
@@ -173,10 +193,6 @@ async function main(): Promise<void> {
       await checkClient.close();
       lockedOnSim += locks.filter((a) => a.lock?.retention_period).length;
     }
-    const median = (values: number[]): number => {
-      const sorted = [...values].sort((a, b) => a - b);
-      return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    };
     const cpuPerLockUs = median(runs.map((r) => r.cpuUs));
     const nodeRate = median(runs.map((r) => FILES / r.seconds));
     const nodeRequests = runs.reduce((sum, r) => sum + r.requests, 0);
@@ -201,6 +217,49 @@ async function main(): Promise<void> {
       burstOutcomes[key] = (burstOutcomes[key] ?? 0) + 1;
     }
     const burstLocked = (burstOutcomes.done ?? 0);
+
+    // ---- audit option: pairs of runs through twin lock nodes, with and without it ----
+    let auditReport: string[] = [];
+    if (AUDIT) {
+      const pairResults = sinkMessages('sink-pairs');
+      const auditDir = path.join(userDir, 'qumulo-flow-audit');
+      const recordLines = (): number => (fs.existsSync(auditDir) ? fs.readdirSync(auditDir).reduce((n, f) => n + fs.readFileSync(path.join(auditDir, f), 'utf8').split('\n').length - 1, 0) : 0);
+      // One run of each first, unmeasured: the twins' own first locks compile their paths.
+      const pairRun = async (nodeId: string, dir: string, files = FILES, warmUp = false): Promise<number> => {
+        pairResults.length = 0;
+        const cpuBefore = process.cpuUsage();
+        for (let i = 0; i < files; i++) sendTo(runtime.RED, nodeId, { payload: eventOf(name(dir, i)) });
+        await waitFor(() => pairResults.length >= files, `${files} ${nodeId} results`, 600_000);
+        const cpu = process.cpuUsage(cpuBefore);
+        if (!warmUp && pairResults.some((m) => m.result.outcome !== 'done')) throw new Error(`${nodeId}: not every lock done`);
+        return (cpu.user + cpu.system) / files;
+      };
+      // (the warm-up's files again: already locked, so skipped — a shorter path, enough to compile the twins')
+      await pairRun('lock-plain', 'warmup', Math.min(WARMUP_FILES, 1000), true);
+      await pairRun('lock-audited', 'warmup', Math.min(WARMUP_FILES, 1000), true);
+      const recordsBefore = recordLines();
+      const plain: number[] = [];
+      const audited: number[] = [];
+      const differences: number[] = [];
+      for (let p = 0; p < AUDIT_PAIRS; p++) {
+        const first = p % 2 === 0 ? 'lock-plain' : 'lock-audited';
+        const second = first === 'lock-plain' ? 'lock-audited' : 'lock-plain';
+        const a = await pairRun(first, `audit${2 * p}`);
+        const b = await pairRun(second, `audit${2 * p + 1}`);
+        const withAudit = first === 'lock-audited' ? a : b;
+        const without = first === 'lock-audited' ? b : a;
+        audited.push(withAudit);
+        plain.push(without);
+        differences.push(withAudit - without);
+      }
+      const records = recordLines() - recordsBefore;
+      const diff = median(differences);
+      auditReport = [
+        `  audit option (twin lock nodes, ${AUDIT_PAIRS} pairs of ${FILES} files, order swapped each pair): CPU per lock median ${median(plain).toFixed(0)} µs without, ${median(audited).toFixed(0)} µs with`,
+        `    difference per lock: median ${diff.toFixed(1)} µs (pairs ${differences.map((d) => d.toFixed(1)).join(' / ')}); ${records} records written for ${AUDIT_PAIRS * FILES} audited locks; ≤ 10 µs: ${diff <= 10 ? 'met' : 'NOT met'}; load ${os.loadavg()[0].toFixed(1)}`,
+      ];
+      if (records !== AUDIT_PAIRS * FILES) process.exitCode = 1;
+    }
 
     // ---- serial: one file at a time, same core action, a client limited to one request ----
     const serialClient = new QumuloClient(clientOptions({ maxConcurrency: 1 }));
@@ -247,6 +306,7 @@ async function main(): Promise<void> {
       `>= 70× serial: ${ratio >= 70 ? 'met' : 'NOT met'}`,
       `<= 1.2 requests per locked file in the burst: ${burstPerFile <= 1.2 ? 'met' : 'NOT met'}`,
     ];
+    for (const line of auditReport) console.log(line);
     console.log(`  goals: ${goals.join('; ')}`);
     if (lockedOnSim !== FILES * RUNS || (outcomes.done ?? 0) !== FILES * RUNS || burstLocked !== BURST_FILES) process.exitCode = 1;
   } finally {

@@ -30,8 +30,9 @@
 //    each round: the median of each round's ratio to plain, with quartiles and range. Runs vary by
 //    ±15 % even in CPU per event, so first, and better: inside one process, metrics switched on and
 //    off every BENCH_BLOCK events (10,000) of BENCH_ALT_EVENTS (400,000) — bench:redis's own flow,
-//    then with the stamp and the audit node (the route around or through it switched too); each
-//    on-block's CPU against the mean of the off-blocks either side (BENCH_SHOW_BLOCKS=1 prints them).
+//    then with the stamp and the audit node (the route around or through it switched too), then
+//    with the stamp writing the record itself as the action nodes' audit option does (no hop);
+//    each on-block's CPU against the mean of the off-blocks either side (BENCH_SHOW_BLOCKS=1 prints them).
 //
 // Environment: BENCH_EVENTS (default 200000), BENCH_BURST (100), BENCH_BACKLOG (default 1000000),
 // BENCH_RUNS (5: each layout runs that many times, the median is reported; runs on a 2-vCPU VM vary by ±30 %), BENCH_WINDOW (2000: most
@@ -39,7 +40,8 @@
 // BENCH_LAYOUTS (comma-separated subset, e.g. "one process"; the CPU budget needs producer alone and two processes),
 // BENCH_NODE_ARGS (extra node flags for the Node-RED processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
 // BENCH_OVERHEAD (1: part 4 only), BENCH_PAIRS (8; 0 = only the in-process alternation),
-// BENCH_ALT_EVENTS (400000), BENCH_BLOCK (10000), BENCH_SHOW_BLOCKS (1: print each block).
+// BENCH_ALT_EVENTS (400000), BENCH_BLOCK (10000), BENCH_SHOW_BLOCKS (1: print each block),
+// BENCH_AUDIT_MODES (none,node,inline: which alternations run; also hooks: the action's metric hooks alone).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -121,17 +123,29 @@ const SOURCE_JS = `module.exports = function (RED) {
  */
 const STAMP_JS = `module.exports = function (RED) {
   const metrics = require(process.env.BENCH_METRICS_MODULE);
+  // BENCH_STAMP_AUDIT=inline: the action nodes' audit option (the record written in the node, the
+  // message on after it, output 2), instead of the route through a qumulo-audit node (output 1).
+  const inline = process.env.BENCH_STAMP_AUDIT === 'inline';
+  const audit = inline ? require(process.env.BENCH_AUDIT_MODULE) : null;
   function BenchStamp(config) {
     RED.nodes.createNode(this, config);
     const node = this;
+    const recorder = inline ? new audit.ResultRecorder(audit.AuditLog.acquire({ dir: process.env.BENCH_AUDIT_DIR }), node.id) : null;
     node.on('input', (msg, send, done) => {
       const event = msg.payload;
       msg.result = { action: 'lock', path: event.path, outcome: 'done', detail: 'locked until 2027-01-01T00:00:00Z', durationMs: 1, fileId: event.fileId, retention: '2027-01-01T00:00:00Z', legalHold: false };
       metrics.observeRest('PATCH', '/v1/files/' + encodeURIComponent(event.fileId) + '/file-lock', 200, 0.001);
       metrics.recordActionResult(node.id, 'bench-cluster', msg.result, event);
+      if (recorder && globalThis.qfBenchAudit !== false) {
+        recorder.recordNewest(msg, (err) => {
+          send([null, msg]);
+          done(err || undefined);
+        });
+        return;
+      }
       // Output 1 leads through the audit node, output 2 around it (the in-process alternation
       // switches between them with globalThis.qfBenchAudit).
-      if (globalThis.qfBenchAudit === false) send([null, msg]);
+      if (globalThis.qfBenchAudit === false || inline) send([null, msg]);
       else send([msg, null]);
       done();
     });
@@ -512,14 +526,18 @@ async function overhead(server: RedisServer, redis: Redis, nodesDir: string): Pr
   console.log(`  throughput, medians (noisy on a shared machine): ${VARIANTS.map((v) => `${v} ${Math.round(median(rates.get(v)!)).toLocaleString('en-US')}/s`).join(', ')}`);
 }
 
+/** What the alternation switches on with metrics: nothing more, an action's metric hooks (no audit), the route through a qumulo-audit node, or the action nodes' audit option. */
+type AuditMode = 'none' | 'hooks' | 'node' | 'inline';
+
 /**
  * BENCH_OVERHEAD, in one process: blocks of BENCH_BLOCK events alternate metrics off and on (and
- * with `withAudit` the route around or through the audit node), so both modes share the process,
- * its JIT state and the machine's moment; the ratio of each on-block's CPU to the off-block
- * before it, median and spread over the run.
+ * with an audit mode the route around or through the audit node, or the stamp's own record), so
+ * both modes share the process, its JIT state and the machine's moment; the ratio of each
+ * on-block's CPU to the off-block before it, median and spread over the run.
  */
-async function alternation(server: RedisServer, redis: Redis, withAudit: boolean, nodesDir: string, total: number, block: number): Promise<void> {
-  const prefix = `alternate${withAudit ? 'a' : 'm'}:`;
+async function alternation(server: RedisServer, redis: Redis, auditMode: AuditMode, nodesDir: string, total: number, block: number): Promise<void> {
+  const withAudit = auditMode !== 'none';
+  const prefix = `alternate${auditMode[0]}:`;
   const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-bench-overhead-audit-'));
   const meterFile = path.join(auditDir, 'meter.json');
   const flows = [
@@ -532,8 +550,8 @@ async function alternation(server: RedisServer, redis: Redis, withAudit: boolean
     { ...inNode, wires: [[withAudit ? 'stamp' : 'meter']] },
     ...(withAudit
       ? [
-          { id: 'stamp', type: 'bench-stamp', z: 'tab', x: 350, y: 200, wires: [['audit'], ['meter']] },
-          { id: 'audit', type: 'qumulo-audit', z: 'tab', x: 500, y: 200, directory: auditDir, retentionDays: '', wires: [['meter']] },
+          { id: 'stamp', type: 'bench-stamp', z: 'tab', x: 350, y: 200, wires: [[auditMode === 'node' ? 'audit' : 'meter'], ['meter']] },
+          ...(auditMode === 'node' ? [{ id: 'audit', type: 'qumulo-audit', z: 'tab', x: 500, y: 200, directory: auditDir, retentionDays: '', wires: [['meter']] }] : []),
         ]
       : []),
     { id: 'meter', type: 'bench-meter', z: 'tab', x: 650, y: 200, wires: [] },
@@ -545,6 +563,9 @@ async function alternation(server: RedisServer, redis: Redis, withAudit: boolean
       BENCH_WINDOW: String(WINDOW),
       BENCH_BLOCK: String(block),
       BENCH_ALT_AUDIT: withAudit ? '1' : '0',
+      BENCH_STAMP_AUDIT: auditMode === 'inline' ? 'inline' : 'node',
+      BENCH_AUDIT_MODULE: path.join(REPO_ROOT, 'dist', 'core', 'audit'),
+      BENCH_AUDIT_DIR: auditDir,
       BENCH_METER_FILE: meterFile,
       BENCH_METRICS_MODULE: path.join(REPO_ROOT, 'dist', 'core', 'metrics'),
     },
@@ -567,7 +588,7 @@ async function alternation(server: RedisServer, redis: Redis, withAudit: boolean
     const sorted = ratios.slice().sort((a, b) => a - b);
     const quartile = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))];
     const m = median(ratios);
-    const what = withAudit ? 'action hooks + audit record per event' : 'metrics (bench:redis flow)';
+    const what = { none: 'metrics (bench:redis flow)', hooks: 'action hooks (no audit)', node: 'action hooks + qumulo-audit node', inline: 'action hooks + audit option' }[auditMode];
     if (process.env.BENCH_SHOW_BLOCKS === '1') console.log(`  blocks (µs/event, * = on): ${blocks.map((b) => `${(b.micros / b.events).toFixed(1)}${b.observed ? '*' : ''}`).join(' ')}`);
     console.log(
       `  ${what.padEnd(32)} ${ratios.length} on-blocks of ${block.toLocaleString('en-US')} events: off ${perEvent(false).toFixed(2)} µs/event, on ${perEvent(true).toFixed(2)} µs/event; ` +
@@ -592,8 +613,7 @@ async function main(): Promise<void> {
       const total = Number(process.env.BENCH_ALT_EVENTS ?? 400_000);
       const block = Number(process.env.BENCH_BLOCK ?? 10_000);
       console.log(`overhead on one process, alternating in the process (${total.toLocaleString('en-US')} events, blocks of ${block.toLocaleString('en-US')}, first block unmeasured):`);
-      await alternation(server, redis, false, nodesDir, total, block);
-      await alternation(server, redis, true, nodesDir, total, block);
+      for (const mode of (process.env.BENCH_AUDIT_MODES ?? 'none,node,inline').split(',') as AuditMode[]) await alternation(server, redis, mode, nodesDir, total, block);
       if (process.env.BENCH_PAIRS !== '0') await overhead(server, redis, nodesDir);
       await yardstick(redis);
       return;
