@@ -3,7 +3,9 @@
 // Writes are group commits: every record appended in the same turn of the event loop goes out in
 // one write, and while records keep coming, a write waits until `groupCommitMs` (default 4 ms)
 // after the previous one, so records arriving one at a time but close together share a write
-// system call. A record after a quiet spell is written at once (no added wait); the most a record
+// system call. A record after a quiet spell, or a millisecond or more after the record before it
+// (sparse records: waiting for company would cost a timer wake-up of its own, which in a process
+// idling between results costs more than the write), is written at once; the most a record
 // waits for others is groupCommitMs. append() resolves once its batch is in the file: a killed
 // process (kill -9) loses nothing that was reported written, since the data is in the kernel's
 // page cache; `fsync: true` also flushes each batch to the disk (survives a power cut, costs a
@@ -14,6 +16,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 export interface AuditRecord {
   /** Stable for a repeat of the same action on the same delivery: de-duplicate by it. */
@@ -66,6 +69,13 @@ export function parseRetentionDays(text: string): number {
   return Number(trimmed);
 }
 
+/**
+ * Records further apart than this are written one by one, in their own turn: a group would be
+ * written by a timer of its own, and in a process that idles between results each such wake-up
+ * cost more CPU than the write saved (bench:actions BENCH_AUDIT=1, one lock every 2 ms).
+ */
+const SPARSE_GAP_MS = 1;
+
 const FILE_PATTERN = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;
 
 interface Pending {
@@ -91,6 +101,8 @@ export class AuditLog {
   /** A flush is queued for the next turn. */
   private immediate = false;
   private lastWriteAt = 0;
+  /** performance.now() of the previous append: a gap of SPARSE_GAP_MS or more means records come one by one. */
+  private lastAppendAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private fd: number | null = null;
   private currentFile: string | null = null;
@@ -147,11 +159,16 @@ export class AuditLog {
    * that comes 3/4 of the window after the previous write (or later: after a quiet spell, at once),
    * so a steady stream of results shares writes in turns that happen anyway; a timer at the end of
    * the window writes what is left when no such append comes. The most a record waits: the window.
+   * A record SPARSE_GAP_MS or more after the one before it is written in its own turn: records that
+   * far apart would mostly be written by that timer, a wake-up of its own in an idle process.
    */
   private schedule(): void {
+    const at = performance.now();
+    const sparse = at - this.lastAppendAt >= SPARSE_GAP_MS;
+    this.lastAppendAt = at;
     if (this.flushing || this.immediate) return;
     const now = Date.now();
-    if (now - this.lastWriteAt >= this.groupCommitMs * 0.75) {
+    if (sparse || now - this.lastWriteAt >= this.groupCommitMs * 0.75) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.immediate = true;

@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { AuditLog, auditRecordsOf, exportAudit, matchesPrefix, toCsv } from '../../../core/audit';
 
 function lockMessage(seq: number, redisId = `1760000000000-${seq}`) {
@@ -42,7 +43,7 @@ describe('audit core (core/audit)', () => {
     assert.deepEqual(auditRecordsOf({ payload: {} }, 'a'), []);
   });
 
-  it('group commit: results arriving one at a time in separate turns share a write, each called back only once its record is in the file, within the window', async () => {
+  it('group commit: results arriving back to back in separate turns share a write, each called back only once its record is in the file, within the window; sparse results are written at once', async () => {
     const log = new AuditLog({ dir, groupCommitMs: 20 });
     const fileText = () => fs.readdirSync(dir).map((name) => fs.readFileSync(path.join(dir, name), 'utf8')).join('');
     // A first record after a quiet spell goes out at once (in the next turn, no window to wait).
@@ -50,30 +51,43 @@ describe('audit core (core/audit)', () => {
     await log.append(auditRecordsOf(lockMessage(1), 'a'));
     assert.ok(Date.now() - firstAt < 15, `a lone record waited ${Date.now() - firstAt} ms`);
     assert.equal(log.writes, 1);
-    // Then ten results, each in a turn of its own about 1 ms apart, not waiting for each other.
-    const waits: number[] = [];
-    const written = await new Promise<number[]>((resolve, reject) => {
-      let left = 10;
-      for (let i = 2; i <= 11; i++) {
-        setTimeout(() => {
+    /** Appends results i, i+1 … each in a turn of its own, `gapMs` apart (0: back to back), not waiting for each other; resolves with each one's wait. */
+    const oneAtATime = (from: number, count: number, gapMs: number) =>
+      new Promise<number[]>((resolve, reject) => {
+        const waits: number[] = [];
+        let left = count;
+        const next = (i: number) => {
           const records = auditRecordsOf(lockMessage(i), 'a');
-          const appendedAt = Date.now();
+          const appendedAt = performance.now();
           log.appendThen(records, (err) => {
             if (err) return reject(err);
-            waits.push(Date.now() - appendedAt);
+            waits.push(performance.now() - appendedAt);
             // Called back only once its own record can be read from the file.
             if (!fileText().includes(records[1].id)) reject(new Error(`record ${i} called back before it was written`));
             if (--left === 0) resolve(waits);
           });
-        }, i - 2);
-      }
-    });
-    assert.equal(written.length, 10);
-    assert.ok(log.writes - 1 <= 3, `10 records one at a time took ${log.writes - 1} writes`);
+          if (i + 1 < from + count) {
+            if (gapMs === 0) setImmediate(() => next(i + 1));
+            else setTimeout(() => next(i + 1), gapMs);
+          }
+        };
+        next(from);
+      });
+    // Ten results back to back (a busy process): they share writes.
+    const busyWaits = await oneAtATime(2, 10, 0);
+    assert.equal(busyWaits.length, 10);
+    assert.ok(log.writes - 1 <= 3, `10 records back to back took ${log.writes - 1} writes`);
     // The window bounds the wait (timer slack allowed on a loaded machine).
-    assert.ok(Math.max(...waits) < 20 + 40, `waits ${waits.join(', ')} ms`);
+    assert.ok(Math.max(...busyWaits) < 20 + 40, `waits ${busyWaits.join(', ')} ms`);
+    // Five results 3 ms apart (an idle process between results): each written at once, without
+    // waiting for the window's timer (which would be a wake-up of its own).
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const writesBefore = log.writes;
+    const sparseWaits = await oneAtATime(12, 5, 3);
+    assert.equal(log.writes - writesBefore, 5, 'sparse records are not held for a group');
+    assert.ok(Math.max(...sparseWaits) < 10, `sparse records waited ${sparseWaits.map((w) => w.toFixed(1)).join(', ')} ms (the window is 20 ms)`);
     await log.close();
-    assert.equal(fileText().trim().split('\n').length, 22);
+    assert.equal(fileText().trim().split('\n').length, 32);
   });
 
   it('appends to day files, continues the day after a restart, rolls over by size, and deletes days past the retention', async () => {
