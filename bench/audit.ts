@@ -5,7 +5,8 @@
 // scenario (test/support/audit-storm.ts) with 150 locks.
 //
 // Environment: BENCH_LOCKS (10000), BENCH_DEPLOYS (2), BENCH_KILLS (2), BENCH_LATENCY_MS (simulator
-// latency per request, 0), BENCH_CONCURRENCY (the cluster's request limit, 8).
+// latency per request, 0), BENCH_CONCURRENCY (the cluster's request limit, 8), BENCH_RECORD_BY
+// (node: a qumulo-audit node after the lock; option: the lock node's own audit option).
 import { runAuditStorm } from '../test/support/audit-storm';
 import { ranOn } from './ran-on';
 
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   const total = Number(process.env.BENCH_LOCKS ?? 10_000);
   const deploys = Number(process.env.BENCH_DEPLOYS ?? 2);
   const kills = Number(process.env.BENCH_KILLS ?? 2);
-  console.log(`bench:audit on ${ranOn()}: ${total} locks, ${deploys} full deploys and ${kills} kill -9 + restarts during the run`);
+  console.log(`bench:audit on ${ranOn()}: ${total} locks, ${deploys} full deploys and ${kills} kill -9 + restarts during the run; records written by ${process.env.BENCH_RECORD_BY === 'option' ? "the lock node's audit option" : 'a qumulo-audit node'}`);
   const started = Date.now();
   const result = await runAuditStorm({
     total,
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     kills,
     latencyMs: Number(process.env.BENCH_LATENCY_MS ?? 0),
     concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
+    recordBy: process.env.BENCH_RECORD_BY === 'option' ? 'lock option' : 'audit node',
     timeoutMs: 15 * 60_000,
     log: (line) => console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}`),
   });

@@ -1,6 +1,7 @@
 // The audit trail's durability scenario (issue 20), shared by test/system/audit-durability.test.ts (a
 // few hundred locks) and bench/audit.ts (10,000): a real Node-RED process with
 //   qumulo-redis-in → qumulo-lock → qumulo-audit
+// (or, with recordBy 'lock option', qumulo-redis-in → qumulo-lock with its audit option on)
 // against the simulator (with per-request latency, so the run lasts long enough to interrupt)
 // and a real redis-server; the stream is seeded with one lock event per file; during the run the
 // flow is redeployed (full deploys: every node restarts) and the process is killed with kill -9
@@ -28,6 +29,13 @@ export interface AuditStormOptions {
   /** The cluster node's request concurrency (default 4). */
   concurrency?: number;
   timeoutMs?: number;
+  /**
+   * The in node's max in flight (default 200). A full deploy lets the lock node finish what it
+   * holds before it stops, so a short run needs a small window to still be mid-run after a deploy.
+   */
+  maxInFlight?: number;
+  /** Who writes the records: a qumulo-audit node after the lock (default), or the lock node's own audit option. */
+  recordBy?: 'audit node' | 'lock option';
   log?: (line: string) => void;
 }
 
@@ -81,12 +89,21 @@ export function auditLines(dir: string): number {
   return lines;
 }
 
-function flow(simPort: number, redisUrl: string, prefix: string, generation: number, concurrency: number): unknown[] {
+function flow(simPort: number, redisUrl: string, prefix: string, generation: number, concurrency: number, recordBy: AuditStormOptions['recordBy'], maxInFlight: number): unknown[] {
+  if (recordBy === 'lock option') {
+    return [
+      { id: 'tab', type: 'tab', label: 'audit storm' },
+      { id: 'qf-cluster', type: 'qumulo-cluster', host: '127.0.0.1', port: String(simPort), protocol: 'http', maxConcurrency: String(concurrency) },
+      { id: 'qf-redis', type: 'qumulo-redis', url: redisUrl, keyPrefix: prefix },
+      { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 100, redis: 'qf-redis', stream: 'locks', group: 'audit', maxInFlight: String(maxInFlight), wires: [['lock']] },
+      { id: 'lock', type: 'qumulo-lock', z: 'tab', x: 350, y: 100, name: `lock (generation ${generation})`, cluster: 'qf-cluster', retention: '1d', legalHold: 'leave', dryRun: false, audit: true, wires: [[]] },
+    ];
+  }
   return [
     { id: 'tab', type: 'tab', label: 'audit storm' },
     { id: 'qf-cluster', type: 'qumulo-cluster', host: '127.0.0.1', port: String(simPort), protocol: 'http', maxConcurrency: String(concurrency) },
     { id: 'qf-redis', type: 'qumulo-redis', url: redisUrl, keyPrefix: prefix },
-    { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 100, redis: 'qf-redis', stream: 'locks', group: 'audit', maxInFlight: '200', wires: [['lock']] },
+    { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 100, redis: 'qf-redis', stream: 'locks', group: 'audit', maxInFlight: String(maxInFlight), wires: [['lock']] },
     // The name changes with each deploy, so a full deploy really restarts every node.
     { id: 'lock', type: 'qumulo-lock', z: 'tab', x: 350, y: 100, name: `lock (generation ${generation})`, cluster: 'qf-cluster', retention: '1d', legalHold: 'leave', dryRun: false, wires: [['audit']] },
     { id: 'audit', type: 'qumulo-audit', z: 'tab', x: 550, y: 100, name: `audit (generation ${generation})`, directory: '${AUDIT_DIR}', wires: [[]] },
@@ -108,7 +125,9 @@ export async function runAuditStorm(options: AuditStormOptions): Promise<AuditSt
   for (let i = 1; i <= options.total; i++) files[`incoming/${fileName(i)}`] = 'x';
   const sim = await startSim({ files, latencyMs: options.latencyMs ?? 10, watchDisk: false });
   const redis = await startRedisServer({ appendOnly: true });
-  const auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-audit-'));
+  // The lock option writes to the default audit directory, under the state directory.
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qumulo-flow-audit-'));
+  const auditDir = options.recordBy === 'lock option' ? path.join(stateDir, 'qumulo-flow-audit') : stateDir;
   const prefix = uniquePrefix('audit');
   const concurrency = options.concurrency ?? 4;
   let nr: NodeRedProcess | undefined;
@@ -126,9 +145,9 @@ export async function runAuditStorm(options: AuditStormOptions): Promise<AuditSt
     }
     let generation = 1;
     nr = await NodeRedProcess.start({
-      flows: flow(sim.port, redis.url, prefix, generation, concurrency),
+      flows: flow(sim.port, redis.url, prefix, generation, concurrency, options.recordBy, options.maxInFlight ?? 200),
       credentials: { 'qf-cluster': { username: 'admin', password: 'admin' } },
-      env: { AUDIT_DIR: auditDir },
+      env: { AUDIT_DIR: auditDir, QUMULO_FLOW_STATE_DIR: stateDir },
     });
     const interruptions: AuditStormResult['interruptions'] = [];
     const steps = options.deploys + options.kills;
@@ -143,7 +162,7 @@ export async function runAuditStorm(options: AuditStormOptions): Promise<AuditSt
       log(`${kind} at ${atLine} audit lines`);
       if (kind === 'deploy') {
         generation++;
-        await nr.deploy(flow(sim.port, redis.url, prefix, generation, concurrency), 'full');
+        await nr.deploy(flow(sim.port, redis.url, prefix, generation, concurrency, options.recordBy, options.maxInFlight ?? 200), 'full');
       } else {
         await nr.kill();
         await nr.restart();
@@ -174,6 +193,6 @@ export async function runAuditStorm(options: AuditStormOptions): Promise<AuditSt
     await nr?.stop();
     await redis.stop();
     await sim.stop();
-    fs.rmSync(auditDir, { recursive: true, force: true });
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
 }
