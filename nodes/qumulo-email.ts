@@ -11,7 +11,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ActionResult } from '../core/actions';
 import { EmailOutbox, type EmailCredentials, type EmailSettings, type HeldEvent } from '../core/actions/email-outbox';
 import { eventProblem, ruleNames } from '../core/message';
-import { attachResult, type ResultMessage } from './lib/action-node';
+import { AuditLog } from '../core/audit';
+import { afterRecorded, attachResult, auditRecorderFor, type ResultMessage } from './lib/action-node';
 import { finishAfterSettled } from './lib/lifecycle';
 import { refuseSettings, registerNodeType } from './lib/runtime';
 import { Throttle, statusDot } from './lib/status';
@@ -24,23 +25,27 @@ const CLOSE_WAIT_MS = 12_000;
 const STATUS_INTERVAL_MS = 500;
 
 export = function register(RED: NodeAPI): void {
-  function QumuloEmailNode(this: Node & { credentials?: EmailCredentials }, config: NodeDef & EmailSettings): void {
+  function QumuloEmailNode(this: Node & { credentials?: EmailCredentials }, config: NodeDef & EmailSettings & { audit?: boolean | string }): void {
     RED.nodes.createNode(this, config);
     const node = this;
     let closed = false;
-    /** The one place a message leaves this node: with its result, and done(err) when it failed. */
+    const recorder = auditRecorderFor(RED, node, config);
+    /** The one place a message leaves this node: with its result (recorded first with the audit option), and done(err) when it failed. */
     const reply = (msg: ResultMessage, send: Send, done: Done, result: ActionResult, error?: Error) => {
       attachResult(msg, result);
-      send(msg);
-      if (error) done(error);
-      else done();
-      statusThrottle.push(null);
+      afterRecorded(recorder, 'qumulo-email', msg, error, (finalError) => {
+        send(msg);
+        if (finalError) done(finalError);
+        else done();
+        statusThrottle.push(null);
+      });
     };
     let outbox: EmailOutbox<Held>;
     try {
       outbox = new EmailOutbox<Held>(config, node.credentials ?? {}, (held, result, error) => reply(held.msg, held.send, held.done, result, error));
     } catch (err) {
       const message = (err as Error).message;
+      if (recorder) void AuditLog.release(recorder.log);
       return refuseSettings(node, message, `qumulo-email: ${message}`, new Error(`qumulo-email is not configured: ${message}`));
     }
     // The status text is built when it is shown (at most every 500 ms), not per message.
@@ -64,11 +69,14 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       outbox.flush();
-      finishAfterSettled(outbox.inFlight, CLOSE_WAIT_MS, () => {
+      // Results are recorded after their mail is handed over: wait for those writes too.
+      const work = recorder ? [Promise.allSettled(outbox.inFlight).then(() => recorder.settled())] : outbox.inFlight;
+      finishAfterSettled(work, CLOSE_WAIT_MS, () => {
         closed = true;
         statusThrottle.cancel();
         outbox.close();
-        done();
+        if (recorder) void AuditLog.release(recorder.log).finally(() => done());
+        else done();
       });
     });
   }

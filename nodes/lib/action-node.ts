@@ -81,6 +81,23 @@ export function defaultAuditDirectory(RED: NodeAPI): string {
   return path.join(userStateDirectory(RED), 'qumulo-flow-audit');
 }
 
+/** The audit option of an action node: a recorder on the default audit directory when it is ticked, else null. */
+export function auditRecorderFor(RED: NodeAPI, node: Node, config: { audit?: boolean | string }): ResultRecorder | null {
+  // Shared with every other user of the directory (qumulo-audit nodes included): one file, one group commit.
+  return isTrue(config.audit) ? new ResultRecorder(AuditLog.acquire({ dir: defaultAuditDirectory(RED) }), node.id) : null;
+}
+
+/**
+ * Calls `deliver` (which sends the message on and calls done) once the message's newest result is
+ * in the audit trail, or at once without a recorder. A record that could not be written does not
+ * hold the result back (the action has happened) but becomes the error done() reports: a Catch
+ * node sees it, and a Redis entry stays pending, to be redelivered and recorded then.
+ */
+export function afterRecorded(recorder: ResultRecorder | null, type: string, msg: ResultMessage, error: Error | undefined, deliver: (error: Error | undefined) => void): void {
+  if (!recorder) return deliver(error);
+  recorder.recordNewest(msg, (auditError) => deliver(error ?? (auditError ? new Error(`${type}: the audit record was not written: ${auditError.message}`) : undefined)));
+}
+
 /** Short clock text for status dots: "14:03" today, else the date. */
 export function shortTime(iso: string | null): string {
   if (!iso) return '?';
@@ -185,8 +202,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
     }
     const allStop = cluster && action ? allStopFor(RED, cluster) : null;
-    // Shared with every other user of the directory (qumulo-audit nodes included): one file, one group commit.
-    const recorder = isTrue(config.audit) ? new ResultRecorder(AuditLog.acquire({ dir: defaultAuditDirectory(RED) }), node.id) : null;
+    const recorder = auditRecorderFor(RED, node, config);
 
     const describe = (): StatusDot => {
       if (configError) return status.error(configError);
@@ -254,22 +270,13 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
       recordActionResult(node.id, allStop?.key ?? '', result, input.msg.payload);
       attachResult(input.msg, result);
-      if (recorder) {
-        recorder.recordNewest(input.msg, (auditError) => {
-          // Not recorded: still passed on (the action happened), but done(err) so a Catch node
-          // sees it and a Redis entry stays pending, to be redelivered and recorded then.
-          deliver(input, error ?? (auditError ? new Error(`${spec.type}: the audit record was not written: ${auditError.message}`) : undefined));
-        });
-      } else {
-        deliver(input, error);
-      }
-    };
-    const deliver = (input: PendingInput, error: Error | undefined): void => {
-      input.send(input.msg);
-      statusThrottle.push(null);
-      input.finished = true;
-      if (error) input.done(error);
-      else input.done();
+      afterRecorded(recorder, spec.type, input.msg, error, (finalError) => {
+        input.send(input.msg);
+        statusThrottle.push(null);
+        input.finished = true;
+        if (finalError) input.done(finalError);
+        else input.done();
+      });
     };
 
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { QumuloEvent } from '../../core/event';
@@ -194,6 +195,25 @@ describe('qumulo-email node (real SMTP server, real runtime)', function () {
       assert.equal(r.result.messageId, results[0].result.messageId);
       assert.deepEqual(r.result.digest, { count: 3, listed: 3, omitted: 0 });
     }
+  });
+
+  it('with the audit option, each event\'s result is in the audit trail before the message moves on', async () => {
+    const auditDir = path.join(process.env.QUMULO_FLOW_STATE_DIR || userDir, 'qumulo-flow-audit');
+    const recordsOnDisk = (): Array<{ id: string; action: string; outcome: string; path: string; node: string }> =>
+      fs.existsSync(auditDir)
+        ? fs.readdirSync(auditDir).flatMap((name) => fs.readFileSync(path.join(auditDir, name), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line)))
+        : [];
+    const already = recordsOnDisk().length;
+    const { mail, out } = await load({ audit: true });
+    const onDiskWhenArrived: number[] = [];
+    helper.getNode('out').on('input', () => onDiskWhenArrived.push(recordsOnDisk().length - already));
+    for (let i = 0; i < 2; i++) mail.receive({ payload: event(`audited-${i}.pdf`, i) });
+    const results = await out.next(2);
+    assert.deepEqual(results.map((r) => r.result.outcome), ['done', 'done']);
+    assert.ok(onDiskWhenArrived.every((count) => count >= 1), `a message arrived before its record was written: ${onDiskWhenArrived.join(', ')}`);
+    const records = recordsOnDisk().slice(already);
+    assert.deepEqual(records.map((r) => r.path).sort(), ['/data/audited-0.pdf', '/data/audited-1.pdf']);
+    assert.ok(records.every((r) => r.action === 'email' && r.outcome === 'done' && r.node === 'mail'));
   });
 
   it('a burst of 1,000 events becomes a handful of mails listing at most N lines each', async () => {
