@@ -35,6 +35,21 @@ export interface RateSeries {
   rates: number[];
 }
 
+/**
+ * Adds one sample to a group of histories (one per key): a key seen for the first time gets
+ * `backfill` earlier points of `zero()` first, a key missing from this sample repeats its last
+ * point, and every history keeps at most `keep` points.
+ */
+function appendSample<T>(group: Map<string, T[]>, sample: Map<string, T>, backfill: number, zero: () => T, keep: number): void {
+  for (const [key, value] of sample) {
+    let series = group.get(key);
+    if (!series) group.set(key, (series = Array.from({ length: backfill }, zero)));
+    series.push(value);
+  }
+  for (const [key, series] of group) if (!sample.has(key)) series.push(series[series.length - 1] ?? zero());
+  for (const series of group.values()) if (series.length > keep) series.splice(0, series.length - keep);
+}
+
 export class RateSampler {
   private readonly history = new Map<string, Map<string, number[]>>();
   private times: number[] = [];
@@ -79,28 +94,18 @@ export class RateSampler {
       }
       let group = this.history.get(spec.name);
       if (!group) this.history.set(spec.name, (group = new Map()));
-      for (const [key, total] of totals) {
-        let series = group.get(key);
-        // A series first seen now had 0 before (counters start at 0 in this process).
-        if (!series) group.set(key, (series = this.times.map(() => 0)));
-        series.push(total);
-      }
-      for (const [key, series] of group) if (!totals.has(key)) series.push(series[series.length - 1] ?? 0);
-      for (const series of group.values()) if (series.length > this.points + 1) series.splice(0, series.length - this.points - 1);
+      // A series first seen now had 0 before (counters start at 0 in this process).
+      appendSample(group, totals, this.times.length, () => 0, this.points + 1);
     }
     for (const spec of this.meanSpecs) {
       const totals = spec.histogram.totalsBy(spec.by);
       let group = this.meanHistory.get(spec.name);
       if (!group) this.meanHistory.set(spec.name, (group = new Map()));
-      for (const [key, { sum, count }] of totals) {
-        let series = group.get(key);
-        // Histograms start empty in this process: a key first seen at the first sample gets the
-        // mean of everything observed since the start as its first interval.
-        if (!series) group.set(key, (series = (this.times.length > 0 ? this.times : [0]).map((): [number, number] => [0, 0])));
-        series.push([sum, count]);
-      }
-      for (const [key, series] of group) if (!totals.has(key)) series.push(series[series.length - 1] ?? [0, 0]);
-      for (const series of group.values()) if (series.length > this.points + 1) series.splice(0, series.length - this.points - 1);
+      const sample = new Map<string, [number, number]>();
+      for (const [key, { sum, count }] of totals) sample.set(key, [sum, count]);
+      // Histograms start empty in this process: a key first seen at the first sample gets the
+      // mean of everything observed since the start as its first interval.
+      appendSample(group, sample, Math.max(1, this.times.length), (): [number, number] => [0, 0], this.points + 1);
     }
     this.times.push(now);
     if (this.times.length > this.points + 1) this.times.splice(0, this.times.length - this.points - 1);
