@@ -185,15 +185,6 @@ async function corePaced(): Promise<{ nsPerEvent: number; cpuShare: number; even
   return { nsPerEvent: guardNs / fed, cpuShare: guardNs / wallNs, events: fed };
 }
 
-interface TestHelper {
-  init(nodeRedPath: string): void;
-  load(nodes: unknown[], flow: unknown[], credentials?: unknown): Promise<void>;
-  unload(): Promise<void>;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  getNode(id: string): { on(e: string, l: (msg: unknown) => void): void; receive(msg: unknown): void };
-}
-
 type InputHandler = (msg: unknown, send: (msgs: unknown) => void, done: (err?: Error) => void) => void;
 
 /**
@@ -202,9 +193,10 @@ type InputHandler = (msg: unknown, send: (msgs: unknown) => void, done: (err?: E
  * rounds so machine noise hits both alike. The difference is what the guard node adds per message.
  */
 async function nodeLevel(): Promise<{ guardUs: number; passUs: number; addedUs: number }> {
+  // Required only for the node-level run (as before): the core-level runs do not load Node-RED.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const helper = require('node-red-node-test-helper') as TestHelper;
-  helper.init(require.resolve('node-red'));
+  const { nodeTestHelper } = require('../test/support/actions') as typeof import('../test/support/actions');
+  const helper = nodeTestHelper();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const clusterNode = require('../nodes/qumulo-cluster');
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -81,13 +81,6 @@ async function throughput(sim: TestSim, redis: RedisServer, instances: number): 
 async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
   const rig = await ScaleRig.start({ sim, redis, instances: 3, leaseSeconds: LEASE_S, claimIdleSeconds: CLAIM_S, holdMs: 200, keyPrefix: uniquePrefix('failover') });
   let ok = true;
-  let next = 1;
-  const write = async (count: number, perSecond: number, each?: (n: number) => Promise<void> | void) => {
-    const from = next;
-    next += count;
-    await rig.writeFiles(from, next - 1, perSecond, each);
-    return { from, to: next - 1 };
-  };
   const check = async (what: string, from: number, to: number, extra: string) => {
     const unlocked = await rig.waitLocked(from, to, 300_000);
     const summary = await rig.appendSummary(from, to);
@@ -106,7 +99,7 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
     while (sim.sim.openStreams() < 1) await sleep(25);
 
     // Steady state.
-    let range = await write(2000, RATE);
+    let range = await rig.writeNext(2000, RATE);
     await check('steady state, 3 instances', range.from, range.to, '');
 
     // SIGSTOP the leader past its lease.
@@ -117,7 +110,7 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
     const stoppedAt = Date.now();
     // Watched while the files are written, so the time is when it happened.
     const taking = rig.waitLeader(LEASE_S * 3000, leader);
-    range = await write(Math.round(RATE * (LEASE_S + 2)), RATE);
+    range = await rig.writeNext(Math.round(RATE * (LEASE_S + 2)), RATE);
     const took = await taking;
     await sleep(Math.max(0, stoppedAt + LEASE_S * 1000 + 1000 - Date.now()));
     rig.signal(leader, 'SIGCONT');
@@ -128,8 +121,8 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
 
     // Redis restart mid-stream.
     let restarted = false;
-    range = await write(4000, RATE, async (n) => {
-      if (!restarted && n >= next - 2000) {
+    range = await rig.writeNext(4000, RATE, async (n) => {
+      if (!restarted && n >= rig.nextFile - 2000) {
         restarted = true;
         await redis.restart();
       }
@@ -142,8 +135,8 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
     const victim = [0, 1, 2].find((i) => i !== leader)!;
     let held: string[] = [];
     let killedAt = 0;
-    range = await write(2000, RATE, async (n) => {
-      if (killedAt || n < next - 1000 || n % 20 !== 0) return;
+    range = await rig.writeNext(2000, RATE, async (n) => {
+      if (killedAt || n < rig.nextFile - 1000 || n % 20 !== 0) return;
       held = await rig.pendingOf(rig.consumerName(victim));
       if (held.length >= 20) {
         await rig.kill(victim);
@@ -170,9 +163,9 @@ async function failover(sim: TestSim, redis: RedisServer): Promise<boolean> {
     // kill -9 the leader half way through FILES files (2 instances left, one stands by).
     leader = await rig.leader();
     let leaderKilledAt = 0;
-    const half = next + Math.floor(FILES / 2);
+    const half = rig.nextFile + Math.floor(FILES / 2);
     let takingOver: Promise<{ index: number; at: number }> | null = null;
-    range = await write(FILES, RATE, async (n) => {
+    range = await rig.writeNext(FILES, RATE, async (n) => {
       if (n === half) {
         await rig.kill(leader);
         leaderKilledAt = Date.now();

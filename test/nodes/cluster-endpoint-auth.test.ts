@@ -3,11 +3,8 @@
 // and an anonymous caller is refused.
 
 import * as assert from 'node:assert/strict';
-import { type EmbeddedRuntime, startRuntime } from '../support/runtime';
+import { type EmbeddedRuntime, startRuntimeWithUsers } from '../support/runtime';
 import { type TestSim, startSim } from '../support/sim';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const bcrypt = require('bcryptjs') as { hashSync(password: string, rounds: number): string };
 
 describe('POST /qumulo-flow/cluster/test permissions', function () {
   this.timeout(30_000);
@@ -16,17 +13,10 @@ describe('POST /qumulo-flow/cluster/test permissions', function () {
 
   before(async () => {
     sim = await startSim();
-    runtime = await startRuntime({
-      settings: {
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'viewer', password: bcrypt.hashSync('viewer-pw', 4), permissions: 'read' },
-            { username: 'editor', password: bcrypt.hashSync('editor-pw', 4), permissions: '*' },
-          ],
-        },
-      },
-    });
+    runtime = await startRuntimeWithUsers([
+      { username: 'viewer', password: 'viewer-pw', permissions: 'read' },
+      { username: 'editor', password: 'editor-pw', permissions: '*' },
+    ]);
   });
   after(async () => {
     await runtime?.stop();

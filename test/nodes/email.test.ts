@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import type { QumuloEvent } from '../../core/event';
+import { fileEvent } from '../support/events';
 import { tlsFixture } from '../support/sim';
 import { Collector, helper, initHelper, tempDir, type ResultMsg } from '../support/actions';
 
@@ -107,22 +108,8 @@ class TestSmtp {
 }
 
 function event(name: string, i = 0): QumuloEvent {
-  return {
-    type: 'child_file_added',
-    path: `/data/${name}`,
-    relativePath: name,
-    name,
-    extension: '',
-    parentDir: '/data',
-    fileId: String(1000 + i),
-    spine: [String(1000 + i)],
-    isDirectory: false,
-    streamName: null,
-    watchId: 'w',
-    watchRoot: '/data',
-    seq: i + 1,
-    receivedAt: Date.UTC(2025, 5, 1, 12, 0, 0) + i,
-  };
+  const fileId = String(1000 + i);
+  return fileEvent(name, { fileId, spine: [fileId], seq: i + 1, receivedAt: Date.UTC(2025, 5, 1, 12, 0, 0) + i });
 }
 
 describe('qumulo-email node (real SMTP server, real runtime)', function () {

@@ -13,6 +13,7 @@ import { normalizeNotification } from '../../core/event';
 import type { QumuloEvent } from '../../core/event';
 import { referenceMatch, ruleSetFromYaml, ruleSetHash } from '../../core/rules';
 import type { RuleSet } from '../../core/rules';
+import { nodeTestHelper } from '../support/actions';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const filterNode = require('../../nodes/qumulo-filter');
@@ -23,17 +24,7 @@ interface TestNode {
   error: { getCalls(): Array<{ args: unknown[] }> };
   status: { lastCall: { args: [{ fill?: string; text?: string }] } | null };
 }
-interface TestHelper {
-  init(nodeRedPath: string): void;
-  load(nodes: unknown[], flow: unknown[]): Promise<void>;
-  unload(): Promise<void>;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  getNode(id: string): TestNode;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<TestNode>();
 
 type FilterMsg = NodeMessage & { payload: QumuloEvent; rules?: Array<{ name: string }>; ruleset?: { version: number; hash: string } };
 

@@ -11,6 +11,7 @@ import { normalizeNotification } from '../../core/event';
 import type { NotificationType, QumuloEvent } from '../../core/event';
 import { startSim } from '../support/sim';
 import type { TestSim } from '../support/sim';
+import { nodeTestHelper } from '../support/actions';
 import { waitUntil as until } from '../support/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -32,18 +33,7 @@ interface SupertestResponse {
   status: number;
   body: Record<string, unknown>;
 }
-interface TestHelper {
-  init(nodeRedPath: string): void;
-  load(nodes: unknown[], flow: unknown[], credentials?: unknown): Promise<void>;
-  unload(): Promise<void>;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  getNode(id: string): TestNode;
-  request(): { post(url: string): { send(body?: unknown): Promise<SupertestResponse> } };
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<TestNode, { post(url: string): { send(body?: unknown): Promise<SupertestResponse> } }>();
 
 type FilterMsg = NodeMessage & { payload: QumuloEvent; rules?: Array<{ name: string; actions: string[]; tags: string[] }>; actions?: string[]; ruleset?: { version: number; hash: string } };
 

@@ -8,6 +8,7 @@ import { guardCoreFor } from '../../core/guard/registry';
 import { clusterIdentity } from '../../core/qumulo/identity';
 import { watchRegistry } from '../../core/watch/registry';
 import type { QumuloEvent } from '../../core/event';
+import { nodeTestHelper } from '../support/actions';
 import { startSim, type TestSim } from '../support/sim';
 import { waitUntil } from '../support/sim-client';
 
@@ -23,17 +24,7 @@ interface TestNode {
   once(event: string, listener: (...args: never[]) => void): void;
   receive(msg: unknown): void;
 }
-interface TestHelper {
-  init(nodeRedPath: string): void;
-  load(nodes: unknown[], flow: unknown[], credentials?: unknown): Promise<void>;
-  unload(): Promise<void>;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  getNode(id: string): TestNode;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<TestNode>();
 
 type GuardMsg = NodeMessage & { payload: QumuloEvent; guard: { verdict: string; hop: number; reason?: string; detail?: string; history?: unknown[]; echoOf?: { kind: string } } };
 

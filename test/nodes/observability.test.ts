@@ -8,13 +8,11 @@
 import * as assert from 'node:assert/strict';
 import { QumuloClient } from '../../core/qumulo/client';
 import { watchRegistry } from '../../core/watch/registry';
-import { type EmbeddedRuntime, type FlowNode, startRuntime } from '../support/runtime';
+import { type EmbeddedRuntime, type FlowNode, startRuntimeWithUsers } from '../support/runtime';
 import { type TestSim, startSim } from '../support/sim';
 import { type RedisServer, startRedisServer, uniquePrefix } from '../support/redis-server';
 import { waitUntil } from '../support/shipping';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const bcrypt = require('bcryptjs') as { hashSync(password: string, rounds: number): string };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const parsePrometheusTextFormat = require('parse-prometheus-text-format') as (text: string) => Family[];
 
@@ -69,18 +67,13 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     this.timeout(60_000);
     sim = await startSim({ files: { 'incoming/': '' } });
     redis = await startRedisServer();
-    runtime = await startRuntime({
-      settings: {
-        adminAuth: {
-          type: 'credentials',
-          users: [
-            { username: 'viewer', password: bcrypt.hashSync('viewer-pw', 4), permissions: 'read' },
-            { username: 'admin', password: bcrypt.hashSync('admin-pw', 4), permissions: '*' },
-          ],
-        },
-        qumuloFlow: { metricsToken: SCRAPE_TOKEN },
-      },
-    });
+    runtime = await startRuntimeWithUsers(
+      [
+        { username: 'viewer', password: 'viewer-pw', permissions: 'read' },
+        { username: 'admin', password: 'admin-pw', permissions: '*' },
+      ],
+      { settings: { qumuloFlow: { metricsToken: SCRAPE_TOKEN } } },
+    );
     adminToken = await token('admin', 'admin-pw', '*');
     viewerToken = await token('viewer', 'viewer-pw', 'read');
     const flows: FlowNode[] = [

@@ -12,24 +12,14 @@ import { QumuloClient } from '../../core/qumulo/client';
 import { watchRegistry } from '../../core/watch/registry';
 import clusterNode = require('../../nodes/qumulo-cluster');
 import watchNode = require('../../nodes/qumulo-watch');
+import { nodeTestHelper } from '../support/actions';
 import { type TestSim, startSim } from '../support/sim';
 import { waitUntil as until } from '../support/wait';
 
 interface SuperTestLike {
   post(path: string): { send(body: unknown): { expect(status: number): Promise<{ body: Record<string, any> }> } };
 }
-interface TestHelper {
-  init(path: string): void;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  unload(): Promise<void>;
-  load(nodes: unknown[], flow: unknown[], credentials?: Record<string, Record<string, string>>): Promise<void>;
-  getNode(id: string): { on(event: string, cb: (msg: never) => void): void };
-  request(): SuperTestLike;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<{ on(event: string, cb: (msg: never) => void): void }, SuperTestLike>();
 
 interface Msg {
   payload: QumuloEvent;

@@ -5,22 +5,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { QumuloEvent } from '../../core/event';
+import { nodeTestHelper } from '../support/actions';
 import { startRedisSentinel, startRedisServer, type RedisSentinel, type RedisServer } from '../support/redis-server';
 import { makeEvent, waitFor } from '../support/redis-helpers';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const helper = require('node-red-node-test-helper') as {
-  init(path: string): void;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  unload(): Promise<void>;
-  load(nodes: unknown[], flow: unknown[], credentials?: Record<string, unknown>): Promise<void>;
-  getNode(id: string): unknown;
-};
 const NODES = [require('../../nodes/qumulo-redis'), require('../../nodes/qumulo-redis-out'), require('../../nodes/qumulo-redis-in')];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<unknown>();
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'tls');
 const CERT_FILE = path.join(FIXTURES, 'cert.pem');

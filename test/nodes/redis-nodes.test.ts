@@ -7,18 +7,11 @@ import type { QumuloEvent } from '../../core/event';
 import { NOTIFICATION_TYPES } from '../../core/event';
 import { decodeEvent, encodeEvent, fieldsToRecord } from '../../core/redis';
 import { journeys } from '../../nodes/lib/journeys';
+import { nodeTestHelper } from '../support/actions';
 import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server';
 import { makeEvent, waitFor } from '../support/redis-helpers';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const helper = require('node-red-node-test-helper') as {
-  init(path: string): void;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  unload(): Promise<void>;
-  load(nodes: unknown[], flow: unknown[], credentials?: Record<string, unknown>): Promise<void>;
-  getNode(id: string): unknown;
-};
 const redisConfigNode = require('../../nodes/qumulo-redis');
 const redisOutNode = require('../../nodes/qumulo-redis-out');
 const redisInNode = require('../../nodes/qumulo-redis-in');
@@ -32,7 +25,7 @@ const switchNode = require('@node-red/nodes/core/function/10-switch.js');
 const splitNodes = require('@node-red/nodes/core/sequence/17-split.js');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<unknown>();
 
 const ALL_NODES = [redisConfigNode, redisOutNode, redisInNode, ackNode, functionNode, linkNodes, delayNode, catchNode, completeNode, switchNode, splitNodes];
 

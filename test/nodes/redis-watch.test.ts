@@ -7,17 +7,10 @@ import { QumuloClient } from '../../core/qumulo/client';
 import { watchRegistry } from '../../core/watch/registry';
 import { startRedisServer, uniquePrefix, type RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/redis-helpers';
+import { nodeTestHelper } from '../support/actions';
 import { type TestSim, startSim } from '../support/sim';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const helper = require('node-red-node-test-helper') as {
-  init(path: string): void;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  unload(): Promise<void>;
-  load(nodes: unknown[], flow: unknown[], credentials?: Record<string, unknown>): Promise<void>;
-  getNode(id: string): { on(event: string, listener: (...args: never[]) => void): void };
-};
 const NODES = [
   require('../../nodes/qumulo-cluster'),
   require('../../nodes/qumulo-watch'),
@@ -27,7 +20,7 @@ const NODES = [
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<{ on(event: string, listener: (...args: never[]) => void): void }>();
 
 interface Msg {
   payload: QumuloEvent;

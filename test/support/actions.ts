@@ -18,16 +18,29 @@ export interface HelperNode {
   status?: unknown;
 }
 
-export interface TestHelper {
+/**
+ * node-red-node-test-helper, typed. `Node` is what getNode returns in a spec (its own view of the
+ * node and the helper's sinon spies), `Request` what request() returns (a supertest agent).
+ */
+export interface TestHelper<Node = HelperNode, Request = any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   init(path: string, settings?: object): void;
   settings(settings: object): object;
   startServer(): Promise<void>;
   stopServer(): Promise<void>;
-  load(nodes: unknown, flow: object[], credentials?: object): Promise<void>;
+  load(nodes: unknown, flow: unknown[], credentials?: unknown): Promise<void>;
   unload(): Promise<void>;
-  getNode(id: string): HelperNode;
+  getNode(id: string): Node;
   setFlows(flow: object[], type?: string, credentials?: object): Promise<void>;
-  request(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  request(): Request;
+}
+
+/**
+ * The helper initialised with this Node-RED (no userDir), typed for a spec's own node shape: the
+ * preamble of the node specs and benches that do not need initHelper's userDir.
+ */
+export function nodeTestHelper<Node = HelperNode, Request = any>(): TestHelper<Node, Request> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  helper.init(require.resolve('node-red'));
+  return helper as TestHelper<Node, Request>;
 }
 
 let initialised = false;

@@ -2,26 +2,19 @@
 // polling until a condition holds, and counting what a sink file received.
 import * as fs from 'node:fs';
 import type { QumuloEvent } from '../../core/event';
+import { fileEvent } from './events';
 
 /** A watch-shaped event numbered `seq` (the numbers let specs check loss and order). */
 export function makeEvent(seq: number, watchId = 'watch-1'): QumuloEvent {
-  const name = `file-${seq}.txt`;
-  return {
-    type: 'child_file_added',
-    path: `/watched/dir/${name}`,
-    relativePath: `dir/${name}`,
-    name,
-    extension: 'txt',
-    parentDir: '/watched/dir',
-    fileId: String(1_000_000 + seq),
-    spine: ['2', '3', String(1_000_000 + seq)],
-    isDirectory: false,
-    streamName: null,
-    watchId,
+  const fileId = String(1_000_000 + seq);
+  return fileEvent(`dir/file-${seq}.txt`, {
     watchRoot: '/watched',
+    fileId,
+    spine: ['2', '3', fileId],
+    watchId,
     seq,
     receivedAt: 1_760_000_000_000 + seq,
-  };
+  });
 }
 
 /** Polls `condition` every `intervalMs` until it holds; fails with `what` after `timeoutMs`. */

@@ -197,3 +197,25 @@ export async function startRuntime(options: RuntimeOptions = {}): Promise<Embedd
     },
   };
 }
+
+/** An adminAuth user of startRuntimeWithUsers, with its plain password. */
+export interface RuntimeUser {
+  username: string;
+  password: string;
+  /** Node-RED permissions: '*' (admin) or 'read'. */
+  permissions: string;
+}
+
+/**
+ * startRuntime with Node-RED's credentials adminAuth on for `users` (passwords bcrypt-hashed here,
+ * with the cheapest cost so tests stay quick); `options.settings` is merged as for startRuntime.
+ */
+export function startRuntimeWithUsers(users: RuntimeUser[], options: RuntimeOptions = {}): Promise<EmbeddedRuntime> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bcrypt = require('bcryptjs') as { hashSync(password: string, rounds: number): string };
+  const adminAuth = {
+    type: 'credentials',
+    users: users.map((user) => ({ ...user, password: bcrypt.hashSync(user.password, 4) })),
+  };
+  return startRuntime({ ...options, settings: { ...options.settings, adminAuth } });
+}

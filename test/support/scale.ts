@@ -149,6 +149,17 @@ export class ScaleRig {
     }
   }
 
+  /** The number of the next file writeNext writes: files 1..nextFile-1 are written. */
+  nextFile = 1;
+
+  /** Writes the next `count` files (numbered on from the last writeNext) via writeFiles; returns their range. */
+  async writeNext(count: number, perSecond: number, each?: (n: number) => Promise<void> | void): Promise<{ from: number; to: number }> {
+    const from = this.nextFile;
+    this.nextFile += count;
+    await this.writeFiles(from, this.nextFile - 1, perSecond, each);
+    return { from, to: this.nextFile - 1 };
+  }
+
   /** Writes in/f-<n>.dat for n in [from, to] at `perSecond`; `each` runs after every file. */
   async writeFiles(from: number, to: number, perSecond: number, each?: (n: number) => Promise<void> | void): Promise<void> {
     const t0 = Date.now();

@@ -15,15 +15,6 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
   let sim: TestSim;
   let redis: RedisServer;
   let rig: ScaleRig;
-  let next = 1;
-
-  /** Files written so far are 1..next-1. */
-  const write = async (count: number, perSecond: number, each?: (n: number) => Promise<void> | void) => {
-    const from = next;
-    next += count;
-    await rig.writeFiles(from, next - 1, perSecond, each);
-    return { from, to: next - 1 };
-  };
 
   before(async function () {
     this.timeout(90_000);
@@ -43,7 +34,7 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
 
   it('appends every event once with three instances (one ingests, two stand by)', async () => {
     const leader = await rig.leader();
-    const { from, to } = await write(60, 60);
+    const { from, to } = await rig.writeNext(60, 60);
     assert.deepEqual(await rig.waitLocked(from, to, 20_000), [], 'every file locked');
     const summary = await rig.appendSummary(from, to);
     console.log(`      steady state: ${to - from + 1} files, leader #${leader}, ${summary.duplicates} duplicate appends, ${summary.missing} missing`);
@@ -58,8 +49,8 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     const leader = await rig.leader();
     const token = await rig.leaseToken();
     let deploying: Promise<void> | null = null;
-    const { from, to } = await write(60, 60, (n) => {
-      if (n === next - 40) deploying = rig.renameWatch(leader, 'renamed by a deploy');
+    const { from, to } = await rig.writeNext(60, 60, (n) => {
+      if (n === rig.nextFile - 40) deploying = rig.renameWatch(leader, 'renamed by a deploy');
     });
     await deploying;
     assert.deepEqual(await rig.waitLocked(from, to, 20_000), []);
@@ -79,13 +70,13 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     const stoppedAt = Date.now();
     try {
       const taking = rig.waitLeader(LEASE_S * 2000, leader);
-      const during = await write(40, 40);
+      const during = await rig.writeNext(40, 40);
       const { index } = await taking;
       await sleep(Math.max(0, stoppedAt + LEASE_S * 1000 + 500 - Date.now()));
       rig.signal(leader, 'SIGCONT');
       await sleep(1500);
       const after = rig.outStatus(leader);
-      const tail = await write(20, 40);
+      const tail = await rig.writeNext(20, 40);
       assert.deepEqual(await rig.waitLocked(during.from, tail.to, 30_000), []);
       const summary = await rig.appendSummary(during.from, tail.to);
       console.log(`      leader #${leader} stopped ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s, #${index} took over; after SIGCONT: written ${before.written} → ${after.written}, fenced ${after.fenced}; ${summary.duplicates} duplicate appends`);
@@ -100,8 +91,8 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
 
   it('Redis restart mid-stream: leadership recovers and nothing is lost', async () => {
     let restarted = false;
-    const { from, to } = await write(80, 80, async (n) => {
-      if (!restarted && n === next - 50) {
+    const { from, to } = await rig.writeNext(80, 80, async (n) => {
+      if (!restarted && n === rig.nextFile - 50) {
         restarted = true;
         await redis.restart();
       }
@@ -119,8 +110,8 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     const consumer = rig.consumerName(victim);
     let held: string[] = [];
     let killedAt = 0;
-    const { from, to } = await write(90, 90, async (n) => {
-      if (killedAt || n < next - 30) return;
+    const { from, to } = await rig.writeNext(90, 90, async (n) => {
+      if (killedAt || n < rig.nextFile - 30) return;
       held = await rig.pendingOf(consumer);
       if (held.length >= 5) {
         await rig.kill(victim);
@@ -147,8 +138,8 @@ describe('scale-out: three Node-RED instances, one flow (real processes)', funct
     let killedAt = 0;
     let killedAtFile = 0;
     let taking: Promise<{ index: number; at: number }> | null = null;
-    const { from, to } = await write(150, 100, async (n) => {
-      if (!killedAt && n === next - 100) {
+    const { from, to } = await rig.writeNext(150, 100, async (n) => {
+      if (!killedAt && n === rig.nextFile - 100) {
         await rig.kill(leader);
         killedAt = Date.now();
         killedAtFile = n;

@@ -10,20 +10,11 @@ import type { GapRecord } from '../../core/qumulo/subscription';
 import { watchRegistry } from '../../core/watch/registry';
 import clusterNode = require('../../nodes/qumulo-cluster');
 import watchNode = require('../../nodes/qumulo-watch');
+import { nodeTestHelper } from '../support/actions';
 import { type TestSim, startSim } from '../support/sim';
 import { waitUntil } from '../support/wait';
 
-interface TestHelper {
-  init(path: string): void;
-  startServer(): Promise<void>;
-  stopServer(): Promise<void>;
-  unload(): Promise<void>;
-  load(nodes: unknown[], flow: unknown[], credentials?: Record<string, Record<string, string>>): Promise<void>;
-  getNode(id: string): { on(event: string, cb: (msg: never) => void): void };
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const helper = require('node-red-node-test-helper') as TestHelper;
-helper.init(require.resolve('node-red'));
+const helper = nodeTestHelper<{ on(event: string, cb: (msg: never) => void): void }>();
 
 type Calls = { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> };
 interface Spied {

@@ -14,6 +14,7 @@ import {
   type DigestItem,
 } from '../../../core/actions';
 import { type SettleClock } from '../../../core/settle/settle';
+import { fileEvent } from '../../support/events';
 
 class StepClock implements SettleClock {
   time = 0;
@@ -41,22 +42,7 @@ class StepClock implements SettleClock {
 }
 
 function event(name: string, i = 0): QumuloEvent {
-  return {
-    type: 'child_file_added',
-    path: `/data/${name}`,
-    relativePath: name,
-    name,
-    extension: '',
-    parentDir: '/data',
-    fileId: String(100 + i),
-    spine: [],
-    isDirectory: false,
-    streamName: null,
-    watchId: 'w',
-    watchRoot: '/data',
-    seq: i,
-    receivedAt: Date.UTC(2025, 0, 1, 0, 0, i % 60),
-  };
+  return fileEvent(name, { fileId: String(100 + i), seq: i, receivedAt: Date.UTC(2025, 0, 1, 0, 0, i % 60) });
 }
 
 describe('email core', () => {
