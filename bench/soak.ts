@@ -15,6 +15,10 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { ranOn } from './ran-on';
+import { guardCoreFor } from '../core/guard/registry';
+import { DEFAULT_LEDGER_CAPACITY } from '../core/guard/ledger';
+import { DEFAULT_CHAIN_OPTIONS } from '../core/guard/chains';
+import { clusterIdentity } from '../core/qumulo/identity';
 import { CONCURRENCY, LATENCY_MS, ms, percentiles, sinkState, startCluster, startPipelines } from './pipeline';
 import { waitFor } from '../test/support/actions';
 
@@ -56,6 +60,11 @@ async function main(): Promise<void> {
   const cluster = await startCluster(['redis/warm', ...Array.from({ length: minutes }, (_, i) => `redis/m${i}`)]);
   const pipelines = await startPipelines(cluster, { plain: false, redis: true });
   const state = sinkState('sink-redis');
+  // The guard nodes' per-cluster state (this process loaded the same modules as the runtime): its
+  // ledger and chains grow until their caps (50,000 each), at 2,000 files/s within the first
+  // minute, at 200/s after ~4 minutes. The slope is also fitted from the moment both were full.
+  const guardCore = guardCoreFor(clusterIdentity({ host: '127.0.0.1', port: cluster.port }));
+  let capsFullAt: number | null = null;
   const rss: Array<[number, number]> = [];
   const simRss: Array<[number, number]> = [];
   /** V8's heap as reserved (heapTotal), and RSS minus it: native memory (buffers, malloc, code). */
@@ -88,6 +97,7 @@ async function main(): Promise<void> {
       second++;
       const t = (Date.now() - started) / 60_000;
       const used = process.memoryUsage();
+      if (capsFullAt === null && guardCore.ledger.size >= DEFAULT_LEDGER_CAPACITY.maxEntries && guardCore.chains.size >= DEFAULT_CHAIN_OPTIONS.maxChains) capsFullAt = t;
       rss.push([t, used.rss / 1e6]);
       heapTotal.push([t, used.heapTotal / 1e6]);
       outsideHeap.push([t, (used.rss - used.heapTotal) / 1e6]);
@@ -119,9 +129,10 @@ async function main(): Promise<void> {
       const cpu = process.cpuUsage(cpuBefore);
       const lastRss = rss.length > 0 ? rss[rss.length - 1][1] : NaN;
       const lastHeapTotal = heapTotal.length > 0 ? heapTotal[heapTotal.length - 1][1] : NaN;
+      const lastOutside = outsideHeap.length > 0 ? outsideHeap[outsideHeap.length - 1][1] : NaN;
       const cpuUs = cpu.user + cpu.system;
       perMinute.push(
-        `  minute ${String(minute + 1).padStart(2)}: ${latencies.length} locks (${(latencies.length / seconds).toFixed(0)} files/s), p50 ${ms(p.p50)}, p99 ${ms(p.p99)}, max ${ms(p.max)} (creation → watch node p50 ${ms(w.p50)}, p99 ${ms(w.p99)}); RSS ${lastRss.toFixed(0)} MB (V8 heap ${lastHeapTotal.toFixed(0)} MB); Node-RED ${(cpuUs / 1e6 / seconds * 100).toFixed(0)} % of a CPU, ${(cpuUs / Math.max(1, latencies.length)).toFixed(0)} µs CPU per file; gc pauses ${(gcMinute.pausesMs / 1000).toFixed(1)} s (${gcMinute.major} major, longest ${ms(gcMinute.longestMs)})`,
+        `  minute ${String(minute + 1).padStart(2)}: ${latencies.length} locks (${(latencies.length / seconds).toFixed(0)} files/s), p50 ${ms(p.p50)}, p99 ${ms(p.p99)}, max ${ms(p.max)} (creation → watch node p50 ${ms(w.p50)}, p99 ${ms(w.p99)}); RSS ${lastRss.toFixed(0)} MB (V8 heap ${lastHeapTotal.toFixed(0)} MB, outside it ${lastOutside.toFixed(0)} MB); guard ledger ${guardCore.ledger.size}, chains ${guardCore.chains.size}; Node-RED ${(cpuUs / 1e6 / seconds * 100).toFixed(0)} % of a CPU, ${(cpuUs / Math.max(1, latencies.length)).toFixed(0)} µs CPU per file; gc pauses ${(gcMinute.pausesMs / 1000).toFixed(1)} s (${gcMinute.major} major, longest ${ms(gcMinute.longestMs)})`,
       );
       console.error(perMinute[perMinute.length - 1]);
     }
@@ -148,6 +159,21 @@ async function main(): Promise<void> {
   );
   const after1 = (series: Array<[number, number]>) => (series === rss ? fit : series.filter(([t]) => t >= 1).length >= 10 ? series.filter(([t]) => t >= 1) : series);
   console.log(`  of which V8's heap (heapTotal) ${slope(after1(heapTotal)).toFixed(2)} MB/min (${heapTotal[0]?.[1].toFixed(0)} → ${heapTotal[heapTotal.length - 1]?.[1].toFixed(0)} MB), outside it ${slope(after1(outsideHeap)).toFixed(2)} MB/min (${outsideHeap[0]?.[1].toFixed(0)} → ${outsideHeap[outsideHeap.length - 1]?.[1].toFixed(0)} MB)`);
+  // Whether RSS levels off (a high-water mark of V8's heap and malloc) or keeps climbing (a leak):
+  // the slope of the second half alone, next to the goal's figure from minute 1.
+  const lastT = rss[rss.length - 1]?.[0] ?? 0;
+  const secondHalf = rss.filter(([t]) => t >= lastT / 2);
+  if (lastT >= 4) console.log(`  RSS slope over the second half of the samples (from ${(lastT / 2).toFixed(1)} min): ${slope(secondHalf).toFixed(2)} MB/min`);
+  if (capsFullAt !== null && capsFullAt > 1) {
+    const afterCaps = rss.filter(([t]) => t >= capsFullAt!);
+    const heapAfterCaps = heap.filter(([t]) => t >= capsFullAt!);
+    console.log(
+      `  after the guard's caps were full (from ${(capsFullAt * 60).toFixed(0)} s): RSS slope ${slope(afterCaps).toFixed(2)} MB/min (${afterCaps.length} samples)` +
+        (heapAfterCaps.length >= 3 ? `, heap after gc ${slope(heapAfterCaps).toFixed(2)} MB/min (${heapAfterCaps.length} samples)` : ''),
+    );
+  } else {
+    console.log(`  guard caps (ledger ${DEFAULT_LEDGER_CAPACITY.maxEntries}, chains ${DEFAULT_CHAIN_OPTIONS.maxChains}) ${capsFullAt === null ? 'not reached' : 'full within the first minute'}`);
+  }
   console.log(`  simulator process RSS slope ${slope(simFit).toFixed(2)} MB/min (${simRss[0]?.[1].toFixed(0)} → ${simRss[simRss.length - 1]?.[1].toFixed(0)} MB; not Node-RED's)`);
   if (heap.length > 0) {
     console.log(`  heap after gc: slope ${slope(heapFit).toFixed(2)} MB/min (${heapFit === heap ? 'whole run' : 'after the first minute'}, ${heapFit.length} samples every ${GC_EVERY_S} s, ${heap[0][1].toFixed(1)} → ${heap[heap.length - 1][1].toFixed(1)} MB)`);
