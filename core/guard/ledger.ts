@@ -99,8 +99,13 @@ export class SelfWriteLedger {
    * on the hot path.
    */
   private readonly byPathWithoutId = new Map<string, LedgerEntry[]>();
-  /** Entries in recording order; `head` is the index of the oldest live one. */
-  private queue: LedgerEntry[] = [];
+  /**
+   * Entries in recording order; `head` is the index of the oldest live one. Slots before it are
+   * emptied as their entries leave: the array is compacted only once that dead prefix is half of
+   * it, and an entry kept there until then would hold its paths and ids that long (at the cap,
+   * as many dead entries as live ones: the slow heap growth of the 200 files/s soak).
+   */
+  private queue: Array<LedgerEntry | undefined> = [];
   private head = 0;
   private serial = 0;
   private capacity: LedgerCapacity;
@@ -195,13 +200,13 @@ export class SelfWriteLedger {
   sweep(now: number = this.now()): void {
     const oldestAllowed = now - this.capacity.retentionMs;
     while (this.head < this.queue.length) {
-      const oldest = this.queue[this.head];
+      const oldest = this.queue[this.head]!;
       const overCap = this.queue.length - this.head > this.capacity.maxEntries;
       if (!overCap && oldest.recordedAt >= oldestAllowed) break;
       this.remove(oldest);
       if (overCap) this.stats.evicted++;
       else this.stats.expired++;
-      this.head++;
+      this.queue[this.head++] = undefined;
     }
     // Compact the queue array once the dead prefix dominates (amortised O(1)).
     if (this.head > 1024 && this.head * 2 > this.queue.length) {

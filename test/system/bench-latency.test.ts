@@ -34,8 +34,11 @@ describe('bench:latency and bench:soak, short versions', function () {
   it('bench:soak takes its duration as an argument, locks every file and prints the RSS slope and p99 per minute', async () => {
     const { code, stdout, stderr } = await runBench('soak.js', ['2'], { BENCH_RATE: '100' });
     assert.equal(code, 0, stderr + stdout);
-    assert.match(stdout, /minute  1: \d+ locks \(\d+ files\/s\), p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(creation → watch node p50 -?[\d.]+ ms, p99 -?[\d.]+ ms\); RSS \d+ MB; Node-RED \d+ % of a CPU, \d+ µs CPU per file/);
+    assert.match(stdout, /minute  1: \d+ locks \(\d+ files\/s\), p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms \(creation → watch node p50 -?[\d.]+ ms, p99 -?[\d.]+ ms\); RSS \d+ MB \(V8 heap \d+ MB, outside it -?\d+ MB\); guard ledger \d+, chains \d+; Node-RED \d+ % of a CPU, \d+ µs CPU per file; gc pauses [\d.]+ s \(\d+ major, longest [\d.]+ ms\)/);
     assert.match(stdout, /200 files created, 200 locked; Node-RED \d+ µs CPU per file/);
     assert.match(stdout, /RSS slope -?[\d.]+ MB\/min/);
+    assert.match(stdout, /of which V8's heap \(heapTotal\) -?[\d.]+ MB\/min \(\d+ → \d+ MB\), outside it -?[\d.]+ MB\/min/);
+    assert.match(stdout, /simulator process RSS slope -?[\d.]+ MB\/min/);
+    assert.match(stdout, /guard caps \(ledger 50000, chains 50000\) not reached/);
   });
 });

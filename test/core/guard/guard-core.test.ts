@@ -1,5 +1,7 @@
 // Unit specs of the pure loop-guard core: ledger precision, hop chains, breakers, aliases.
 import { strict as assert } from 'node:assert';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import fc from 'fast-check';
 import { normalizeNotification, type NotificationType, type QumuloEvent } from '../../../core/event';
 import { EXPECTED_ECHOES, type MutationIntent, type MutationKind } from '../../../core/qumulo/types';
@@ -8,6 +10,20 @@ import { GuardCore, LoopGuard, type GuardAlert, type LoopGuardOptions } from '..
 import { SelfWriteLedger, DEFAULT_MATCH_WINDOW } from '../../../core/guard/ledger';
 
 const ROOT = '/watched';
+
+/** A full garbage collection (the flag set at run time, so the specs need no --expose-gc). */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+/** Whether the object `make` returns is still reachable after a full gc (once the current job ended). */
+async function survivesGc(make: () => object): Promise<boolean> {
+  const ref = new WeakRef(make());
+  await new Promise((resolve) => setImmediate(resolve)); // a WeakRef keeps its target for the job that made it
+  collectGarbage();
+  return ref.deref() !== undefined;
+}
 
 /** A manual clock for the processing time (the guard's `now`). */
 function manualClock(start = 1_700_000_000_000): { now: () => number; advance: (ms: number) => void; set: (t: number) => void } {
@@ -148,6 +164,20 @@ describe('guard core: self-write ledger', () => {
     }
     assert.ok(ledger.size <= 1_001, `size ${ledger.size}`);
     assert.equal(ledger.entriesFor({ path: `${ROOT}/g0` }).length, 0);
+  });
+
+  it('lets go of an entry as soon as it leaves (evicted or expired), not when its queue is next compacted', async () => {
+    const clock = manualClock();
+    const ledger = new SelfWriteLedger({ maxEntries: 100, retentionMs: 1_000 }, clock.now);
+    const evicted = survivesGc(() => ledger.record(intent('lock', [`${ROOT}/evicted`], ['1']))!);
+    for (let i = 0; i < 100; i++) ledger.record(intent('lock', [`${ROOT}/f${i}`], [String(100 + i)]));
+    assert.equal(ledger.entriesFor({ fileId: '1' }).length, 0, 'evicted at the cap');
+    assert.equal(await evicted, false, 'an evicted entry is not kept');
+    const expired = survivesGc(() => ledger.record(intent('lock', [`${ROOT}/expired`], ['2']))!);
+    clock.advance(1_001);
+    ledger.sweep();
+    assert.equal(ledger.size, 0);
+    assert.equal(await expired, false, 'an expired entry is not kept');
   });
 
   it('property: an event whose type the mutation cannot cause, or received outside the window, always passes', () => {
