@@ -34,7 +34,12 @@ export = function register(RED: NodeAPI): void {
     const reply = (msg: ResultMessage, send: Send, done: Done, result: ActionResult, error?: Error) => {
       attachResult(msg, result);
       afterRecorded(recorder, 'qumulo-email', msg, error, (finalError) => {
-        send(msg);
+        // A throwing send still completes the input, with that error (this may run in the audit log's write turn).
+        try {
+          send(msg);
+        } catch (err) {
+          finalError ??= err instanceof Error ? err : new Error(String(err));
+        }
         if (finalError) done(finalError);
         else done();
         statusThrottle.push(null);

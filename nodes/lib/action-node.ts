@@ -271,7 +271,13 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       recordActionResult(node.id, allStop?.key ?? '', result, input.msg.payload);
       attachResult(input.msg, result);
       afterRecorded(recorder, spec.type, input.msg, error, (finalError) => {
-        input.send(input.msg);
+        // A throwing send (a hook's error) still completes the input, with that error: this may
+        // run in the audit log's write turn, where nothing else would finish it.
+        try {
+          input.send(input.msg);
+        } catch (err) {
+          finalError ??= err instanceof Error ? err : new Error(String(err));
+        }
         statusThrottle.push(null);
         input.finished = true;
         if (finalError) input.done(finalError);
