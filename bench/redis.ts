@@ -130,7 +130,7 @@ const STAMP_JS = `module.exports = function (RED) {
   function BenchStamp(config) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const recorder = inline ? new audit.ResultRecorder(audit.AuditLog.acquire({ dir: process.env.BENCH_AUDIT_DIR }), node.id) : null;
+    const recorder = inline ? audit.ResultRecorder.open(process.env.BENCH_AUDIT_DIR, node.id) : null;
     node.on('input', (msg, send, done) => {
       const event = msg.payload;
       msg.result = { action: 'lock', path: event.path, outcome: 'done', detail: 'locked until 2027-01-01T00:00:00Z', durationMs: 1, fileId: event.fileId, retention: '2027-01-01T00:00:00Z', legalHold: false };

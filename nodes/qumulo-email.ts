@@ -11,7 +11,6 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ActionResult } from '../core/actions';
 import { EmailOutbox, type EmailCredentials, type EmailSettings, type HeldEvent } from '../core/actions/email-outbox';
 import { eventProblem, ruleNames } from '../core/message';
-import { AuditLog } from '../core/audit';
 import { afterRecorded, attachResult, auditRecorderFor, type ResultMessage } from './lib/action-node';
 import { finishAfterSettled } from './lib/lifecycle';
 import { refuseSettings, registerNodeType } from './lib/runtime';
@@ -33,12 +32,14 @@ export = function register(RED: NodeAPI): void {
     /** The one place a message leaves this node: with its result (recorded first with the audit option), and done(err) when it failed. */
     const reply = (msg: ResultMessage, send: Send, done: Done, result: ActionResult, error?: Error) => {
       attachResult(msg, result);
-      afterRecorded(recorder, 'qumulo-email', msg, error, (finalError) => {
+      afterRecorded(recorder, 'qumulo-email', msg, error, (finalError, passOn) => {
         // A throwing send still completes the input, with that error (this may run in the audit log's write turn).
-        try {
-          send(msg);
-        } catch (err) {
-          finalError ??= err instanceof Error ? err : new Error(String(err));
+        if (passOn) {
+          try {
+            send(msg);
+          } catch (err) {
+            finalError ??= err instanceof Error ? err : new Error(String(err));
+          }
         }
         if (finalError) done(finalError);
         else done();
@@ -50,7 +51,7 @@ export = function register(RED: NodeAPI): void {
       outbox = new EmailOutbox<Held>(config, node.credentials ?? {}, (held, result, error) => reply(held.msg, held.send, held.done, result, error));
     } catch (err) {
       const message = (err as Error).message;
-      if (recorder) void AuditLog.release(recorder.log);
+      if (recorder) void recorder.close();
       return refuseSettings(node, message, `qumulo-email: ${message}`, new Error(`qumulo-email is not configured: ${message}`));
     }
     // The status text is built when it is shown (at most every 500 ms), not per message.
@@ -80,7 +81,7 @@ export = function register(RED: NodeAPI): void {
         closed = true;
         statusThrottle.cancel();
         outbox.close();
-        if (recorder) void AuditLog.release(recorder.log).finally(() => done());
+        if (recorder) void recorder.close().finally(() => done());
         else done();
       });
     });

@@ -84,13 +84,20 @@ interface Pending {
   callback: (err: Error | null) => void;
 }
 
-const logs = new Map<string, { log: AuditLog; users: number }>();
+/**
+ * One entry per directory. `configured`: how many of its users have settings of their own (a
+ * qumulo-audit node); users that take the directory as they find it (the action nodes' audit
+ * option) do not set its retention or sync.
+ */
+const logs = new Map<string, { log: AuditLog; users: number; configured: number }>();
 
 export class AuditLog {
   readonly dir: string;
-  private readonly retentionDays: number;
+  private retentionDays: number;
   private readonly maxFileBytes: number;
-  private readonly fsync: boolean;
+  private fsync: boolean;
+  /** Closed by its last user: later appends fail instead of reopening a file nobody closes. */
+  private closed = false;
   private readonly now: () => Date;
   private readonly groupCommitMs: number;
   /** Writes made so far (one per group of records): benches and tests read it. */
@@ -110,19 +117,32 @@ export class AuditLog {
   private currentSize = 0;
   private idle: Array<() => void> = [];
 
-  /** One shared log per directory and process (several audit nodes may write to one directory). */
-  static acquire(options: AuditLogOptions): AuditLog {
+  /**
+   * One shared log per directory and process (several audit nodes may write to one directory).
+   * With `asFound`, the caller has no settings of its own (the action nodes' audit option): it
+   * neither sets the retention and sync of a log it opens (defaults until a configured user comes)
+   * nor changes them: the settings of the configured users apply (the first of those present),
+   * whoever opened the log. Release with the same `asFound`.
+   */
+  static acquire(options: AuditLogOptions, asFound = false): AuditLog {
     const dir = path.resolve(options.dir);
     let entry = logs.get(dir);
-    if (!entry) logs.set(dir, (entry = { log: new AuditLog({ ...options, dir }), users: 0 }));
+    if (!entry) logs.set(dir, (entry = { log: new AuditLog({ ...options, dir }), users: 0, configured: 0 }));
+    else if (!asFound && entry.configured === 0) {
+      // The first configured user of a log opened as found (or left by its configured users).
+      entry.log.retentionDays = Math.max(0, options.retentionDays ?? 400);
+      entry.log.fsync = options.fsync === true;
+    }
     entry.users++;
+    if (!asFound) entry.configured++;
     return entry.log;
   }
 
   /** Gives a shared log back; the last user closes it once its writes are done. */
-  static async release(log: AuditLog): Promise<void> {
+  static async release(log: AuditLog, asFound = false): Promise<void> {
     const entry = logs.get(log.dir);
     if (!entry || entry.log !== log) return;
+    if (!asFound) entry.configured = Math.max(0, entry.configured - 1);
     if (--entry.users > 0) return;
     logs.delete(log.dir);
     await log.close();
@@ -144,6 +164,10 @@ export class AuditLog {
 
   /** Appends records and calls back once they are written (or with the error): no promise per call. */
   appendThen(records: AuditRecord[], callback: (err: Error | null) => void): void {
+    if (this.closed) {
+      callback(new Error(`audit log ${this.dir} is closed (its last user has gone)`));
+      return;
+    }
     if (records.length === 0) {
       callback(null);
       return;
@@ -192,6 +216,7 @@ export class AuditLog {
       this.flushNow();
     }
     await this.whenIdle();
+    this.closed = true;
     this.closeFile();
   }
 

@@ -4,7 +4,7 @@
 // action node, without the extra hop through Node-RED (which cost more than the record itself).
 
 import { auditFailures, auditRecords } from '../metrics';
-import type { AuditLog } from './log';
+import { AuditLog } from './log';
 import { auditRecordsOf } from './record';
 
 type RecordedMessage = Parameters<typeof auditRecordsOf>[0];
@@ -18,6 +18,19 @@ export class ResultRecorder {
     /** Written into each record as the node that recorded it. */
     private readonly node: string,
   ) {}
+
+  /**
+   * A recorder on the shared log of `dir`, taken as found: its retention and sync are those of
+   * the qumulo-audit nodes on the directory, if any (defaults otherwise). Give it back with close().
+   */
+  static open(dir: string, node: string): ResultRecorder {
+    return new ResultRecorder(AuditLog.acquire({ dir }, true), node);
+  }
+
+  /** Gives the shared log back (the last user closes it); records after this fail. */
+  close(): Promise<void> {
+    return AuditLog.release(this.log, true);
+  }
 
   /** Writes the record of the message's newest result (the last of msg.results); `then` runs once it is in the file, or with the error. */
   recordNewest(msg: RecordedMessage, then: (err: Error | null) => void): void {

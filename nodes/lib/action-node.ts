@@ -39,7 +39,7 @@ import { recordActionResult } from '../../core/metrics';
 import { AllStopStore } from '../../core/allstop/allstop';
 import { clusterIdentity } from '../../core/qumulo/identity';
 import { durationMs, parseDuration, parseRetentionSpec } from '../../core/time/duration';
-import { AuditLog, ResultRecorder } from '../../core/audit';
+import { ResultRecorder } from '../../core/audit';
 
 export interface ActionNodeConfig extends NodeDef {
   cluster?: string;
@@ -84,18 +84,42 @@ export function defaultAuditDirectory(RED: NodeAPI): string {
 /** The audit option of an action node: a recorder on the default audit directory when it is ticked, else null. */
 export function auditRecorderFor(RED: NodeAPI, node: Node, config: { audit?: boolean | string }): ResultRecorder | null {
   // Shared with every other user of the directory (qumulo-audit nodes included): one file, one group commit.
-  return isTrue(config.audit) ? new ResultRecorder(AuditLog.acquire({ dir: defaultAuditDirectory(RED) }), node.id) : null;
+  return isTrue(config.audit) ? ResultRecorder.open(defaultAuditDirectory(RED), node.id) : null;
 }
 
 /**
- * Calls `deliver` (which sends the message on and calls done) once the message's newest result is
- * in the audit trail, or at once without a recorder. A record that could not be written does not
- * hold the result back (the action has happened) but becomes the error done() reports: a Catch
- * node sees it, and a Redis entry stays pending, to be redelivered and recorded then.
+ * Calls `deliver` exactly once: at once without a recorder, else once the message's newest result
+ * is in the audit trail. `passOn` says whether to send the message on. A result whose record could
+ * not be written is not passed on (as a qumulo-audit node would not): done(err) reports it to a
+ * Catch node, and through the Redis queue the entry is not acknowledged (no qumulo-ack sees the
+ * message; ack on complete sees the error), so it comes back and is recorded then — the action
+ * itself is idempotent.
  */
-export function afterRecorded(recorder: ResultRecorder | null, type: string, msg: ResultMessage, error: Error | undefined, deliver: (error: Error | undefined) => void): void {
-  if (!recorder) return deliver(error);
-  recorder.recordNewest(msg, (auditError) => deliver(error ?? (auditError ? new Error(`${type}: the audit record was not written: ${auditError.message}`) : undefined)));
+export function afterRecorded(
+  recorder: ResultRecorder | null,
+  type: string,
+  msg: ResultMessage,
+  error: Error | undefined,
+  deliver: (error: Error | undefined, passOn: boolean) => void,
+): void {
+  if (!recorder) return deliver(error, true);
+  let called = false;
+  const once = (finalError: Error | undefined, passOn: boolean): void => {
+    if (called) return;
+    called = true;
+    deliver(finalError, passOn);
+  };
+  const notRecorded = (auditError: unknown): void => {
+    const reason = auditError instanceof Error ? auditError.message : String(auditError);
+    const also = error ? ` (the action itself failed too: ${error.message})` : '';
+    once(new Error(`${type}: the audit record was not written, so the result is not passed on: ${reason}${also}`), false);
+  };
+  try {
+    recorder.recordNewest(msg, (auditError) => (auditError ? notRecorded(auditError) : once(error, true)));
+  } catch (err) {
+    // A message the record cannot be made of: reported like a failed write.
+    notRecorded(err);
+  }
 }
 
 /** Short clock text for status dots: "14:03" today, else the date. */
@@ -142,6 +166,7 @@ interface PendingInput {
   msg: ResultMessage;
   send: (msg: NodeMessage) => void;
   done: (err?: Error) => void;
+  /** Its result is on its way (possibly waiting for its audit record): completion is in hand. */
   finished?: boolean;
 }
 
@@ -270,16 +295,20 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
       recordActionResult(node.id, allStop?.key ?? '', result, input.msg.payload);
       attachResult(input.msg, result);
-      afterRecorded(recorder, spec.type, input.msg, error, (finalError) => {
+      // From here on this call completes the input (now or after its audit record): the settle
+      // handler's catch must not complete it a second time.
+      input.finished = true;
+      afterRecorded(recorder, spec.type, input.msg, error, (finalError, passOn) => {
         // A throwing send (a hook's error) still completes the input, with that error: this may
         // run in the audit log's write turn, where nothing else would finish it.
-        try {
-          input.send(input.msg);
-        } catch (err) {
-          finalError ??= err instanceof Error ? err : new Error(String(err));
+        if (passOn) {
+          try {
+            input.send(input.msg);
+          } catch (err) {
+            finalError ??= err instanceof Error ? err : new Error(String(err));
+          }
         }
         statusThrottle.push(null);
-        input.finished = true;
         if (finalError) input.done(finalError);
         else input.done();
       });
@@ -372,7 +401,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
         unsubscribe?.();
         cluster?.deregister(node);
         if (removed) node.status({});
-        if (recorder) void AuditLog.release(recorder.log).finally(() => done());
+        if (recorder) void recorder.close().finally(() => done());
         else done();
       });
     });

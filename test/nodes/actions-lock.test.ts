@@ -214,7 +214,7 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     assert.deepEqual(records.map((r) => r.path).sort(), ['/in/a.txt', '/in/a.txt', '/in/b.txt']);
   });
 
-  it('with the audit option and an audit directory that cannot be written, the result still goes on and a Catch node gets the error', async () => {
+  it('with the audit option and an audit directory that cannot be written, the result is not passed on (a qumulo-ack after it would not acknowledge) and a Catch node gets the error', async () => {
     const stateDir = tempDir('lock-audit-broken');
     fs.writeFileSync(path.join(stateDir, 'qumulo-flow-audit'), 'a file where the directory should be');
     const saved = process.env.QUMULO_FLOW_STATE_DIR;
@@ -222,10 +222,12 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     try {
       const { lock, out, caught } = await load({ retention: '30d', legalHold: 'leave', audit: true });
       lock.receive({ payload: eventFor(sim, 'in/a.txt') });
-      const [msg] = await out.next(1);
-      assert.equal(msg.result.outcome, 'done', 'the lock itself happened');
       const [error] = await caught.next(1);
-      assert.match(String((error as { error?: { message?: string } }).error?.message), /audit record was not written/);
+      assert.match(String((error as { error?: { message?: string } }).error?.message), /audit record was not written, so the result is not passed on/);
+      assert.equal((error as { result?: { outcome?: string } }).result?.outcome, 'done', 'Catch gets the message with its result');
+      assert.ok(sim.sim.lockOf('in/a.txt').retention_period, 'the lock itself happened (a redelivery finds it locked and records it then)');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(out.messages.length, 0, 'a result without its record is not passed on');
     } finally {
       if (saved === undefined) delete process.env.QUMULO_FLOW_STATE_DIR;
       else process.env.QUMULO_FLOW_STATE_DIR = saved;

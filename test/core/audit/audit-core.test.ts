@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AuditLog, auditRecordsOf, exportAudit, matchesPrefix, toCsv } from '../../../core/audit';
+import { AuditLog, ResultRecorder, auditRecordsOf, exportAudit, matchesPrefix, toCsv } from '../../../core/audit';
 
 function lockMessage(seq: number, redisId = `1760000000000-${seq}`) {
   return {
@@ -88,6 +88,19 @@ describe('audit core (core/audit)', () => {
     assert.ok(Math.max(...sparseWaits) < 10, `sparse records waited ${sparseWaits.map((w) => w.toFixed(1)).join(', ')} ms (the window is 20 ms)`);
     await log.close();
     assert.equal(fileText().trim().split('\n').length, 32);
+  });
+
+  it('a shared log takes the settings of its configured user (a qumulo-audit node), not of a user that takes it as found (the action nodes\' option), whoever opened it; records after the last user left fail', async () => {
+    fs.writeFileSync(path.join(dir, 'audit-2000-01-01.jsonl'), '{}\n'); // far past the default 400 days
+    const recorder = ResultRecorder.open(dir, 'lock-node'); // opens the log first, with no settings of its own
+    const configured = AuditLog.acquire({ dir, retentionDays: 0 }); // "keep forever"
+    assert.equal(configured, recorder.log, 'one log per directory');
+    await configured.append(auditRecordsOf(lockMessage(1), 'audit-node'));
+    assert.ok(fs.existsSync(path.join(dir, 'audit-2000-01-01.jsonl')), 'kept: the configured retention (forever) applies, not the default 400 days');
+    await AuditLog.release(configured);
+    await recorder.close();
+    const late = await new Promise<Error | null>((resolve) => recorder.recordNewest(lockMessage(2), resolve));
+    assert.match(String(late?.message), /closed/);
   });
 
   it('appends to day files, continues the day after a restart, rolls over by size, and deletes days past the retention', async () => {
