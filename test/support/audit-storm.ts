@@ -90,23 +90,15 @@ export function auditLines(dir: string): number {
 }
 
 function flow(simPort: number, redisUrl: string, prefix: string, generation: number, concurrency: number, recordBy: AuditStormOptions['recordBy'], maxInFlight: number): unknown[] {
-  if (recordBy === 'lock option') {
-    return [
-      { id: 'tab', type: 'tab', label: 'audit storm' },
-      { id: 'qf-cluster', type: 'qumulo-cluster', host: '127.0.0.1', port: String(simPort), protocol: 'http', maxConcurrency: String(concurrency) },
-      { id: 'qf-redis', type: 'qumulo-redis', url: redisUrl, keyPrefix: prefix },
-      { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 100, redis: 'qf-redis', stream: 'locks', group: 'audit', maxInFlight: String(maxInFlight), wires: [['lock']] },
-      { id: 'lock', type: 'qumulo-lock', z: 'tab', x: 350, y: 100, name: `lock (generation ${generation})`, cluster: 'qf-cluster', retention: '1d', legalHold: 'leave', dryRun: false, audit: true, wires: [[]] },
-    ];
-  }
+  const byOption = recordBy === 'lock option';
   return [
     { id: 'tab', type: 'tab', label: 'audit storm' },
     { id: 'qf-cluster', type: 'qumulo-cluster', host: '127.0.0.1', port: String(simPort), protocol: 'http', maxConcurrency: String(concurrency) },
     { id: 'qf-redis', type: 'qumulo-redis', url: redisUrl, keyPrefix: prefix },
     { id: 'in', type: 'qumulo-redis-in', z: 'tab', x: 150, y: 100, redis: 'qf-redis', stream: 'locks', group: 'audit', maxInFlight: String(maxInFlight), wires: [['lock']] },
     // The name changes with each deploy, so a full deploy really restarts every node.
-    { id: 'lock', type: 'qumulo-lock', z: 'tab', x: 350, y: 100, name: `lock (generation ${generation})`, cluster: 'qf-cluster', retention: '1d', legalHold: 'leave', dryRun: false, wires: [['audit']] },
-    { id: 'audit', type: 'qumulo-audit', z: 'tab', x: 550, y: 100, name: `audit (generation ${generation})`, directory: '${AUDIT_DIR}', wires: [[]] },
+    { id: 'lock', type: 'qumulo-lock', z: 'tab', x: 350, y: 100, name: `lock (generation ${generation})`, cluster: 'qf-cluster', retention: '1d', legalHold: 'leave', dryRun: false, audit: byOption, wires: [byOption ? [] : ['audit']] },
+    ...(byOption ? [] : [{ id: 'audit', type: 'qumulo-audit', z: 'tab', x: 550, y: 100, name: `audit (generation ${generation})`, directory: '${AUDIT_DIR}', wires: [[]] }]),
   ];
 }
 
