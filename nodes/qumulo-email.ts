@@ -11,8 +11,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ActionResult } from '../core/actions';
 import { EmailOutbox, type EmailCredentials, type EmailSettings, type HeldEvent } from '../core/actions/email-outbox';
 import { eventProblem, ruleNames } from '../core/message';
-import { afterRecorded, attachResult, auditRecorderFor, type ResultMessage } from './lib/action-node';
-import { finishAfterSettled } from './lib/lifecycle';
+import { attachResult, auditRecorderFor, closeAfterRecorded, passOnRecorded, type ResultMessage } from './lib/action-node';
 import { refuseSettings, registerNodeType } from './lib/runtime';
 import { Throttle, statusDot } from './lib/status';
 
@@ -32,19 +31,8 @@ export = function register(RED: NodeAPI): void {
     /** The one place a message leaves this node: with its result (recorded first with the audit option), and done(err) when it failed. */
     const reply = (msg: ResultMessage, send: Send, done: Done, result: ActionResult, error?: Error) => {
       attachResult(msg, result);
-      afterRecorded(recorder, 'qumulo-email', msg, error, (finalError, passOn) => {
-        // A throwing send still completes the input, with that error (this may run in the audit log's write turn).
-        if (passOn) {
-          try {
-            send(msg);
-          } catch (err) {
-            finalError ??= err instanceof Error ? err : new Error(String(err));
-          }
-        }
-        if (finalError) done(finalError);
-        else done();
-        statusThrottle.push(null);
-      });
+      passOnRecorded(recorder, 'qumulo-email', msg, send, done, error);
+      statusThrottle.push(null);
     };
     let outbox: EmailOutbox<Held>;
     try {
@@ -75,15 +63,17 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       outbox.flush();
-      // Results are recorded after their mail is handed over: wait for those writes too.
-      const work = recorder ? [Promise.allSettled(outbox.inFlight).then(() => recorder.settled())] : outbox.inFlight;
-      finishAfterSettled(work, CLOSE_WAIT_MS, () => {
-        closed = true;
-        statusThrottle.cancel();
-        outbox.close();
-        if (recorder) void recorder.close().finally(() => done());
-        else done();
-      });
+      closeAfterRecorded(
+        outbox.inFlight,
+        recorder,
+        CLOSE_WAIT_MS,
+        () => {
+          closed = true;
+          statusThrottle.cancel();
+          outbox.close();
+        },
+        done,
+      );
     });
   }
 

@@ -88,38 +88,64 @@ export function auditRecorderFor(RED: NodeAPI, node: Node, config: { audit?: boo
 }
 
 /**
- * Calls `deliver` exactly once: at once without a recorder, else once the message's newest result
- * is in the audit trail. `passOn` says whether to send the message on. A result whose record could
- * not be written is not passed on (as a qumulo-audit node would not): done(err) reports it to a
- * Catch node, and through the Redis queue the entry is not acknowledged (no qumulo-ack sees the
- * message; ack on complete sees the error), so it comes back and is recorded then — the action
- * itself is idempotent.
+ * Sends the message on and completes it (done, or done(err) with `error`), exactly once: at once
+ * without a recorder, else once its newest result is in the audit trail. A result whose record
+ * could not be written is not passed on (as a qumulo-audit node would not): done(err) reports it
+ * to a Catch node, and through the Redis queue the entry is not acknowledged (no qumulo-ack sees
+ * the message; ack on complete sees the error), so it comes back and is recorded then — the
+ * action itself is idempotent. A send that throws (a hook's error) still completes the input,
+ * with that error: with a recorder this runs in the audit log's write turn, where nothing else
+ * would finish it.
  */
-export function afterRecorded(
+export function passOnRecorded(
   recorder: ResultRecorder | null,
   type: string,
   msg: ResultMessage,
+  send: (msg: NodeMessage) => void,
+  done: (err?: Error) => void,
   error: Error | undefined,
-  deliver: (error: Error | undefined, passOn: boolean) => void,
 ): void {
-  if (!recorder) return deliver(error, true);
   let called = false;
-  const once = (finalError: Error | undefined, passOn: boolean): void => {
+  const finish = (finalError: Error | undefined, passOn: boolean): void => {
     if (called) return;
     called = true;
-    deliver(finalError, passOn);
+    if (passOn) {
+      try {
+        send(msg);
+      } catch (err) {
+        finalError ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (finalError) done(finalError);
+    else done();
   };
+  if (!recorder) return finish(error, true);
   const notRecorded = (auditError: unknown): void => {
     const reason = auditError instanceof Error ? auditError.message : String(auditError);
     const also = error ? ` (the action itself failed too: ${error.message})` : '';
-    once(new Error(`${type}: the audit record was not written, so the result is not passed on: ${reason}${also}`), false);
+    finish(new Error(`${type}: the audit record was not written, so the result is not passed on: ${reason}${also}`), false);
   };
   try {
-    recorder.recordNewest(msg, (auditError) => (auditError ? notRecorded(auditError) : once(error, true)));
+    recorder.recordNewest(msg, (auditError) => (auditError ? notRecorded(auditError) : finish(error, true)));
   } catch (err) {
     // A message the record cannot be made of: reported like a failed write.
     notRecorded(err);
   }
+}
+
+/**
+ * A closing action node: runs `finish` once `work` has settled and, with the audit option, the
+ * records it leads to are written (at most `waitMs` in all), then gives the recorder back and
+ * calls done.
+ */
+export function closeAfterRecorded(work: Iterable<Promise<unknown>>, recorder: ResultRecorder | null, waitMs: number, finish: () => void, done: () => void): void {
+  // Results are recorded after their work settles: wait for those writes too.
+  const all = recorder ? [Promise.allSettled(work).then(() => recorder.settled())] : work;
+  finishAfterSettled(all, waitMs, () => {
+    finish();
+    if (recorder) void recorder.close().finally(() => done());
+    else done();
+  });
 }
 
 /** Short clock text for status dots: "14:03" today, else the date. */
@@ -298,20 +324,8 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       // From here on this call completes the input (now or after its audit record): the settle
       // handler's catch must not complete it a second time.
       input.finished = true;
-      afterRecorded(recorder, spec.type, input.msg, error, (finalError, passOn) => {
-        // A throwing send (a hook's error) still completes the input, with that error: this may
-        // run in the audit log's write turn, where nothing else would finish it.
-        if (passOn) {
-          try {
-            input.send(input.msg);
-          } catch (err) {
-            finalError ??= err instanceof Error ? err : new Error(String(err));
-          }
-        }
-        statusThrottle.push(null);
-        if (finalError) input.done(finalError);
-        else input.done();
-      });
+      passOnRecorded(recorder, spec.type, input.msg, input.send, input.done, error);
+      statusThrottle.push(null);
     };
 
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
@@ -393,17 +407,19 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
     node.on('close', (removed: boolean, done: () => void) => {
       // Everything accepted is started now (into the client's own queue), so close waits for it.
       while (waiting.length > 0) waiting.shift()!();
-      // Results are recorded after their action settles: wait for those writes too.
-      const work = recorder ? [Promise.allSettled(inflight).then(() => recorder.settled())] : inflight;
-      finishAfterSettled(work, CLOSE_WAIT_MS, () => {
-        closed = true;
-        statusThrottle.cancel();
-        unsubscribe?.();
-        cluster?.deregister(node);
-        if (removed) node.status({});
-        if (recorder) void recorder.close().finally(() => done());
-        else done();
-      });
+      closeAfterRecorded(
+        inflight,
+        recorder,
+        CLOSE_WAIT_MS,
+        () => {
+          closed = true;
+          statusThrottle.cancel();
+          unsubscribe?.();
+          cluster?.deregister(node);
+          if (removed) node.status({});
+        },
+        done,
+      );
     });
   }
 
