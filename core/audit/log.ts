@@ -78,11 +78,8 @@ const SPARSE_GAP_MS = 1;
 
 const FILE_PATTERN = /^audit-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$/;
 
-interface Pending {
-  line: string;
-  /** Called once the line is written (null) or could not be (the error). */
-  callback: (err: Error | null) => void;
-}
+/** Called once a line is written (null) or could not be (the error). */
+type Written = (err: Error | null) => void;
 
 /**
  * One entry per directory. `configured`: how many of its users have settings of their own (a
@@ -98,22 +95,29 @@ export class AuditLog {
   private fsync: boolean;
   /** Closed by its last user: later appends fail instead of reopening a file nobody closes. */
   private closed = false;
-  private readonly now: () => Date;
+  /** Milliseconds since the epoch (options.now, for tests, or Date.now). */
+  private readonly clock: () => number;
   private readonly groupCommitMs: number;
   /** Writes made so far (one per group of records): benches and tests read it. */
   writes = 0;
-  private pending: Pending[] = [];
+  /** Lines waiting for the next write, and whom to tell once they are in the file. */
+  private pendingText = '';
+  private pendingCallbacks: Written[] = [];
   /** The write loop runs (a write, or its fsync): appends only queue, the loop takes them. */
   private flushing = false;
   /** A flush is queued for the next turn. */
   private immediate = false;
-  private lastWriteAt = 0;
+  /** performance.now() of the previous write. */
+  private lastWriteAt = -Infinity;
   /** performance.now() of the previous append: a gap of SPARSE_GAP_MS or more means records come one by one. */
   private lastAppendAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private fd: number | null = null;
   private currentFile: string | null = null;
   private currentDay: string | null = null;
+  /** The current file's UTC day, as times: within it the file stays (no date to format per write). */
+  private dayStartsAt = 0;
+  private dayEndsAt = 0;
   private currentSize = 0;
   private idle: Array<() => void> = [];
 
@@ -153,7 +157,8 @@ export class AuditLog {
     this.retentionDays = Math.max(0, options.retentionDays ?? 400);
     this.maxFileBytes = Math.max(1024, options.maxFileBytes ?? 256 * 1024 * 1024);
     this.fsync = options.fsync === true;
-    this.now = options.now ?? (() => new Date());
+    const now = options.now;
+    this.clock = now ? () => now().getTime() : Date.now;
     this.groupCommitMs = Math.max(0, Math.min(1000, options.groupCommitMs ?? 4));
   }
 
@@ -163,7 +168,7 @@ export class AuditLog {
   }
 
   /** Appends records and calls back once they are written (or with the error): no promise per call. */
-  appendThen(records: AuditRecord[], callback: (err: Error | null) => void): void {
+  appendThen(records: AuditRecord[], callback: Written): void {
     if (this.closed) {
       callback(new Error(`audit log ${this.dir} is closed (its last user has gone)`));
       return;
@@ -172,9 +177,11 @@ export class AuditLog {
       callback(null);
       return;
     }
-    let line = '';
-    for (const record of records) line += JSON.stringify(record) + '\n';
-    this.pending.push({ line, callback });
+    // Encoded whole before anything is queued: a record JSON cannot encode (a BigInt) throws here, to the caller.
+    let lines = '';
+    for (const record of records) lines += JSON.stringify(record) + '\n';
+    this.pendingText += lines;
+    this.pendingCallbacks.push(callback);
     this.schedule();
   }
 
@@ -191,21 +198,20 @@ export class AuditLog {
     const sparse = at - this.lastAppendAt >= SPARSE_GAP_MS;
     this.lastAppendAt = at;
     if (this.flushing || this.immediate) return;
-    const now = Date.now();
-    if (sparse || now - this.lastWriteAt >= this.groupCommitMs * 0.75) {
+    if (sparse || at - this.lastWriteAt >= this.groupCommitMs * 0.75) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.immediate = true;
       // A later turn (setImmediate), so everything appended in this one joins the write.
       setImmediate(this.flushNow);
     } else if (!this.timer) {
-      this.timer = setTimeout(this.flushNow, this.lastWriteAt + this.groupCommitMs - now);
+      this.timer = setTimeout(this.flushNow, this.lastWriteAt + this.groupCommitMs - at);
     }
   }
 
   /** Resolves when nothing is waiting to be written. */
   whenIdle(): Promise<void> {
-    if (!this.flushing && !this.immediate && this.timer === null && this.pending.length === 0) return Promise.resolve();
+    if (!this.flushing && !this.immediate && this.timer === null && this.pendingCallbacks.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -229,11 +235,11 @@ export class AuditLog {
 
   private async flush(): Promise<void> {
     this.flushing = true;
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      let text = batch[0].line;
-      for (let i = 1; i < batch.length; i++) text += batch[i].line;
+    while (this.pendingCallbacks.length > 0) {
+      const text = this.pendingText;
+      const callbacks = this.pendingCallbacks;
+      this.pendingText = '';
+      this.pendingCallbacks = [];
       let error: Error | null = null;
       try {
         // A synchronous append: it goes to the kernel's page cache (microseconds, no disk wait),
@@ -248,7 +254,7 @@ export class AuditLog {
           while (written < bytes) written += fs.writeSync(fd, data, written, bytes - written, null);
         }
         this.currentSize += bytes;
-        this.lastWriteAt = Date.now();
+        this.lastWriteAt = performance.now();
         this.writes++;
         if (this.fsync) await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
       } catch (err) {
@@ -256,9 +262,9 @@ export class AuditLog {
         this.closeFile();
         error = new Error(`audit log ${this.dir}: ${(err as Error).message}`);
       }
-      for (const p of batch) {
+      for (const callback of callbacks) {
         try {
-          p.callback(error);
+          callback(error);
         } catch (thrown) {
           // A caller's callback threw: its problem, not the other records' (they still get theirs).
           process.emitWarning(`audit log callback threw: ${(thrown as Error)?.message ?? thrown}`);
@@ -266,7 +272,7 @@ export class AuditLog {
       }
     }
     this.flushing = false;
-    if (this.timer === null && !this.immediate) for (const wake of this.idle.splice(0)) wake();
+    if (this.timer === null && !this.immediate && this.idle.length > 0) for (const wake of this.idle.splice(0)) wake();
   }
 
   private closeFile(): void {
@@ -282,8 +288,10 @@ export class AuditLog {
   }
 
   private fileFor(bytes: number): number {
-    const day = this.now().toISOString().slice(0, 10);
-    if (this.fd !== null && this.currentDay === day && (this.currentSize === 0 || this.currentSize + bytes <= this.maxFileBytes)) return this.fd;
+    const nowMs = this.clock();
+    const sameDay = nowMs >= this.dayStartsAt && nowMs < this.dayEndsAt;
+    if (this.fd !== null && sameDay && (this.currentSize === 0 || this.currentSize + bytes <= this.maxFileBytes)) return this.fd;
+    const day = new Date(nowMs).toISOString().slice(0, 10);
     const dayChanged = this.currentDay !== day;
     this.closeFile();
     fs.mkdirSync(this.dir, { recursive: true });
@@ -300,6 +308,8 @@ export class AuditLog {
     this.fd = fs.openSync(path.join(this.dir, file), 'a', 0o640);
     this.currentFile = file;
     this.currentDay = day;
+    this.dayStartsAt = Date.parse(`${day}T00:00:00Z`);
+    this.dayEndsAt = this.dayStartsAt + 86_400_000;
     this.currentSize = size;
     if (dayChanged) this.removeExpired(day);
     return this.fd;

@@ -41,16 +41,27 @@ export class ResultRecorder {
       return;
     }
     this.writing++;
-    this.log.appendThen(records, (err) => {
+    try {
+      this.log.appendThen(records, this.written(then, records.length));
+    } catch (err) {
+      // Not queued (a record JSON cannot encode): nothing is being written for it.
+      this.writing--;
+      throw err;
+    }
+  }
+
+  /** The callback of one append: counts it, tells `then`, and wakes a closing node once nothing is being written. */
+  private written(then: (err: Error | null) => void, count: number): (err: Error | null) => void {
+    return (err) => {
       this.writing--;
       if (err) auditFailures.inc();
-      else auditRecords.inc(records.length);
+      else auditRecords.inc(count);
       try {
         then(err);
       } finally {
-        if (this.writing === 0) for (const wake of this.whenIdle.splice(0)) wake();
+        if (this.writing === 0 && this.whenIdle.length > 0) for (const wake of this.whenIdle.splice(0)) wake();
       }
-    });
+    };
   }
 
   /** Resolves once no record is being written (a closing node waits for it). */
