@@ -128,9 +128,10 @@ class RecentLocks {
 /**
  * Requests per lock: a file the watch has just reported as added cannot be locked yet, so its
  * lock is one PATCH without a prior read; the answer (or an error, then one read) says whether it
- * was in fact locked already. Later events for a file this action has just locked are answered
- * from memory (retention only). Everything else reads the current lock first, so re-applying a
- * relative retention does not extend it each time.
+ * was in fact locked already. Later events for a file this action has just locked, the same
+ * "added" event sent twice included, are answered from memory (retention only). Everything else,
+ * a redelivered "added" event included (ctx.replay), reads the current lock first, so re-applying
+ * a relative retention does not extend it each time.
  */
 export function createLockAction(options: LockOptions): Action {
   validateLockOptions(options);
@@ -154,8 +155,10 @@ export function createLockAction(options: LockOptions): Action {
     const ref = eventRef(event);
     const now = ctx.now ? ctx.now() : new Date();
     const nowMs = now.getTime();
-    const justAdded = event.type === 'child_file_added';
-    if (!justAdded && options.legalHold === 'leave' && !ctx.dryRun) {
+    // A replayed "added" event (a redelivered queue entry) may find the file locked by its first
+    // delivery: read first, or the PATCH would push a relative retention further out again.
+    const justAdded = event.type === 'child_file_added' && ctx.replay !== true;
+    if (options.legalHold === 'leave' && !ctx.dryRun) {
       const knownUntil = recent.get(ref, nowMs);
       if (knownUntil) {
         const plan = planLock({ retention_period: knownUntil, legal_hold: false }, options, now);

@@ -58,6 +58,11 @@ export interface ActionContext {
    * a slot in the client's concurrency limit are then never sent.
    */
   signal?: AbortSignal;
+  /**
+   * The event may have been handled before: a queue entry delivered again (after a deploy, a crash
+   * or an unacknowledged timeout). An action must not read "just added" as "untouched" then.
+   */
+  replay?: boolean;
   /** Set by actions once they have asked the client for a change (for honest refusal texts). */
   mutationStarted?: boolean;
 }

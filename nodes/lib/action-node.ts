@@ -81,6 +81,12 @@ export function defaultAuditDirectory(RED: NodeAPI): string {
   return path.join(userStateDirectory(RED), 'qumulo-flow-audit');
 }
 
+/** A message from a queue entry delivered before (msg.redis.deliveries of qumulo-redis-in). */
+function isRedelivery(msg: object): boolean {
+  const deliveries = ((msg as { redis?: unknown }).redis as { deliveries?: unknown } | undefined)?.deliveries;
+  return typeof deliveries === 'number' && deliveries > 1;
+}
+
 /** The audit option of an action node: a recorder on the default audit directory when it is ticked, else null. */
 export function auditRecorderFor(RED: NodeAPI, node: Node, config: { audit?: boolean | string }): ResultRecorder | null {
   // Shared with every other user of the directory (qumulo-audit nodes included): one file, one group commit.
@@ -393,7 +399,7 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
         }
       };
       const start = (): void => {
-        const ctx: ActionContext = { client, dryRun, origin, signal: controller.signal, beforeMutation };
+        const ctx: ActionContext = { client, dryRun, origin, signal: controller.signal, beforeMutation, replay: isRedelivery(msg) };
         work = runAction(spec.action, action, msg.payload, ctx).then(settle, (err: unknown) => settle(undefined, err));
         inflight.add(work);
       };

@@ -89,6 +89,33 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     assert.equal(sim.sim.lockOf('in/a.txt').retention_period, lockState.retention_period);
   });
 
+  it('an "added" event sent twice, or delivered again from the queue to a redeployed node, locks the file once: the retention does not move', async () => {
+    const props = { retention: '30d', legalHold: 'leave', relockThreshold: '1d' };
+    let { lock, out, intents } = await load(props);
+    const event = eventFor(sim, 'in/b.txt');
+    lock.receive({ payload: event });
+    const [first] = await out.next(1);
+    assert.equal(first.result.outcome, 'done', first.result.detail);
+    const lockedUntil = sim.sim.lockOf('in/b.txt').retention_period;
+    // The same event again (an inject, a duplicate): answered from the node's memory.
+    lock.receive({ payload: event });
+    const [twice] = await out.next(1);
+    assert.equal(twice.result.outcome, 'skipped', twice.result.detail);
+    assert.equal(intents.filter((i) => i.kind === 'lock').length, 1, 'no second PATCH');
+    // A deploy cut the message after the PATCH: the new node has no memory, and the queue
+    // delivers the entry again a second later. Read first: a blind PATCH would move a relative
+    // retention one second further out, and the audit record would disagree with the file.
+    await helper.unload();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    ({ lock, out, intents } = await load(props));
+    lock.receive({ payload: event, redis: { stream: 'qumulo:events', id: '1-1', deliveries: 2 } });
+    const [again] = await out.next(1);
+    assert.equal(again.result.outcome, 'skipped', again.result.detail);
+    assert.match(again.result.detail, /already locked until/);
+    assert.equal(intents.filter((i) => i.kind === 'lock').length, 0, 'no PATCH for the redelivery');
+    assert.equal(sim.sim.lockOf('in/b.txt').retention_period, lockedUntil);
+  });
+
   it('an empty re-lock threshold means the dialog\'s and the docs\' default, 1d (only 0 re-locks every time)', async () => {
     const { lock, out, intents } = await load({ retention: '30d', legalHold: 'leave', relockThreshold: '' });
     lock.receive({ payload: eventFor(sim, 'in/a.txt') });
