@@ -6,7 +6,7 @@
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AuditLog, auditRecordsOf, parseRetentionDays } from '../core/audit';
-import { auditFailures, auditRecords } from '../core/metrics';
+import { auditFailures, auditRecords, recent } from '../core/metrics';
 import { safeAbsoluteDir } from '../core/actions';
 import { auditDirectories, defaultAuditDirectory, registerObservability } from './lib/observability';
 import { finishAfterSettled } from './lib/lifecycle';
@@ -69,6 +69,7 @@ export = function register(RED: NodeAPI): void {
         if (err) {
           failed++;
           auditFailures.inc();
+          recent.noteError(node.id, `audit record not written (message not passed on): ${err.message}`, records[0]?.path);
           statusThrottle.push(null);
           // Not passed on: with the Redis queue the entry stays pending and comes back.
           done(err);

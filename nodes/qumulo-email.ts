@@ -11,7 +11,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { ActionResult } from '../core/actions';
 import { EmailOutbox, type EmailCredentials, type EmailSettings, type HeldEvent } from '../core/actions/email-outbox';
 import { eventProblem, ruleNames } from '../core/message';
-import { attachResult, auditRecorderFor, closeAfterRecorded, passOnRecorded, type ResultMessage } from './lib/action-node';
+import { attachResult, auditRecorderFor, closeAfterRecorded, passOnRecorded, withAuditFailures, type ResultMessage } from './lib/action-node';
 import { refuseSettings, registerNodeType } from './lib/runtime';
 import { Throttle, statusDot } from './lib/status';
 
@@ -31,8 +31,8 @@ export = function register(RED: NodeAPI): void {
     /** The one place a message leaves this node: with its result (recorded first with the audit option), and done(err) when it failed. */
     const reply = (msg: ResultMessage, send: Send, done: Done, result: ActionResult, error?: Error) => {
       attachResult(msg, result);
-      passOnRecorded(recorder, 'qumulo-email', msg, send, done, error);
-      statusThrottle.push(null);
+      passOnRecorded(recorder, 'qumulo-email', msg, send, done, error, showStatus);
+      showStatus();
     };
     let outbox: EmailOutbox<Held>;
     try {
@@ -44,8 +44,9 @@ export = function register(RED: NodeAPI): void {
     }
     // The status text is built when it is shown (at most every 500 ms), not per message.
     const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {
-      if (!closed) node.status(statusDot(outbox.status()));
+      if (!closed) node.status(statusDot(withAuditFailures(outbox.status(), recorder)));
     });
+    const showStatus = (): void => statusThrottle.push(null);
     node.status(statusDot(outbox.status()));
 
     node.on('input', (rawMsg: NodeMessage, send: Send, done: Done) => {

@@ -3,7 +3,7 @@
 // message moves on only once it is written. The same promise as a qumulo-audit node after the
 // action node, without the extra hop through Node-RED (which cost more than the record itself).
 
-import { auditFailures, auditRecords } from '../metrics';
+import { auditFailures, auditRecords, recent } from '../metrics';
 import { AuditLog } from './log';
 import { auditRecordsOf } from './record';
 
@@ -11,6 +11,10 @@ type RecordedMessage = Parameters<typeof auditRecordsOf>[0];
 
 export class ResultRecorder {
   private writing = 0;
+  /** Records that could not be written since the node started (its status shows them). */
+  failures = 0;
+  /** The last write's error while writes keep failing; null again once one succeeds. */
+  lastFailure: string | null = null;
   private readonly whenIdle: Array<() => void> = [];
 
   constructor(
@@ -42,7 +46,7 @@ export class ResultRecorder {
     }
     this.writing++;
     try {
-      this.log.appendThen(records, this.written(then, records.length));
+      this.log.appendThen(records, this.written(then, records.length, records[0].path));
     } catch (err) {
       // Not queued (a record JSON cannot encode): nothing is being written for it.
       this.writing--;
@@ -51,11 +55,19 @@ export class ResultRecorder {
   }
 
   /** The callback of one append: counts it, tells `then`, and wakes a closing node once nothing is being written. */
-  private written(then: (err: Error | null) => void, count: number): (err: Error | null) => void {
+  private written(then: (err: Error | null) => void, count: number, path: string): (err: Error | null) => void {
     return (err) => {
       this.writing--;
-      if (err) auditFailures.inc();
-      else auditRecords.inc(count);
+      if (err) {
+        auditFailures.inc();
+        this.failures++;
+        this.lastFailure = err.message;
+        // The sidebar's "last errors": a result held back for its record is an error to see there.
+        recent.noteError(this.node, `audit record not written (result not passed on): ${err.message}`, path);
+      } else {
+        auditRecords.inc(count);
+        this.lastFailure = null;
+      }
       try {
         then(err);
       } finally {

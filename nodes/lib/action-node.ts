@@ -34,7 +34,7 @@ import { getCluster, type QumuloClusterNode } from './cluster';
 import { finishAfterSettled } from './lifecycle';
 import { registerNodeType, stateDirectory } from './runtime';
 import { isTrue } from '../../core/settings';
-import { Throttle, status, type StatusDot } from './status';
+import { Throttle, status, statusDot, type StatusDot } from './status';
 import { recordActionResult } from '../../core/metrics';
 import { AllStopStore } from '../../core/allstop/allstop';
 import { clusterIdentity } from '../../core/qumulo/identity';
@@ -81,6 +81,13 @@ export function defaultAuditDirectory(RED: NodeAPI): string {
   return path.join(userStateDirectory(RED), 'qumulo-flow-audit');
 }
 
+/** An action or email node's status with its audit option's failures: counted, and red while writes fail. */
+export function withAuditFailures<T extends Parameters<typeof statusDot>[0]>(shown: T, recorder: ResultRecorder | null): T | { level: 'error'; text: string } {
+  if (!recorder?.failures) return shown;
+  const text = `${shown.text} · ${recorder.failures} not in audit trail`;
+  return recorder.lastFailure ? { level: 'error', text } : { ...shown, text };
+}
+
 /** A message from a queue entry delivered before (msg.redis.deliveries of qumulo-redis-in). */
 function isRedelivery(msg: object): boolean {
   const deliveries = ((msg as { redis?: unknown }).redis as { deliveries?: unknown } | undefined)?.deliveries;
@@ -110,6 +117,8 @@ export function passOnRecorded(
   send: (msg: NodeMessage) => void,
   done: (err?: Error) => void,
   error: Error | undefined,
+  /** Shows the node's status again: after a record that failed, or one that ended a run of failures. */
+  showStatus?: () => void,
 ): void {
   let called = false;
   const finish = (finalError: Error | undefined, passOn: boolean): void => {
@@ -130,9 +139,14 @@ export function passOnRecorded(
     const reason = auditError instanceof Error ? auditError.message : String(auditError);
     const also = error ? ` (the action itself failed too: ${error.message})` : '';
     finish(new Error(`${type}: the audit record was not written, so the result is not passed on: ${reason}${also}`), false);
+    showStatus?.();
   };
   try {
-    recorder.recordNewest(msg, (auditError) => (auditError ? notRecorded(auditError) : finish(error, true)));
+    recorder.recordNewest(msg, (auditError) => {
+      if (auditError) return notRecorded(auditError);
+      finish(error, true);
+      if (recorder.failures > 0) showStatus?.();
+    });
   } catch (err) {
     // A message the record cannot be made of: reported like a failed write.
     notRecorded(err);
@@ -269,17 +283,18 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       }
       const prefix = dryRun ? 'dry-run · ' : '';
       const total = counts.done + counts.skipped + counts['dry-run'] + counts.failed;
-      if (total === 0) return status.ok(`${prefix}${spec.describe(config)}`);
+      if (total === 0 && !recorder?.failures) return status.ok(`${prefix}${spec.describe(config)}`);
       const parts = [dryRun ? `${counts['dry-run']} would` : `${counts.done} done`, `${counts.skipped} skipped`];
       if (counts.failed) parts.push(`${counts.failed} failed`);
       if (counts.joined) parts.push(`${counts.joined} joined`);
       const text = prefix + parts.join(' · ');
-      return lastFailed ? status.error(`${text} (last: ${lastFailed})`) : status.ok(text);
+      return statusDot(withAuditFailures(lastFailed ? { level: 'error', text: `${text} (last: ${lastFailed})` } : { level: 'ok', text }, recorder));
     };
     // The status text is built when it is shown (at most every 500 ms), not per message.
     const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {
       if (!closed) node.status(describe());
     });
+    const showStatus = (): void => statusThrottle.push(null);
     if (!configError) node.status(describe());
 
     // Every action node on the cluster turns red the moment an all-stop fires (and back on reset),
@@ -330,8 +345,8 @@ export function registerActionNode<C extends ActionNodeConfig>(RED: NodeAPI, spe
       // From here on this call completes the input (now or after its audit record): the settle
       // handler's catch must not complete it a second time.
       input.finished = true;
-      passOnRecorded(recorder, spec.type, input.msg, input.send, input.done, error);
-      statusThrottle.push(null);
+      passOnRecorded(recorder, spec.type, input.msg, input.send, input.done, error, showStatus);
+      showStatus();
     };
 
     node.on('input', (rawMsg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {

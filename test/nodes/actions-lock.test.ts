@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { auditRecordsOf } from '../../core/audit';
+import { recent } from '../../core/metrics';
 import type { MutationIntent } from '../../core/qumulo/types';
 import type { QumuloClusterNode } from '../../nodes/lib/cluster';
 import { startSim, type TestSim } from '../support/sim';
@@ -248,13 +249,29 @@ describe('qumulo-lock node (simulator, real runtime)', function () {
     process.env.QUMULO_FLOW_STATE_DIR = stateDir;
     try {
       const { lock, out, caught } = await load({ retention: '30d', legalHold: 'leave', audit: true });
+      const statuses: Array<{ fill?: string; text?: string }> = [];
+      lock.on('call:status', (call: { args: Array<{ fill?: string; text?: string }> }) => statuses.push(call.args[0]));
+      const errorsBefore = recent.errors.length;
       lock.receive({ payload: eventFor(sim, 'in/a.txt') });
       const [error] = await caught.next(1);
       assert.match(String((error as { error?: { message?: string } }).error?.message), /audit record was not written, so the result is not passed on/);
       assert.equal((error as { result?: { outcome?: string } }).result?.outcome, 'done', 'Catch gets the message with its result');
       assert.ok(sim.sim.lockOf('in/a.txt').retention_period, 'the lock itself happened (a redelivery finds it locked and records it then)');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 600));
       assert.equal(out.messages.length, 0, 'a result without its record is not passed on');
+      // Seen where a user looks: the node turns red, and the sidebar's last errors name it.
+      assert.deepEqual(statuses.at(-1), { fill: 'red', shape: 'ring', text: '1 done · 0 skipped · 1 not in audit trail' });
+      assert.equal(recent.errors.length, errorsBefore + 1);
+      assert.match(recent.errors.at(-1)!.text, /audit record not written/);
+      assert.equal(recent.errors.at(-1)!.node, 'lock');
+      // Once the directory can be written again, records go out and the dot turns green; the count stays.
+      fs.rmSync(path.join(stateDir, 'qumulo-flow-audit'));
+      lock.receive({ payload: eventFor(sim, 'in/b.txt') });
+      const [recorded] = await out.next(1);
+      assert.equal(recorded.result.outcome, 'done');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(statuses.at(-1)?.fill, 'green', JSON.stringify(statuses.at(-1)));
+      assert.equal(statuses.at(-1)?.text, '2 done · 0 skipped · 1 not in audit trail');
     } finally {
       if (saved === undefined) delete process.env.QUMULO_FLOW_STATE_DIR;
       else process.env.QUMULO_FLOW_STATE_DIR = saved;
