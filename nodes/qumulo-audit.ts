@@ -8,7 +8,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AuditLog, auditRecordsOf, parseRetentionDays } from '../core/audit';
 import { auditFailures, auditRecords, recent } from '../core/metrics';
 import { safeAbsoluteDir } from '../core/actions';
-import { auditDirectories, defaultAuditDirectory, registerObservability } from './lib/observability';
+import { auditDirectories, defaultAuditDirectory, registerObservability, rememberAuditDirectory } from './lib/observability';
 import { finishAfterSettled } from './lib/lifecycle';
 import { Throttle, status } from './lib/status';
 
@@ -36,6 +36,7 @@ export = function register(RED: NodeAPI): void {
       const retentionDays = parseRetentionDays(String(config.retentionDays ?? ''));
       log = AuditLog.acquire({ dir, retentionDays, fsync: config.fsync === true || config.fsync === 'true' });
       auditDirectories.set(node.id, log.dir);
+      rememberAuditDirectory(RED, log.dir);
     } catch (err) {
       configError = (err as Error).message;
       node.status(status.error(configError));

@@ -10,6 +10,8 @@
 // route only. The token is compared in constant time and never logged.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Node, NodeAPI } from 'node-red';
 import type { NextFunction, Request, Response } from 'express';
 import { AllStopStore } from '../../core/allstop/allstop';
@@ -24,6 +26,35 @@ import type { QumuloClusterNode } from './cluster';
 
 /** Directories the deployed qumulo-audit nodes write to (the export reads these and the default). */
 export const auditDirectories = new Map<string, string>();
+
+/** The file (in Node-RED's user directory) that lists every audit directory a qumulo-audit node has written to. */
+const KNOWN_DIRECTORIES_FILE = 'qumulo-flow-audit-directories.json';
+const MAX_KNOWN_DIRECTORIES = 1000;
+
+/**
+ * Every directory a qumulo-audit node of this Node-RED has written to, deployed or not any more:
+ * records stay in the trail when their node is deleted, so the export keeps reading them.
+ * Kept in the user directory, so a restart remembers them too.
+ */
+export function knownAuditDirectories(RED: NodeAPI): string[] {
+  try {
+    const list = JSON.parse(fs.readFileSync(path.join(userStateDirectory(RED), KNOWN_DIRECTORIES_FILE), 'utf8')) as unknown;
+    return Array.isArray(list) ? list.filter((d): d is string => typeof d === 'string' && path.isAbsolute(d)).slice(0, MAX_KNOWN_DIRECTORIES) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Adds a qumulo-audit node's directory to knownAuditDirectories (written only when it is new). */
+export function rememberAuditDirectory(RED: NodeAPI, dir: string): void {
+  const known = knownAuditDirectories(RED);
+  if (known.includes(dir) || dir === defaultAuditDirectory(RED) || known.length >= MAX_KNOWN_DIRECTORIES) return;
+  const file = path.join(userStateDirectory(RED), KNOWN_DIRECTORIES_FILE);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Written whole and renamed into place: a crash leaves the old list or the new one.
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify([...known, dir], null, 1));
+  fs.renameSync(`${file}.tmp`, file);
+}
 
 export { defaultAuditDirectory };
 
@@ -136,11 +167,20 @@ function nodeLabel(RED: NodeAPI, id: string): { id: string; name: string; type: 
 }
 
 /** An ISO time or epoch ms from a query value; null when absent or unreadable. */
-function timeParam(value: unknown): Date | null {
-  if (typeof value !== 'string' || value.trim() === '') return null;
-  const text = value.trim();
-  const date = /^\d+$/.test(text) ? new Date(Number(text)) : new Date(text);
-  return Number.isNaN(date.getTime()) ? null : date;
+/** A time query parameter: undefined when absent or empty, an Error when it is not a time. */
+function timeParam(name: string, value: unknown): Date | undefined | Error {
+  if (value === undefined || (typeof value === 'string' && value.trim() === '')) return undefined;
+  const text = typeof value === 'string' ? value.trim() : '';
+  const problem = new Error(`"${name}" is not a time: give an ISO time (2026-12-07 or 2026-12-07T10:00:00Z) or epoch milliseconds`);
+  if (/^\d{1,16}$/.test(text)) return new Date(Number(text));
+  const day = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(text);
+  if (!day || text.length > 40) return problem;
+  // Date.parse rolls an impossible day over (2026-02-30 becomes March 2): that is not the range asked for.
+  const [year, month, date] = day.slice(1).map(Number);
+  const calendar = new Date(Date.UTC(year, month - 1, date));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== date) return problem;
+  const time = new Date(text);
+  return Number.isNaN(time.getTime()) ? problem : time;
 }
 
 export function registerObservability(RED: NodeAPI): void {
@@ -274,10 +314,24 @@ export function registerObservability(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get('/qumulo-flow/audit/export', adminGuard, RED.auth.needsPermission('qumulo-audit.read'), (req: Request, res: Response) => {
-    const to = timeParam(req.query.to) ?? new Date();
-    const from = timeParam(req.query.from) ?? new Date(to.getTime() - 86_400_000);
+    // A parameter that is given must be right: a silent default would export another range than asked.
+    const toParam = timeParam('to', req.query.to);
+    const fromParam = timeParam('from', req.query.from);
+    const formatParam = req.query.format;
+    for (const problem of [toParam, fromParam]) {
+      if (problem instanceof Error) {
+        res.status(400).json({ error: problem.message });
+        return;
+      }
+    }
+    if (formatParam !== undefined && formatParam !== 'csv' && formatParam !== 'json') {
+      res.status(400).json({ error: '"format" must be csv or json' });
+      return;
+    }
+    const to = (toParam as Date | undefined) ?? new Date();
+    const from = (fromParam as Date | undefined) ?? new Date(to.getTime() - 86_400_000);
     const prefix = typeof req.query.prefix === 'string' ? req.query.prefix.trim() : '';
-    const format = req.query.format === 'csv' ? 'csv' : 'json';
+    const format = formatParam === 'csv' ? 'csv' : 'json';
     if (from.getTime() >= to.getTime()) {
       res.status(400).json({ error: '"from" must be before "to" (ISO times or epoch milliseconds)' });
       return;
@@ -286,7 +340,7 @@ export function registerObservability(RED: NodeAPI): void {
       res.status(400).json({ error: '"prefix" must be an absolute path such as /data/finance' });
       return;
     }
-    const directories = [...new Set([defaultAuditDirectory(RED), ...auditDirectories.values()])];
+    const directories = [...new Set([defaultAuditDirectory(RED), ...knownAuditDirectories(RED), ...auditDirectories.values()])];
     void (async () => {
       const records = [];
       let truncated = false;

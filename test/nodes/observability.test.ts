@@ -6,6 +6,9 @@
 // accepted), the sidebar's state, the sidebar's all-stop reset permission, and the audit export.
 
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { QumuloClient } from '../../core/qumulo/client';
 import { watchRegistry } from '../../core/watch/registry';
 import { type EmbeddedRuntime, type FlowNode, startRuntimeWithUsers } from '../support/runtime';
@@ -265,6 +268,31 @@ describe('observability: metrics endpoint, sidebar state, audit export (issue 20
     assert.match(lines[1], /"lock","done","\/incoming\/a\.pdf"/);
     assert.equal((await runtime.request('GET', `/qumulo-flow/audit/export?${query}`)).status, 401);
     assert.equal((await runtime.request('GET', `/qumulo-flow/audit/export?${query}&prefix=relative`, undefined, auth)).status, 400);
+    // A parameter that is given but wrong is refused: a silent default would export another range.
+    for (const bad of ['from=garbage', 'to=yesterday', 'from=2026-13-45', 'from=2026-02-30', 'format=xml', `${query}&format=xml`]) {
+      const refused = await runtime.request<{ error: string }>('GET', `/qumulo-flow/audit/export?${bad}`, undefined, auth);
+      assert.equal(refused.status, 400, `${bad}: ${refused.text}`);
+      assert.match(refused.body.error, /is not a time|must be csv or json/);
+    }
+    assert.equal((await runtime.request('GET', `/qumulo-flow/audit/export?from=&to=&format=json`, undefined, auth)).status, 200, 'empty fields mean the defaults');
+
+    // Records of a qumulo-audit node with a directory of its own stay in the export after the node is deleted.
+    const ownDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qf-obs-audit-own-'));
+    try {
+      const added = await runtime.request<{ id: string }>('POST', '/flow', { label: 'audit elsewhere', nodes: [{ id: 'obs-own-audit', type: 'qumulo-audit', directory: ownDir, x: 100, y: 100, wires: [] }] }, auth);
+      assert.equal(added.status, 200, added.text);
+      const getNode = (id: string) => (runtime.RED.nodes as unknown as { getNode(id: string): { receive(msg: object): void } | null }).getNode(id);
+      await waitUntil(async () => getNode('obs-own-audit') !== null, 5000, 'the added flow started');
+      getNode('obs-own-audit')!.receive({ payload: { type: 'child_file_added', path: '/removed/r.pdf' }, result: { action: 'lock', path: '/removed/r.pdf', outcome: 'done', detail: 'locked' } });
+      await waitUntil(async () => fs.readdirSync(ownDir).length > 0, 5000, 'the own directory written');
+      const removed = await runtime.request('DELETE', `/flow/${added.body.id}`, undefined, auth);
+      assert.equal(removed.status, 204, removed.text);
+      const kept = await runtime.request<{ count: number; records: Array<{ path: string }> }>('GET', `/qumulo-flow/audit/export?prefix=/removed`, undefined, auth);
+      assert.equal(kept.body.count, 1, kept.text);
+      assert.equal(kept.body.records[0].path, '/removed/r.pdf');
+    } finally {
+      fs.rmSync(ownDir, { recursive: true, force: true });
+    }
   });
 });
 
