@@ -124,6 +124,8 @@ async function main() {
     httpNodeRoot: '/api',
     editorTheme: { projects: { enabled: false }, tours: false },
     diagnostics: { enabled: false },
+    // No consent prompt for Node-RED's update check over the first screen of a demo (the user settings can turn it on).
+    telemetry: { enabled: false },
     logging: { console: { level: 'info', metrics: false, audit: false } },
   });
   await new Promise((resolve, reject) => {
