@@ -112,10 +112,13 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
   });
 
   /** Console errors from the editor (its own origin); failures of outside resources are recorded, not counted. */
+  /** Console lines a test causes on purpose (the browser logs every refused request). */
+  const deliberate: RegExp[] = [];
   function editorConsoleErrors(mark = 0): string[] {
     const origin = new URL(app!.url).origin;
     const problems: string[] = [];
     for (const line of consoleProblems.since(mark)) {
+      if (deliberate.some((pattern) => pattern.test(line))) continue;
       const urls = line.match(/https?:\/\/[^\s)]+/g) ?? [];
       if (urls.length > 0 && urls.every((u) => !u.startsWith(origin))) {
         if (!external.includes(line)) external.push(line);
@@ -575,6 +578,39 @@ describe('the editor in a real browser (Chromium) on npm start', function () {
       const state = await page.evaluate(async () => (await fetch('qumulo-flow/observability')).json() as Promise<{ clusters: Array<{ allStop: { active: boolean; resetBy?: string } }> }>);
       assert.ok(state.clusters.every((c) => !c.allStop.active), JSON.stringify(state.clusters));
       assert.ok(state.clusters.some((c) => /sidebar/.test(c.allStop.resetBy ?? '')), JSON.stringify(state.clusters));
+      assert.deepEqual(editorConsoleErrors(consoleMark), []);
+    });
+
+    it('exports the audit trail from its button: a wrong time is refused with the server\'s reason as text, a range downloads as CSV and as JSON under the server\'s file name', async () => {
+      const consoleMark = consoleProblems.mark();
+      await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('qumulo-flow'));
+      const form = page.locator('.qumulo-sidebar-export-form');
+      const openExport = async (from: string) => {
+        await page.locator('.qumulo-sidebar-export').click();
+        await form.waitFor({ timeout: UI_TIMEOUT });
+        await form.locator('.qumulo-export-from').fill(from);
+      };
+      deliberate.push(/status of 400 \(Bad Request\) \(http:\/\/[^/]+\/qumulo-flow\/audit\/export\?from=yesterday&/);
+      await openExport('yesterday');
+      await page.locator('.qumulo-export-csv').click();
+      const refused = page.locator('.red-ui-notification-error', { hasText: 'Audit export failed' });
+      await refused.first().waitFor({ timeout: UI_TIMEOUT });
+      assert.match((await refused.first().textContent()) ?? '', /Audit export failed: "from" is not a time: give an ISO time/);
+      assert.ok(await form.isVisible(), 'the form stays open to correct the field');
+      await screenshot(page, 'audit-export-refused');
+      await page.locator('.red-ui-notification button', { hasText: 'Cancel' }).click();
+      await form.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      for (const [format, button] of [['csv', '.qumulo-export-csv'], ['json', '.qumulo-export-json']] as const) {
+        await openExport(from);
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), page.locator(button).click()]);
+        assert.match(download.suggestedFilename(), new RegExp(`^qumulo-audit-\\d{4}-\\d{2}-\\d{2}T\\d{6}-\\d{4}-\\d{2}-\\d{2}T\\d{6}\\.${format}$`), 'named after the range');
+        const text = fs.readFileSync((await download.path())!, 'utf8');
+        if (format === 'csv') assert.match(text, /^id,time,action,outcome,path,/);
+        else assert.equal((JSON.parse(text) as { from: string }).from, from);
+        await form.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      }
       assert.deepEqual(editorConsoleErrors(consoleMark), []);
     });
   });
