@@ -17,8 +17,10 @@ export function slope(points: Array<[number, number]>): number {
 }
 
 /** The "p99 flat" verdict (see bench/soak.ts's header): no spike and no drift in the per-minute p99 after minute 1. */
-export function p99Verdict(p99PerMinute: number[]): string {
+export function p99Verdict(p99PerMinute: number[], keptUpPerMinute: boolean[] = []): string {
   const after = p99PerMinute.slice(1).filter((v) => Number.isFinite(v));
+  // A backlog that stays the same size has a flat p99 too, of seconds: not what the goal means.
+  const behind = keptUpPerMinute.map((kept, i) => (kept || i === 0 ? 0 : i + 1)).filter((minute) => minute > 0);
   if (after.length < 2) return 'p99 flat: not judged (needs at least 2 minutes after the first)';
   const sorted = [...after].sort((a, b) => a - b);
   const median = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
@@ -27,10 +29,10 @@ export function p99Verdict(p99PerMinute: number[]): string {
   const rise = perMinute * (after.length - 1);
   const noSpike = highest <= 2 * median;
   const noDrift = rise <= 0.5 * median;
-  const met = noSpike && noDrift;
+  const met = noSpike && noDrift && behind.length === 0;
   return (
     `p99 per minute after the first: median ${ms(median)}, highest ${ms(highest)} (${(highest / median).toFixed(2)}× the median, limit 2×), ` +
     `fitted slope ${perMinute.toFixed(1)} ms/min = ${rise.toFixed(1)} ms over the run (limit half the median, ${(0.5 * median).toFixed(1)} ms) — ` +
-    `p99 flat ${met ? 'met' : 'NOT met'}${noSpike ? '' : ' (a spike)'}${noDrift ? '' : ' (drifts up)'}${after.length < 3 ? ' (indicative: fewer than 3 minutes after the first)' : ''}`
+    `p99 flat ${met ? 'met' : 'NOT met'}${noSpike ? '' : ' (a spike)'}${noDrift ? '' : ' (drifts up)'}${behind.length === 0 ? '' : ` (fell behind the rate in minute ${behind.join(', ')})`}${after.length < 3 ? ' (indicative: fewer than 3 minutes after the first)' : ''}`
   );
 }
