@@ -33,6 +33,6 @@ export function p99Verdict(p99PerMinute: number[], keptUpPerMinute: boolean[] = 
   return (
     `p99 per minute after the first: median ${ms(median)}, highest ${ms(highest)} (${(highest / median).toFixed(2)}× the median, limit 2×), ` +
     `fitted slope ${perMinute.toFixed(1)} ms/min = ${rise.toFixed(1)} ms over the run (limit half the median, ${(0.5 * median).toFixed(1)} ms) — ` +
-    `p99 flat ${met ? 'met' : 'NOT met'}${noSpike ? '' : ' (a spike)'}${noDrift ? '' : ' (drifts up)'}${behind.length === 0 ? '' : ` (fell behind the rate in minute ${behind.join(', ')})`}${after.length < 3 ? ' (indicative: fewer than 3 minutes after the first)' : ''}`
+    `p99 flat ${met ? 'met' : 'NOT met'}${noSpike ? '' : ' (a spike)'}${noDrift ? '' : ' (drifts up)'}${behind.length === 0 ? '' : ` (a backlog in minute ${behind.join(', ')})`}${after.length < 3 ? ' (indicative: fewer than 3 minutes after the first)' : ''}`
   );
 }
