@@ -90,8 +90,12 @@ export const RECENT_LOCK_MS = 60_000;
 export const RECENT_LOCK_ENTRIES = 10_000;
 
 interface KnownLock {
+  ref: string;
   retentionPeriod: string;
   forgetAt: number;
+  /** Neighbours in remembering order (oldest first). */
+  older: KnownLock | null;
+  newer: KnownLock | null;
 }
 
 /**
@@ -99,15 +103,20 @@ interface KnownLock {
  * retention can only be extended, never shortened or removed, and a locked file cannot be
  * deleted, so "locked until X" stays true; the memory is only kept briefly and is bounded.
  * Legal holds can be released by anyone, so they are never answered from memory.
+ * The eviction order is a list linked through the entries, not the Map's insertion order: taking
+ * a Map's first key steps over every slot deleted at its front since its table was last rebuilt
+ * (thousands at the cap), once per lock.
  */
-class RecentLocks {
+export class RecentLocks {
   private readonly known = new Map<string, KnownLock>();
+  private oldest: KnownLock | null = null;
+  private newest: KnownLock | null = null;
 
   get(ref: string, nowMs: number): string | null {
     const entry = this.known.get(ref);
     if (!entry) return null;
     if (entry.forgetAt <= nowMs) {
-      this.known.delete(ref);
+      this.forget(entry);
       return null;
     }
     return entry.retentionPeriod;
@@ -115,9 +124,34 @@ class RecentLocks {
 
   remember(ref: string, retentionPeriod: string | null | undefined, nowMs: number): void {
     if (!retentionPeriod) return;
-    this.known.delete(ref); // re-insert: Map order is the eviction order
-    this.known.set(ref, { retentionPeriod, forgetAt: nowMs + RECENT_LOCK_MS });
-    if (this.known.size > RECENT_LOCK_ENTRIES) this.known.delete(this.known.keys().next().value as string);
+    let entry = this.known.get(ref);
+    if (entry) {
+      this.unlink(entry); // moves to the newest end
+      entry.retentionPeriod = retentionPeriod;
+      entry.forgetAt = nowMs + RECENT_LOCK_MS;
+    } else {
+      entry = { ref, retentionPeriod, forgetAt: nowMs + RECENT_LOCK_MS, older: null, newer: null };
+      this.known.set(ref, entry);
+    }
+    entry.older = this.newest;
+    if (this.newest) this.newest.newer = entry;
+    else this.oldest = entry;
+    this.newest = entry;
+    if (this.known.size > RECENT_LOCK_ENTRIES && this.oldest) this.forget(this.oldest);
+  }
+
+  private forget(entry: KnownLock): void {
+    this.known.delete(entry.ref);
+    this.unlink(entry);
+  }
+
+  private unlink(entry: KnownLock): void {
+    if (entry.older) entry.older.newer = entry.newer;
+    else if (this.oldest === entry) this.oldest = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else if (this.newest === entry) this.newest = entry.older;
+    entry.older = null;
+    entry.newer = null;
   }
 
   get size(): number {

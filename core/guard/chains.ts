@@ -30,19 +30,54 @@ export interface ChainStep {
   source?: string;
 }
 
-export interface ChainState {
-  hop: number;
-  lastActionAt: number;
-  actions: number;
+/**
+ * A file's chain. The tracker keeps one for every file acted on lately (up to `maxChains`, 50,000),
+ * so a state is kept small: its keys are a lone string (the usual case) or an array, not an
+ * object of two arrays; a one-step history is the step itself, not an array of one.
+ */
+export class ChainState {
+  hop = 1;
+  actions = 0;
   /** Actions since the chain (re)started; the hop never lags behind it (see recordAction). */
-  chainActions: number;
-  startedAt: number;
-  history: ChainStep[];
-  /**
-   * The keys this state is stored under, for housekeeping. Arrays, not Sets: they hold one or
-   * two keys, and a chain is kept for every file acted on lately (tens of thousands).
-   */
-  readonly keys: { fileIds: string[]; paths: string[] };
+  chainActions = 0;
+  /** The file ids and paths this state is stored under, for housekeeping: null, one, or several. */
+  ids: string | string[] | null = null;
+  paths: string | string[] | null = null;
+  private steps: ChainStep | ChainStep[] | null = null;
+  /** Neighbours in the tracker's recency list (see ChainTracker.oldest); `tracked` while in it. */
+  older: ChainState | null = null;
+  newer: ChainState | null = null;
+  tracked = false;
+
+  constructor(
+    public lastActionAt: number,
+    public startedAt: number,
+  ) {}
+
+  /** The chain's events and actions, oldest first (at most the history limit). */
+  get history(): ChainStep[] {
+    const steps = this.steps;
+    return steps === null ? [] : Array.isArray(steps) ? steps : [steps];
+  }
+
+  /** Whether the state knows any file id. */
+  get hasFileIds(): boolean {
+    return this.ids !== null;
+  }
+
+  pushStep(step: ChainStep, limit: number): void {
+    const steps = this.steps;
+    if (steps === null) this.steps = step;
+    else if (!Array.isArray(steps)) this.steps = [steps, step];
+    else {
+      steps.push(step);
+      if (steps.length > limit) steps.splice(0, steps.length - limit);
+    }
+  }
+
+  clearHistory(): void {
+    this.steps = null;
+  }
 }
 
 export interface ChainWindow {
@@ -81,8 +116,15 @@ const FRESH: ChainVerdict = Object.freeze({ hop: 1, chain: null }) as ChainVerdi
 export class ChainTracker {
   private readonly byFileId = new Map<string, ChainState>();
   private readonly byPath = new Map<string, ChainState>();
-  /** Chains in order of their latest action (Map keeps insertion order; re-inserted on action). */
-  private readonly byRecency = new Map<ChainState, true>();
+  /**
+   * Chains in order of their latest action, as a list linked through the states (moved to the
+   * newest end on action). Not a Map in insertion order: deleting its oldest keys leaves holes at
+   * the front of its table that every sweep's iteration had to step over until the table was
+   * rebuilt (5 % of the process's CPU at 2,000 files/s), and a Map entry costs more than two fields.
+   */
+  private oldest: ChainState | null = null;
+  private newest: ChainState | null = null;
+  private tracked = 0;
   /** Tracked chains that know no file id yet: only they need a path lookup for an event with an id. */
   private readonly withoutId = new Set<ChainState>();
   private readonly options: ChainOptions;
@@ -92,7 +134,7 @@ export class ChainTracker {
   }
 
   get size(): number {
-    return this.byRecency.size;
+    return this.tracked;
   }
 
   /** An action on these files was announced (a mutation intent). */
@@ -104,19 +146,9 @@ export class ChainTracker {
     let state: ChainState | undefined;
     for (const id of target.fileIds) state ??= this.byFileId.get(id);
     for (const path of target.paths) state ??= this.byPath.get(path);
-    if (state === undefined) {
-      state = {
-        hop: 1,
-        lastActionAt: action.at,
-        actions: 0,
-        chainActions: 0,
-        startedAt: action.at,
-        history: [],
-        keys: { fileIds: [], paths: [] },
-      };
-    }
+    if (state === undefined) state = new ChainState(action.at, action.at);
     // Index under every id and path of the action, so a rename's destination finds the chain too.
-    for (const id of target.fileIds) this.index(this.byFileId, 'fileIds', id, state);
+    for (const id of target.fileIds) this.index(this.byFileId, 'ids', id, state);
     for (const path of target.paths) this.index(this.byPath, 'paths', path, state);
     state.lastActionAt = Math.max(state.lastActionAt, action.at);
     state.actions++;
@@ -125,16 +157,12 @@ export class ChainTracker {
     // of its own, so the actions of one chain never outnumber the hop limit.
     state.chainActions++;
     if (state.chainActions > state.hop) state.hop = state.chainActions;
-    pushHistory(state, this.options.historyLimit, {
-      step: 'action',
-      at: action.at,
-      hop: state.hop,
-      what: action.kind,
-      path: target.paths[target.paths.length - 1] ?? target.fileIds[0],
-      source: action.source,
-    });
-    this.byRecency.delete(state);
-    this.byRecency.set(state, true);
+    state.pushStep(
+      { step: 'action', at: action.at, hop: state.hop, what: action.kind, path: target.paths[target.paths.length - 1] ?? target.fileIds[0], source: action.source },
+      this.options.historyLimit,
+    );
+    this.unlink(state);
+    this.link(state);
     this.classify(state);
     this.sweep();
     return state;
@@ -150,13 +178,13 @@ export class ChainTracker {
       state.hop = 1;
       state.chainActions = 0;
       state.startedAt = event.receivedAt;
-      state.history.length = 0;
+      state.clearHistory();
     } else if (sinceAction >= -window.skewMs) {
       // Follows one of our actions without being its echo: the next link of the chain.
       state.hop++;
     }
     // (An event received before our latest action, e.g. delivered late from a queue, keeps the hop.)
-    pushHistory(state, this.options.historyLimit, { step: 'event', at: event.receivedAt, hop: state.hop, what: event.type, path: event.path });
+    state.pushStep({ step: 'event', at: event.receivedAt, hop: state.hop, what: event.type, path: event.path }, this.options.historyLimit);
     return { hop: state.hop, chain: state };
   }
 
@@ -166,63 +194,98 @@ export class ChainTracker {
    * ids is another file that used to live at this path (e.g. renamed away): not this one.
    */
   lookup(event: QumuloEvent): ChainState | undefined {
-    if (this.byRecency.size === 0) return undefined;
+    if (this.tracked === 0) return undefined;
     if (event.fileId === null) return this.byPath.get(event.path);
     const byId = this.byFileId.get(event.fileId);
     if (byId !== undefined || this.withoutId.size === 0) return byId;
     const byPath = this.byPath.get(event.path);
-    if (byPath === undefined || byPath.keys.fileIds.length > 0) return undefined;
-    this.index(this.byFileId, 'fileIds', event.fileId, byPath);
+    if (byPath === undefined || byPath.hasFileIds) return undefined;
+    this.index(this.byFileId, 'ids', event.fileId, byPath);
     return byPath;
   }
 
   sweep(now: number = this.now()): void {
     const oldestAllowed = now - this.options.retentionMs;
-    for (const state of this.byRecency.keys()) {
-      if (this.byRecency.size <= this.options.maxChains && state.lastActionAt >= oldestAllowed) break;
+    for (let state = this.oldest; state !== null; state = this.oldest) {
+      if (this.tracked <= this.options.maxChains && state.lastActionAt >= oldestAllowed) break;
       this.forget(state);
     }
   }
 
-  private index(map: Map<string, ChainState>, kind: 'fileIds' | 'paths', key: string, state: ChainState): void {
+  private index(map: Map<string, ChainState>, kind: 'ids' | 'paths', key: string, state: ChainState): void {
     const previous = map.get(key);
     if (previous !== undefined && previous !== state) {
       // The path or id now belongs to another chain (e.g. a new file at a renamed-away path).
-      removeKey(previous.keys.fileIds, key);
-      removeKey(previous.keys.paths, key);
+      previous.ids = withoutKey(previous.ids, key);
+      previous.paths = withoutKey(previous.paths, key);
       this.classify(previous);
     }
     if (previous !== state) map.set(key, state);
-    const keys = state.keys[kind];
-    // A literal of the exact size for the first key: push() onto an empty array reserves 17 slots.
-    if (keys.length === 0) state.keys[kind] = [key];
-    else if (!keys.includes(key)) keys.push(key);
+    state[kind] = withKey(state[kind], key);
     this.classify(state);
   }
 
   private classify(state: ChainState): void {
-    if (state.keys.fileIds.length === 0 && this.byRecency.has(state)) this.withoutId.add(state);
+    if (!state.hasFileIds && state.tracked) this.withoutId.add(state);
     else this.withoutId.delete(state);
+  }
+
+  /** Appends the state at the newest end of the recency list. */
+  private link(state: ChainState): void {
+    state.older = this.newest;
+    state.newer = null;
+    if (this.newest !== null) this.newest.newer = state;
+    else this.oldest = state;
+    this.newest = state;
+    state.tracked = true;
+    this.tracked++;
+  }
+
+  /** Takes the state out of the recency list, if it is in it. */
+  private unlink(state: ChainState): void {
+    if (!state.tracked) return;
+    if (state.older !== null) state.older.newer = state.newer;
+    else this.oldest = state.newer;
+    if (state.newer !== null) state.newer.older = state.older;
+    else this.newest = state.older;
+    state.older = null;
+    state.newer = null;
+    state.tracked = false;
+    this.tracked--;
   }
 
   private forget(state: ChainState): void {
     this.withoutId.delete(state);
-    this.byRecency.delete(state);
-    for (const id of state.keys.fileIds) if (this.byFileId.get(id) === state) this.byFileId.delete(id);
-    for (const path of state.keys.paths) if (this.byPath.get(path) === state) this.byPath.delete(path);
+    this.unlink(state);
+    forEachKey(state.ids, (id) => {
+      if (this.byFileId.get(id) === state) this.byFileId.delete(id);
+    });
+    forEachKey(state.paths, (path) => {
+      if (this.byPath.get(path) === state) this.byPath.delete(path);
+    });
   }
 }
 
-function removeKey(keys: string[], key: string): void {
+/** Keys as a state stores them: null, the lone key, or an array of two or more. */
+type Keys = string | string[] | null;
+
+function withKey(keys: Keys, key: string): Keys {
+  if (keys === null) return key;
+  if (typeof keys === 'string') return keys === key ? keys : [keys, key];
+  if (!keys.includes(key)) keys.push(key);
+  return keys;
+}
+
+function withoutKey(keys: Keys, key: string): Keys {
+  if (keys === null) return null;
+  if (typeof keys === 'string') return keys === key ? null : keys;
   const at = keys.indexOf(key);
   if (at >= 0) keys.splice(at, 1);
+  return keys.length === 0 ? null : keys.length === 1 ? keys[0] : keys;
 }
 
-function pushHistory(state: ChainState, limit: number, step: ChainStep): void {
-  if (state.history.length === 0) {
-    state.history = [step]; // exact size (see index)
-    return;
-  }
-  state.history.push(step);
-  if (state.history.length > limit) state.history.splice(0, state.history.length - limit);
+function forEachKey(keys: Keys, visit: (key: string) => void): void {
+  if (keys === null) return;
+  if (typeof keys === 'string') visit(keys);
+  else for (const key of keys) visit(key);
 }

@@ -51,29 +51,95 @@ export const DEFAULT_LEDGER_CAPACITY: Readonly<LedgerCapacity> = {
 /** Who recorded an intent: this process, or a peer instance through the shared ledger. */
 export const LOCAL_SOURCE = 'local';
 
-export interface LedgerEntry {
-  readonly serial: number;
-  readonly kind: MutationKind;
-  readonly paths: readonly string[];
-  readonly fileIds: readonly string[];
-  readonly expectedTypes: ReadonlySet<NotificationType>;
-  /** Epoch ms at which the intent was recorded (before the request was sent). */
-  readonly recordedAt: number;
-  /** `LOCAL_SOURCE` or the peer instance id. */
-  readonly source: string;
-  readonly origin?: string;
-  /** receivedAt of the first recognised echo; starts the settle window. */
-  firstEchoAt: number | null;
-  /**
-   * Recognised echoes, so each watch consumes each echo type once: pairs of `watchId \u0000 type`
-   * and seq, flat ([key, seq, key, seq…]). Null until the first echo. Not a Map: most entries see
-   * one or two echoes, and a Map each would cost more than the rest of the entry; the list is
-   * bounded by watches × expected types.
-   */
-  consumed: Array<string | number> | null;
-  echoCount: number;
+/**
+ * One recorded intent. The ledger holds up to `maxEntries` (50,000) of them per cluster, so an entry
+ * is kept small: a lone path or file id (the usual case) is stored as the string itself, not a
+ * one-element array; the first recognised echo is kept in three fields, not a list with a
+ * concatenated key; watch ids and types are interned. (Per locked file in bench:guard-memory,
+ * about half of what an object with arrays and a consumed list took.)
+ */
+export class LedgerEntry {
   /** Set when the entry left the ledger (expired or evicted). */
-  removed: boolean;
+  removed = false;
+  /** receivedAt of the first recognised echo; starts the settle window. */
+  firstEchoAt: number | null = null;
+  echoCount = 0;
+  /** The first recognised echo (watch, type, seq): each watch consumes each echo type once. */
+  private echoWatch: string | null = null;
+  private echoType: string | null = null;
+  private echoSeq = 0;
+  /**
+   * Further recognised echoes as flat triples [watchId, type, seq, …]; null until a second one.
+   * Bounded by watches × expected types.
+   */
+  private moreEchoes: Array<string | number> | null = null;
+
+  constructor(
+    readonly serial: number,
+    readonly kind: MutationKind,
+    /** One path, or several (a rename's source and destination). */
+    private readonly pathOrPaths: string | readonly string[],
+    /** One file id, several, or none (the caller knew only paths). */
+    private readonly idOrIds: string | readonly string[] | null,
+    readonly expectedTypes: ReadonlySet<NotificationType>,
+    /** Epoch ms at which the intent was recorded (before the request was sent). */
+    readonly recordedAt: number,
+    /** `LOCAL_SOURCE` or the peer instance id. */
+    readonly source: string,
+    readonly origin: string | undefined,
+  ) {}
+
+  get paths(): readonly string[] {
+    return typeof this.pathOrPaths === 'string' ? [this.pathOrPaths] : this.pathOrPaths;
+  }
+
+  get fileIds(): readonly string[] {
+    const ids = this.idOrIds;
+    return ids === null ? [] : typeof ids === 'string' ? [ids] : ids;
+  }
+
+  /** Whether the entry knows any file id. */
+  get hasFileIds(): boolean {
+    return this.idOrIds !== null;
+  }
+
+  /** Whether the entry knows this file id. */
+  hasFileId(fileId: string): boolean {
+    const ids = this.idOrIds;
+    return ids !== null && (typeof ids === 'string' ? ids === fileId : ids.includes(fileId));
+  }
+
+  /** The seq of the echo of this type this watch already consumed, if any. */
+  consumedSeq(watchId: string, type: string): number | undefined {
+    if (this.echoWatch === null) return undefined;
+    if (this.echoWatch === watchId && this.echoType === type) return this.echoSeq;
+    const more = this.moreEchoes;
+    if (more !== null) for (let i = 0; i < more.length; i += 3) if (more[i] === watchId && more[i + 1] === type) return more[i + 2] as number;
+    return undefined;
+  }
+
+  /** Records a recognised echo not yet consumed by its watch (see consumedSeq). */
+  consume(watchId: string, type: string, seq: number): void {
+    if (this.echoWatch === null) {
+      this.echoWatch = intern(watchId);
+      this.echoType = intern(type);
+      this.echoSeq = seq;
+    } else if (this.moreEchoes === null) {
+      this.moreEchoes = [intern(watchId), intern(type), seq];
+    } else {
+      this.moreEchoes.push(intern(watchId), intern(type), seq);
+    }
+  }
+
+  /** Calls `visit` once per distinct path. */
+  forEachPath(visit: (path: string) => void): void {
+    forEachDistinct(this.pathOrPaths, visit);
+  }
+
+  /** Calls `visit` once per distinct file id. */
+  forEachFileId(visit: (fileId: string) => void): void {
+    if (this.idOrIds !== null) forEachDistinct(this.idOrIds, visit);
+  }
 }
 
 export interface LedgerStats {
@@ -90,15 +156,15 @@ export interface LedgerStats {
  * `maxEntries` and `retentionMs`; expiry is swept lazily on `record` (no timers).
  */
 export class SelfWriteLedger {
-  private readonly byFileId = new Map<string, LedgerEntry[]>();
+  private readonly byFileId = new Map<string, IndexSlot>();
   /** Every entry by path: for events without a file id (no spine). */
-  private readonly byPath = new Map<string, LedgerEntry[]>();
+  private readonly byPath = new Map<string, IndexSlot>();
   /**
    * Entries that know no file id, by path. An event with a file id can only match an entry that
    * has that id or has none, so it needs this (usually empty) map, not `byPath`: one lookup less
    * on the hot path.
    */
-  private readonly byPathWithoutId = new Map<string, LedgerEntry[]>();
+  private readonly byPathWithoutId = new Map<string, IndexSlot>();
   /**
    * Entries in recording order; `head` is the index of the oldest live one. Slots before it are
    * emptied as their entries leave: the array is compacted only once that dead prefix is half of
@@ -129,24 +195,20 @@ export class SelfWriteLedger {
 
   record(intent: MutationIntent, recordedAt: number = this.now(), source: string = LOCAL_SOURCE): LedgerEntry | null {
     if (intent.expectedTypes.length === 0) return null; // e.g. a snapshot: nothing to recognise
-    const entry: LedgerEntry = {
-      serial: ++this.serial,
-      kind: intent.kind,
-      paths: intent.paths.slice(),
-      fileIds: intent.fileIds.slice(),
-      expectedTypes: internTypes(intent.expectedTypes),
+    const entry = new LedgerEntry(
+      ++this.serial,
+      intent.kind,
+      oneOrCopy(intent.paths) ?? [],
+      oneOrCopy(intent.fileIds),
+      internTypes(intent.expectedTypes),
       recordedAt,
       source,
-      origin: intent.origin,
-      firstEchoAt: null,
-      consumed: null,
-      echoCount: 0,
-      removed: false,
-    };
-    forEachDistinct(entry.fileIds, (fileId) => pushIndex(this.byFileId, fileId, entry));
-    forEachDistinct(entry.paths, (path) => {
+      intent.origin,
+    );
+    entry.forEachFileId((fileId) => pushIndex(this.byFileId, fileId, entry));
+    entry.forEachPath((path) => {
       pushIndex(this.byPath, path, entry);
-      if (entry.fileIds.length === 0) pushIndex(this.byPathWithoutId, path, entry);
+      if (!entry.hasFileIds) pushIndex(this.byPathWithoutId, path, entry);
     });
     this.queue.push(entry);
     this.stats.recorded++;
@@ -162,8 +224,8 @@ export class SelfWriteLedger {
    * the same stream) matches again; a *new* notification of an already consumed type does not.
    */
   recognise(event: QumuloEvent, window: LedgerMatchWindow = DEFAULT_MATCH_WINDOW): LedgerEntry | null {
-    let viaId: LedgerEntry[] | undefined;
-    let viaPath: LedgerEntry[] | undefined;
+    let viaId: IndexSlot | undefined;
+    let viaPath: IndexSlot | undefined;
     if (event.fileId !== null) {
       viaId = this.byFileId.get(event.fileId);
       if (this.byPathWithoutId.size > 0) viaPath = this.byPathWithoutId.get(event.path);
@@ -173,10 +235,8 @@ export class SelfWriteLedger {
     if (viaId === undefined && viaPath === undefined) return null; // the hot path: not ours
     const found = oldestMatch(viaId, event, window, oldestMatch(viaPath, event, window, null));
     if (found === null) return null;
-    const consumeKey = event.watchId + '\u0000' + event.type;
-    if (consumedSeq(found, consumeKey) === undefined) {
-      if (found.consumed === null) found.consumed = [consumeKey, event.seq];
-      else found.consumed.push(consumeKey, event.seq);
+    if (found.consumedSeq(event.watchId, event.type) === undefined) {
+      found.consume(event.watchId, event.type, event.seq);
       found.echoCount++;
       if (found.firstEchoAt === null || event.receivedAt < found.firstEchoAt) found.firstEchoAt = event.receivedAt;
     }
@@ -187,8 +247,8 @@ export class SelfWriteLedger {
   /** Entries currently held for a file id or path (diagnostics and the shared-ledger tests). */
   entriesFor(key: { fileId?: string | null; path?: string }): LedgerEntry[] {
     const result = new Set<LedgerEntry>();
-    if (key.fileId) for (const e of this.byFileId.get(key.fileId) ?? []) result.add(e);
-    if (key.path) for (const e of this.byPath.get(key.path) ?? []) result.add(e);
+    if (key.fileId) for (const e of slotEntries(this.byFileId.get(key.fileId))) result.add(e);
+    if (key.path) for (const e of slotEntries(this.byPath.get(key.path))) result.add(e);
     return [...result].sort((a, b) => a.serial - b.serial);
   }
 
@@ -217,10 +277,10 @@ export class SelfWriteLedger {
 
   private remove(entry: LedgerEntry): void {
     entry.removed = true;
-    forEachDistinct(entry.fileIds, (fileId) => dropIndex(this.byFileId, fileId, entry));
-    forEachDistinct(entry.paths, (path) => {
+    entry.forEachFileId((fileId) => dropIndex(this.byFileId, fileId, entry));
+    entry.forEachPath((path) => {
       dropIndex(this.byPath, path, entry);
-      if (entry.fileIds.length === 0) dropIndex(this.byPathWithoutId, path, entry);
+      if (!entry.hasFileIds) dropIndex(this.byPathWithoutId, path, entry);
     });
   }
 }
@@ -234,34 +294,30 @@ export function echoDeadline(entry: LedgerEntry, window: LedgerMatchWindow): num
 function matches(entry: LedgerEntry, event: QumuloEvent, window: LedgerMatchWindow): boolean {
   if (entry.removed || !entry.expectedTypes.has(event.type)) return false;
   // Same path but another file id: a different file now lives there (not our echo).
-  if (event.fileId !== null && entry.fileIds.length > 0 && !entry.fileIds.includes(event.fileId)) return false;
+  if (event.fileId !== null && entry.hasFileIds && !entry.hasFileId(event.fileId)) return false;
   const skew = entry.source === LOCAL_SOURCE ? window.localSkewMs : window.remoteSkewMs;
   if (event.receivedAt < entry.recordedAt - skew) return false; // happened before we acted
   if (event.receivedAt > echoDeadline(entry, window)) return false;
-  if (entry.consumed === null) return true;
-  const seenSeq = consumedSeq(entry, event.watchId + '\u0000' + event.type);
+  const seenSeq = entry.consumedSeq(event.watchId, event.type);
   return seenSeq === undefined || seenSeq === event.seq;
 }
 
 function oldestMatch(
-  entries: LedgerEntry[] | undefined,
+  slot: IndexSlot | undefined,
   event: QumuloEvent,
   window: LedgerMatchWindow,
   best: LedgerEntry | null,
 ): LedgerEntry | null {
-  if (entries === undefined) return best;
-  for (const entry of entries) {
+  if (slot === undefined) return best;
+  if (slot instanceof LedgerEntry) {
+    if (best !== null && slot.serial >= best.serial) return best;
+    return matches(slot, event, window) ? slot : best;
+  }
+  for (const entry of slot) {
     if (best !== null && entry.serial >= best.serial) break; // index arrays are in recording order
     if (matches(entry, event, window)) return entry;
   }
   return best;
-}
-
-function consumedSeq(entry: LedgerEntry, key: string): number | undefined {
-  const consumed = entry.consumed;
-  if (consumed === null) return undefined;
-  for (let i = 0; i < consumed.length; i += 2) if (consumed[i] === key) return consumed[i + 1] as number;
-  return undefined;
 }
 
 /**
@@ -282,8 +338,32 @@ function internTypes(types: readonly NotificationType[]): ReadonlySet<Notificati
   return set;
 }
 
+/**
+ * Watch ids and notification types of consumed echoes, shared: each event brings its own copy of
+ * these strings (parsed from Redis), and an entry would otherwise keep it. Few distinct values
+ * exist; past the cap a string is kept as it is.
+ */
+const interned = new Map<string, string>();
+const MAX_INTERNED = 4096;
+
+function intern(value: string): string {
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size < MAX_INTERNED) interned.set(value, value);
+  return value;
+}
+
+/** The lone value of a one-element list, a copy of a longer one, null for none. */
+function oneOrCopy(values: readonly string[]): string | readonly string[] | null {
+  return values.length === 0 ? null : values.length === 1 ? values[0] : values.slice();
+}
+
 /** Calls `visit` once per distinct value (no Set for the usual one- or two-element lists). */
-function forEachDistinct(values: readonly string[], visit: (value: string) => void): void {
+function forEachDistinct(values: string | readonly string[], visit: (value: string) => void): void {
+  if (typeof values === 'string') {
+    visit(values);
+    return;
+  }
   if (values.length > 8) {
     for (const value of new Set(values)) visit(value);
     return;
@@ -293,16 +373,32 @@ function forEachDistinct(values: readonly string[], visit: (value: string) => vo
   }
 }
 
-function pushIndex(index: Map<string, LedgerEntry[]>, key: string, entry: LedgerEntry): void {
-  const list = index.get(key);
-  if (list === undefined) index.set(key, [entry]);
-  else list.push(entry);
+/**
+ * What an index holds for a key: the entry itself when it is the only one (nearly always: one
+ * intent per file at a time), an array in recording order when there are more.
+ */
+type IndexSlot = LedgerEntry | LedgerEntry[];
+
+function slotEntries(slot: IndexSlot | undefined): readonly LedgerEntry[] {
+  return slot === undefined ? [] : slot instanceof LedgerEntry ? [slot] : slot;
 }
 
-function dropIndex(index: Map<string, LedgerEntry[]>, key: string, entry: LedgerEntry): void {
-  const list = index.get(key);
-  if (list === undefined) return;
-  const at = list.indexOf(entry);
-  if (at >= 0) list.splice(at, 1);
-  if (list.length === 0) index.delete(key);
+function pushIndex(index: Map<string, IndexSlot>, key: string, entry: LedgerEntry): void {
+  const slot = index.get(key);
+  if (slot === undefined) index.set(key, entry);
+  else if (slot instanceof LedgerEntry) index.set(key, [slot, entry]);
+  else slot.push(entry);
+}
+
+function dropIndex(index: Map<string, IndexSlot>, key: string, entry: LedgerEntry): void {
+  const slot = index.get(key);
+  if (slot === undefined) return;
+  if (slot instanceof LedgerEntry) {
+    if (slot === entry) index.delete(key);
+    return;
+  }
+  const at = slot.indexOf(entry);
+  if (at >= 0) slot.splice(at, 1);
+  if (slot.length === 1) index.set(key, slot[0]);
+  else if (slot.length === 0) index.delete(key);
 }

@@ -478,14 +478,18 @@ export class NotifySubscription extends EventEmitter<SubscriptionEvents> {
 export function bytesAfterLastLineBreak(chunk: Uint8Array, carried: number, limit: number): number {
   let run = carried;
   let from = 0;
+  // Each kind of break is searched again only once passed: a stream without CRs would otherwise
+  // be scanned to its end for a CR at every LF (quadratic in the lines per chunk).
+  let lf = chunk.indexOf(10);
+  let cr = chunk.indexOf(13);
   for (;;) {
-    const lf = chunk.indexOf(10, from);
-    const cr = chunk.indexOf(13, from);
     const next = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
     if (next < 0) return run + (chunk.length - from);
     if (run + (next - from) > limit) return run + (next - from);
     run = 0;
     from = next + 1;
+    if (lf >= 0 && lf < from) lf = chunk.indexOf(10, from);
+    if (cr >= 0 && cr < from) cr = chunk.indexOf(13, from);
   }
 }
 

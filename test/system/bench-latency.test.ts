@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
+import { p99Verdict } from '../../bench/soak-verdict';
 
 const BENCH_DIR = path.resolve(__dirname, '..', '..', 'bench');
 
@@ -40,5 +41,19 @@ describe('bench:latency and bench:soak, short versions', function () {
     assert.match(stdout, /of which V8's heap \(heapTotal\) -?[\d.]+ MB\/min \(\d+ → \d+ MB\), outside it -?[\d.]+ MB\/min/);
     assert.match(stdout, /simulator process RSS slope -?[\d.]+ MB\/min/);
     assert.match(stdout, /guard caps \(ledger 50000, chains 50000\) not reached/);
+    assert.match(stdout, /p99 flat: not judged \(needs at least 2 minutes after the first\)/);
+  });
+
+  it("bench:soak's p99 verdict: minute 1 left out; a spike over 2× the median, a rise over half the median or a minute with a backlog fails", () => {
+    // minute 1 (the warm-up) may be anything
+    assert.match(p99Verdict([5_000, 200, 220, 190, 210, 205]), /median 205\.0 ms, highest 220\.0 ms .* p99 flat met$/);
+    assert.match(p99Verdict([100, 200, 210, 650, 190, 205]), /3\.17× the median.* p99 flat NOT met \(a spike\)$/);
+    // 100 → 190 ms in steps of 15: never twice the median (145), but the fitted rise (90 ms) is over half of it
+    assert.match(p99Verdict([100, 100, 115, 130, 145, 160, 175, 190]), /fitted slope 15\.0 ms\/min = 90\.0 ms over the run .* p99 flat NOT met \(drifts up\)$/);
+    assert.match(p99Verdict([100, 100, 104]), /p99 flat met \(indicative: fewer than 3 minutes after the first\)$/);
+    assert.match(p99Verdict([100]), /not judged/);
+    // a steady backlog: flat, but not kept up with
+    assert.match(p99Verdict([5_000, 10_000, 10_100, 10_050], [false, false, true, false]), /p99 flat NOT met \(a backlog in minute 2, 4\)$/);
+    assert.match(p99Verdict([5_000, 100, 101, 102], [false, true, true, true]), /p99 flat met$/);
   });
 });

@@ -37,6 +37,7 @@ import {
   TemplateError,
   UnsafePathError,
 } from '../../../core/actions';
+import { RECENT_LOCK_ENTRIES, RECENT_LOCK_MS, RecentLocks } from '../../../core/actions/lock';
 import {
   DurationError,
   formatRetention,
@@ -376,5 +377,32 @@ describe('actions core: error descriptions', () => {
     assert.equal(passed.message, refusal.message);
     assert.deepEqual((passed as AllStopRefusal).partial, { newPath: '/q/a' });
     assert.deepEqual(refusal.partial, {}, 'the shared refusal is not changed');
+  });
+});
+
+describe('actions core: recently seen locks (RecentLocks)', () => {
+  it('forgets the least recently remembered file first at the cap, and a file after RECENT_LOCK_MS', () => {
+    const recent = new RecentLocks();
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < RECENT_LOCK_ENTRIES; i++) recent.remember(`f${i}`, `2030-01-01T00:00:0${i % 10}Z`, t0);
+    recent.remember('f0', '2031-01-01T00:00:00Z', t0 + 1); // remembered again: now the newest
+    recent.remember('new', '2030-06-01T00:00:00Z', t0 + 2); // over the cap: f1 goes, not f0
+    assert.equal(recent.size, RECENT_LOCK_ENTRIES);
+    assert.equal(recent.get('f1', t0 + 3), null);
+    assert.equal(recent.get('f0', t0 + 3), '2031-01-01T00:00:00Z');
+    assert.equal(recent.get('f2', t0 + 3), '2030-01-01T00:00:02Z');
+    recent.remember('new2', '2030-06-01T00:00:00Z', t0 + 4); // then f2, the oldest left
+    assert.equal(recent.get('f2', t0 + 5), null);
+    assert.equal(recent.get('f3', t0 + 5), '2030-01-01T00:00:03Z');
+    recent.remember('x', null, t0 + 6); // no retention: nothing to remember
+    assert.equal(recent.get('x', t0 + 6), null);
+    // expired: forgotten when asked, and the list stays consistent for later evictions
+    assert.equal(recent.get('f0', t0 + 1 + RECENT_LOCK_MS), null);
+    assert.equal(recent.size, RECENT_LOCK_ENTRIES - 1);
+    for (let i = 0; i < 3; i++) recent.remember(`later${i}`, '2030-06-01T00:00:00Z', t0 + 10);
+    assert.equal(recent.size, RECENT_LOCK_ENTRIES);
+    assert.equal(recent.get('f3', t0 + 11), null);
+    assert.equal(recent.get('f4', t0 + 11), null);
+    assert.equal(recent.get('f5', t0 + 11), '2030-01-01T00:00:05Z');
   });
 });

@@ -8,6 +8,7 @@ import { EXPECTED_ECHOES, type MutationIntent, type MutationKind } from '../../.
 import { Breaker, SlidingCounter } from '../../../core/guard/breaker';
 import { GuardCore, LoopGuard, type GuardAlert, type LoopGuardOptions } from '../../../core/guard/guard';
 import { SelfWriteLedger, DEFAULT_MATCH_WINDOW } from '../../../core/guard/ledger';
+import { ChainTracker } from '../../../core/guard/chains';
 
 const ROOT = '/watched';
 
@@ -180,6 +181,40 @@ describe('guard core: self-write ledger', () => {
     assert.equal(await expired, false, 'an expired entry is not kept');
   });
 
+  it('several intents on one file: each leaves the index on its own, the others still match, oldest first', () => {
+    const clock = manualClock();
+    const ledger = new SelfWriteLedger({ maxEntries: 3, retentionMs: 60_000 }, clock.now);
+    const t0 = clock.now();
+    const first = ledger.record(intent('set-attributes', [`${ROOT}/s.txt`], ['80']), t0)!;
+    const second = ledger.record(intent('set-attributes', [`${ROOT}/s.txt`], ['80']), t0 + 1)!;
+    const third = ledger.record(intent('set-attributes', [`${ROOT}/s.txt`], ['80']), t0 + 2)!;
+    assert.deepEqual(ledger.entriesFor({ fileId: '80' }), [first, second, third]);
+    // two other files push the first two out at the cap: the third is then the file's only one
+    ledger.record(intent('lock', [`${ROOT}/o1`], ['81']), t0 + 3);
+    ledger.record(intent('lock', [`${ROOT}/o2`], ['82']), t0 + 4);
+    assert.deepEqual(ledger.entriesFor({ fileId: '80' }), [third]);
+    assert.deepEqual(ledger.entriesFor({ path: `${ROOT}/s.txt` }), [third]);
+    assert.equal(ledger.recognise(event('child_acl_changed', 's.txt', '80', t0 + 10)), third);
+    assert.equal(ledger.recognise(event('child_acl_changed', 's.txt', '80', t0 + 11)), null, 'its echo of that type was consumed');
+    assert.deepEqual(third.paths, [`${ROOT}/s.txt`]);
+    assert.deepEqual(third.fileIds, ['80']);
+    // a rename's two paths and an intent without file ids are both found by either path
+    const rename = ledger.record(intent('rename', [`${ROOT}/a`, `${ROOT}/b`]), t0 + 20)!;
+    assert.deepEqual(rename.fileIds, []);
+    assert.deepEqual(ledger.entriesFor({ path: `${ROOT}/a` }), [rename]);
+    assert.deepEqual(ledger.entriesFor({ path: `${ROOT}/b` }), [rename]);
+    assert.equal(ledger.recognise(event('child_file_moved_to', 'b', '99', t0 + 21)), rename, 'an entry without ids matches an event with one by path');
+  });
+
+  it('consumes each echo type once per watch, for the first watch and for later ones', () => {
+    const { core, guard, clock } = guardWith();
+    const t0 = clock.now();
+    core.recordIntent(intent('lock', [`${ROOT}/w.txt`], ['85']), t0);
+    const echo = (watch: string, at: number) => guard.evaluate(event('child_extra_attrs_changed', 'w.txt', '85', at, watch)).verdict;
+    assert.deepEqual([echo('w1', t0 + 1), echo('w2', t0 + 2), echo('w3', t0 + 3)], ['suppressed', 'suppressed', 'suppressed']);
+    assert.deepEqual([echo('w1', t0 + 4), echo('w2', t0 + 5), echo('w3', t0 + 6)], ['passed', 'passed', 'passed'], 'a new notification of a consumed type is not our echo');
+  });
+
   it('property: an event whose type the mutation cannot cause, or received outside the window, always passes', () => {
     const types = ['child_file_added', 'child_data_written', 'child_acl_changed', 'child_extra_attrs_changed', 'child_file_moved_to', 'child_size_changed'] as const;
     const kinds: MutationKind[] = ['lock', 'set-attributes', 'rename', 'write-data', 'create-file'];
@@ -240,6 +275,43 @@ describe('guard core: hop chains', () => {
     assert.deepEqual(verdicts, ['passed:1', 'passed:2', 'passed:3', 'passed:4', 'tripped:5', 'tripped:6', 'tripped:7', 'tripped:8']);
     assert.equal(alerts.filter((a) => a.kind === 'hop-limit').length, 1);
     assert.equal(guard.counts().trippedByHops, 4);
+  });
+
+  it('at the cap, the chain acted on least recently goes first (a file acted on again is newest), and a forgotten chain is not kept', async () => {
+    const clock = manualClock();
+    const chains = new ChainTracker({ maxChains: 3, retentionMs: 60_000 }, clock.now);
+    const act = (id: string) => chains.recordAction({ fileIds: [id], paths: [`${ROOT}/${id}`] }, { kind: 'lock', at: clock.now() });
+    const lookup = (id: string) => chains.lookup(event('child_owner_changed', id, id, clock.now()));
+    act('1');
+    act('2');
+    act('3');
+    act('1'); // 1 is now the most recent: 2 goes first
+    const gone = survivesGc(() => act('4')!) as Promise<boolean>;
+    assert.equal(chains.size, 3);
+    assert.equal(lookup('2'), undefined);
+    assert.ok(lookup('1') && lookup('3') && lookup('4'));
+    assert.equal(lookup('1')!.actions, 2);
+    act('5');
+    act('6');
+    act('7');
+    assert.equal(chains.size, 3);
+    assert.equal(await gone, false, 'the evicted chain of file 4 is not kept');
+    clock.advance(60_001);
+    chains.sweep();
+    assert.equal(chains.size, 0, 'expired');
+    assert.equal(lookup('7'), undefined);
+  });
+
+  it('a chain found by path that knew no file id adopts the event\'s id; the history keeps the latest steps up to its limit', () => {
+    const clock = manualClock();
+    const chains = new ChainTracker({ historyLimit: 3 }, clock.now);
+    const state = chains.recordAction({ fileIds: [], paths: [`${ROOT}/p.txt`] }, { kind: 'set-attributes', at: clock.now() })!;
+    assert.deepEqual(state.history.map((s) => s.step), ['action']);
+    assert.equal(chains.lookup(event('child_owner_changed', 'p.txt', '90', clock.now() + 1)), state);
+    assert.equal(chains.lookup(event('child_owner_changed', 'other.txt', '90', clock.now() + 1)), state, 'now found by its id');
+    for (let i = 0; i < 4; i++) chains.observe(event('child_owner_changed', 'p.txt', '90', clock.now() + 2 + i));
+    assert.deepEqual(state.history.map((s) => `${s.step}:${s.hop}`), ['event:3', 'event:4', 'event:5']);
+    assert.notEqual(state.history, state.history.slice(), 'a copy for the tripped output');
   });
 
   it('starts a new chain once the file has been quiet for the chain window', () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { QumuloEvent } from '../../../core/event';
 import { QumuloClient } from '../../../core/qumulo/client';
 import type { MalformedReport } from '../../../core/qumulo/sse';
-import { type GapRecord, NotifySubscription, type SubscriptionOptions, type SubscriptionStatus } from '../../../core/qumulo/subscription';
+import { bytesAfterLastLineBreak, type GapRecord, NotifySubscription, type SubscriptionOptions, type SubscriptionStatus } from '../../../core/qumulo/subscription';
 import { type TestSim, TLS_FIXTURES, startSim } from '../../support/sim';
 import { waitUntil as until } from '../../support/wait';
 
@@ -391,5 +391,30 @@ describe('NotifySubscription', function () {
       assert.equal(rec.gaps[0].reason, 'overflow');
       assert.match(rec.gaps[0].detail, /fs_watcher_missed_events_error/);
     });
+  });
+});
+
+describe('bytesAfterLastLineBreak (the stream guard of long lines)', () => {
+  /** The definition: split at CR or LF, every line within the limit, the length of the last part. */
+  function reference(text: string, carried: number, limit: number): number {
+    const parts = text.split(/\r|\n/);
+    parts[0] = 'x'.repeat(carried) + parts[0];
+    for (let i = 0; i < parts.length - 1; i++) if (parts[i].length > limit) return parts[i].length;
+    return parts[parts.length - 1].length;
+  }
+
+  it('agrees with splitting at CR and LF, for mixed, missing and long lines', () => {
+    const texts = ['', 'abc', 'a\nb', 'data: 1\n\ndata: 2\n\n', 'a\r\nbb\rccc\n', '\n\n\r', 'x'.repeat(50) + '\nshort', 'short\n' + 'y'.repeat(50), 'no break at all but long enough to pass'];
+    for (const text of texts) {
+      for (const carried of [0, 5, 30]) {
+        for (const limit of [10, 40, 1000]) {
+          const got = bytesAfterLastLineBreak(Buffer.from(text), carried, limit);
+          const want = reference(text, carried, limit);
+          // past the limit, any value above it will do (the stream is dropped)
+          if (want > limit) assert.ok(got > limit, `${JSON.stringify(text)} carried ${carried} limit ${limit}: ${got}`);
+          else assert.equal(got, want, `${JSON.stringify(text)} carried ${carried} limit ${limit}`);
+        }
+      }
+    }
   });
 });
