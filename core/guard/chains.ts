@@ -67,7 +67,8 @@ export class ChainState {
 
   pushStep(step: ChainStep, limit: number): void {
     const steps = this.steps;
-    if (steps === null) this.steps = step;
+    if (limit <= 0) this.steps = null;
+    else if (steps === null || limit === 1) this.steps = step;
     else if (!Array.isArray(steps)) this.steps = [steps, step];
     else {
       steps.push(step);

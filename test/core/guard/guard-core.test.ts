@@ -311,7 +311,15 @@ describe('guard core: hop chains', () => {
     assert.equal(chains.lookup(event('child_owner_changed', 'other.txt', '90', clock.now() + 1)), state, 'now found by its id');
     for (let i = 0; i < 4; i++) chains.observe(event('child_owner_changed', 'p.txt', '90', clock.now() + 2 + i));
     assert.deepEqual(state.history.map((s) => `${s.step}:${s.hop}`), ['event:3', 'event:4', 'event:5']);
-    assert.notEqual(state.history, state.history.slice(), 'a copy for the tripped output');
+    // The limit holds from the first steps on, also below two (one step kept as itself).
+    for (const limit of [0, 1, 2]) {
+      const limited = new ChainTracker({ historyLimit: limit }, clock.now);
+      const chain = limited.recordAction({ fileIds: ['91'], paths: [`${ROOT}/q.txt`] }, { kind: 'set-attributes', at: clock.now() })!;
+      for (let i = 0; i < 3; i++) {
+        limited.observe(event('child_owner_changed', 'q.txt', '91', clock.now() + 2 + i));
+        assert.equal(chain.history.length, Math.min(limit, i + 2), `limit ${limit}, after ${i + 2} steps`);
+      }
+    }
   });
 
   it('starts a new chain once the file has been quiet for the chain window', () => {
