@@ -5,11 +5,11 @@
 // at-least-once, with the same record id for a repeat (the export drops repeats).
 
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { AuditLog, auditRecordsOf, parseRetentionDays } from '../core/audit';
-import { auditFailures, auditRecords, recent } from '../core/metrics';
+import * as path from 'node:path';
+import { AuditLog, ResultRecorder, parseRetentionDays } from '../core/audit';
 import { safeAbsoluteDir } from '../core/actions';
 import { auditDirectories, defaultAuditDirectory, registerObservability, rememberAuditDirectory } from './lib/observability';
-import { finishAfterSettled } from './lib/lifecycle';
+import { closeAfterRecorded } from './lib/action-node';
 import { Throttle, status } from './lib/status';
 
 interface AuditConfig extends NodeDef {
@@ -28,72 +28,51 @@ export = function register(RED: NodeAPI): void {
   function QumuloAuditNode(this: Node, config: AuditConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    let log: AuditLog | null = null;
+    let recorder: ResultRecorder | null = null;
     let configError: string | null = null;
     try {
       const dirText = String(config.directory ?? '').trim();
-      const dir = dirText ? safeAbsoluteDir(dirText, 'audit directory') : defaultAuditDirectory(RED);
+      const dir = path.resolve(dirText ? safeAbsoluteDir(dirText, 'audit directory') : defaultAuditDirectory(RED));
       const retentionDays = parseRetentionDays(String(config.retentionDays ?? ''));
-      log = AuditLog.acquire({ dir, retentionDays, fsync: config.fsync === true || config.fsync === 'true' });
-      auditDirectories.set(node.id, log.dir);
-      rememberAuditDirectory(RED, log.dir);
+      rememberAuditDirectory(RED, dir);
+      recorder = new ResultRecorder(AuditLog.acquire({ dir, retentionDays, fsync: config.fsync === true || config.fsync === 'true' }), node.id);
+      auditDirectories.set(node.id, recorder.log.dir);
     } catch (err) {
       configError = (err as Error).message;
       node.status(status.error(configError));
       node.error(`qumulo-audit: ${configError}`);
     }
 
-    let written = 0;
-    let failed = 0;
-    let inflight = 0;
-    const settled: Array<() => void> = [];
     const statusThrottle = new Throttle<null>(STATUS_INTERVAL_MS, () => {
-      node.status(failed > 0 ? status.error(`${written} recorded · ${failed} failed`) : status.ok(`${written} recorded`));
+      if (!recorder) return;
+      const recorded = `${recorder.recorded} recorded`;
+      node.status(recorder.failures > 0 ? status.error(`${recorded} · ${recorder.failures} failed`) : status.ok(recorded));
     });
-    if (log) node.status(status.ok('ready'));
+    if (recorder) node.status(status.ok('ready'));
 
     node.on('input', (msg: NodeMessage, send: (msg: NodeMessage) => void, done: (err?: Error) => void) => {
-      if (!log) {
+      if (!recorder) {
         done(new Error(`qumulo-audit is not configured: ${configError ?? 'unknown problem'}`));
-        return;
-      }
-      const records = auditRecordsOf(msg as Parameters<typeof auditRecordsOf>[0], node.id);
-      if (records.length === 0) {
-        done(new Error('no action result on the message (msg.result / msg.results): put qumulo-audit after an action node'));
         return;
       }
       // Passed on (and done) only once the records are in the file; records arriving close
       // together share one write (the log's group commit, at most 4 ms of waiting).
-      inflight++;
-      log.appendThen(records, (err) => {
-        inflight--;
-        if (err) {
-          failed++;
-          auditFailures.inc();
-          recent.noteError(node.id, `audit record not written (message not passed on): ${err.message}`, records[0]?.path);
-          statusThrottle.push(null);
-          // Not passed on: with the Redis queue the entry stays pending and comes back.
-          done(err);
-        } else {
-          written += records.length;
-          auditRecords.inc(records.length);
-          statusThrottle.push(null);
-          send(msg);
-          done();
-        }
-        if (inflight === 0) for (const wake of settled.splice(0)) wake();
+      const count = recorder.record(msg as Parameters<ResultRecorder['record']>[0], 0, (err) => {
+        statusThrottle.push(null);
+        // Not passed on when it failed: with the Redis queue the entry stays pending and comes back.
+        if (err) return done(err);
+        send(msg);
+        done();
       });
+      if (count === 0) done(new Error('no action result on the message (msg.result / msg.results): put qumulo-audit after an action node'));
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
-      const writes = inflight === 0 ? [] : [new Promise<void>((resolve) => settled.push(resolve))];
-      finishAfterSettled(writes, CLOSE_WAIT_MS, () => {
+      closeAfterRecorded([], recorder, CLOSE_WAIT_MS, () => {
         statusThrottle.cancel();
         auditDirectories.delete(node.id);
         if (removed) node.status({});
-        if (log) void AuditLog.release(log).finally(() => done());
-        else done();
-      });
+      }, done);
     });
   }
 
