@@ -166,7 +166,6 @@ function nodeLabel(RED: NodeAPI, id: string): { id: string; name: string; type: 
   return { id, name: node?.name || '', type: node?.type ?? '' };
 }
 
-/** An ISO time or epoch ms from a query value; null when absent or unreadable. */
 /** A time query parameter: undefined when absent or empty, an Error when it is not a time. */
 function timeParam(name: string, value: unknown): Date | undefined | Error {
   if (value === undefined || (typeof value === 'string' && value.trim() === '')) return undefined;
@@ -181,6 +180,23 @@ function timeParam(name: string, value: unknown): Date | undefined | Error {
   if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== date) return problem;
   const time = new Date(text);
   return Number.isNaN(time.getTime()) ? problem : time;
+}
+
+/**
+ * The export's query: a field that is given must be right (a silent default would export another
+ * range than asked); empty fields mean the defaults (the last 24 hours, every path, JSON).
+ */
+function exportQuery(query: Request['query']): { from: Date; to: Date; prefix: string; format: 'csv' | 'json' } | Error {
+  const to = timeParam('to', query.to) ?? new Date();
+  if (to instanceof Error) return to;
+  const from = timeParam('from', query.from) ?? new Date(to.getTime() - 86_400_000);
+  if (from instanceof Error) return from;
+  const format = query.format ?? 'json';
+  if (format !== 'csv' && format !== 'json') return new Error('"format" must be csv or json');
+  if (from.getTime() >= to.getTime()) return new Error('"from" must be before "to" (ISO times or epoch milliseconds)');
+  const prefix = typeof query.prefix === 'string' ? query.prefix.trim() : '';
+  if (prefix && !prefix.startsWith('/')) return new Error('"prefix" must be an absolute path such as /data/finance');
+  return { from, to, prefix, format };
 }
 
 export function registerObservability(RED: NodeAPI): void {
@@ -314,32 +330,12 @@ export function registerObservability(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.get('/qumulo-flow/audit/export', adminGuard, RED.auth.needsPermission('qumulo-audit.read'), (req: Request, res: Response) => {
-    // A parameter that is given must be right: a silent default would export another range than asked.
-    const toParam = timeParam('to', req.query.to);
-    const fromParam = timeParam('from', req.query.from);
-    const formatParam = req.query.format;
-    for (const problem of [toParam, fromParam]) {
-      if (problem instanceof Error) {
-        res.status(400).json({ error: problem.message });
-        return;
-      }
-    }
-    if (formatParam !== undefined && formatParam !== 'csv' && formatParam !== 'json') {
-      res.status(400).json({ error: '"format" must be csv or json' });
+    const query = exportQuery(req.query);
+    if (query instanceof Error) {
+      res.status(400).json({ error: query.message });
       return;
     }
-    const to = (toParam as Date | undefined) ?? new Date();
-    const from = (fromParam as Date | undefined) ?? new Date(to.getTime() - 86_400_000);
-    const prefix = typeof req.query.prefix === 'string' ? req.query.prefix.trim() : '';
-    const format = formatParam === 'csv' ? 'csv' : 'json';
-    if (from.getTime() >= to.getTime()) {
-      res.status(400).json({ error: '"from" must be before "to" (ISO times or epoch milliseconds)' });
-      return;
-    }
-    if (prefix && !prefix.startsWith('/')) {
-      res.status(400).json({ error: '"prefix" must be an absolute path such as /data/finance' });
-      return;
-    }
+    const { from, to, prefix, format } = query;
     const directories = [...new Set([defaultAuditDirectory(RED), ...knownAuditDirectories(RED), ...auditDirectories.values()])];
     void (async () => {
       const records = [];
