@@ -43,6 +43,7 @@ import { QumuloClient, type QumuloClientOptions } from '../core/qumulo/client';
 import { clearSinks, sendTo, sinkMessages, startRuntimeReady, waitFor, writeSinkNode } from '../test/support/actions';
 import { ranOn } from './ran-on';
 import { startSimProcess } from './sim-process';
+import { meanWithInterval, median } from './stats';
 
 const FILES = Number(process.env.BENCH_FILES ?? 5000);
 /** Locked through the same node first, so the measured run sees warm code and open connections. */
@@ -73,13 +74,6 @@ const AUDIT_PROFILE_DIR = process.env.BENCH_AUDIT_PROFILE_DIR;
 function collectGarbage(): void {
   v8.setFlagsFromString('--expose-gc');
   (vm.runInNewContext('gc') as () => void)();
-}
-
-/** Mean and the half-width of its 95 % confidence interval (normal approximation). */
-function meanWithInterval(values: number[]): { mean: number; halfWidth: number } {
-  const mean = values.reduce((s, v) => s + v, 0) / values.length;
-  const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length - 1);
-  return { mean, halfWidth: (1.96 * Math.sqrt(variance)) / Math.sqrt(values.length) };
 }
 
 function post<T>(session: Session, method: string, params: object = {}): Promise<T> {
@@ -117,11 +111,6 @@ function eventOf(rel: string, type: QumuloEvent['type'] = 'child_file_added', se
     seq,
     receivedAt: Date.now(),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
 }
 
 async function main(): Promise<void> {
